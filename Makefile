@@ -1,0 +1,30 @@
+# The two commands of the README. Each creates the environment when it is missing.
+#   make baseline   run the shipped baseline scenario (4 simulated weeks)
+#   make test       run the test suite (the fast subset; CI runs this)
+#   make test-full  every test, including the long statistical validation
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: baseline test test-full env clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+env: $(STAMP)
+
+baseline: $(STAMP)
+	$(PY) -m demandsim scenario=baseline_2021
+
+test: $(STAMP)
+	$(PY) -m pytest -m "not slow" demandsim tests
+
+test-full: $(STAMP)
+	$(PY) -m pytest demandsim tests
+
+clean:
+	rm -rf $(VENV) results

@@ -1,0 +1,279 @@
+"""The structured config: every knob of the model, typed, with its default.
+
+Hydra merges the YAML files of ``configs/`` and the chosen ``scenarios/`` file
+onto these dataclasses, so a mistyped key or a value of the wrong type is
+refused before a run starts. Defaults that a force should replace with its own
+data are set in the YAML group files (``configs/<group>/default.yaml``), where
+a comment says where each figure comes from; the values here are only neutral
+fall-backs.
+
+All durations are in **minutes** unless a name says otherwise.
+
+Example:
+    >>> from omegaconf import OmegaConf
+    >>> cfg = OmegaConf.structured(Config)
+    >>> cfg.grading.targets.priority
+    60.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+GRADES = ["immediate", "priority", "prompt", "scheduled", "no_deployment"]
+#: grades that send a response unit and carry an attendance target
+DEPLOYED_GRADES = ["immediate", "priority", "prompt"]
+
+
+@dataclass
+class Dist:
+    """A random duration (minutes) or a fixed one.
+
+    ``kind`` is one of ``exponential`` (mean), ``lognormal`` (mean, cv),
+    ``gamma`` (mean, cv), ``deterministic`` (value), ``uniform`` (low, high),
+    ``empirical`` (sampled with equal weight from ``values``, or from column
+    ``column`` of the CSV file ``csv``) and ``none`` (never happens: infinite
+    patience).
+    """
+
+    kind: str = "exponential"
+    mean: Optional[float] = None
+    cv: Optional[float] = None
+    value: Optional[float] = None
+    low: Optional[float] = None
+    high: Optional[float] = None
+    values: Optional[List[float]] = None
+    csv: Optional[str] = None
+    column: Optional[str] = None
+
+
+# ----------------------------------------------------------------- arrivals
+@dataclass
+class LineArrivals:
+    """Demand on one phone line: a non-homogeneous Poisson process."""
+
+    #: calls in a year at month factor 1 and growth 1
+    per_year: float = 0.0
+    #: multiplier on the whole line, e.g. 1.27 for "+27% 999 demand"
+    growth: float = 1.0
+    #: 168 hour-of-week weights (Mon 00-01 first); null uses arrivals.hour_of_week
+    hour_of_week: Optional[List[float]] = None
+
+
+@dataclass
+class ArrivalsConfig:
+    line_999: LineArrivals = field(default_factory=LineArrivals)
+    line_101: LineArrivals = field(default_factory=LineArrivals)
+    #: shared hour-of-week shape, 168 weights (only their relative size matters)
+    hour_of_week: List[float] = field(default_factory=lambda: [1.0] * 168)
+    #: multiplier per calendar month, Jan..Dec (not normalised: 1.1 means +10%)
+    month_factors: List[float] = field(default_factory=lambda: [1.0] * 12)
+
+
+# ----------------------------------------------------------------- staffing
+@dataclass
+class Shift:
+    """``staff`` people on duty from ``start_hour`` for ``hours`` on ``days``."""
+
+    start_hour: int = 7
+    hours: int = 10
+    staff: int = 0
+    days: List[str] = field(default_factory=lambda: list(WEEKDAYS))
+
+
+@dataclass
+class Roster:
+    """Headcount through the week: from shifts, or 168 hour-of-week numbers.
+
+    ``extra`` shifts add on top (e.g. officers put on the phones at peak).
+    """
+
+    shifts: List[Shift] = field(default_factory=list)
+    hour_of_week: Optional[List[int]] = None
+    extra: List[Shift] = field(default_factory=list)
+
+
+@dataclass
+class DigitalDeskConfig:
+    """Webchat staff who answer 999 only when the 999 queue is long."""
+
+    roster: Roster = field(default_factory=Roster)
+    #: they pick up a 999 call only while at least this many 999 calls wait
+    queue_threshold: int = 5
+
+
+@dataclass
+class StaffingConfig:
+    call_handlers: Roster = field(default_factory=Roster)
+    switchboard: Roster = field(default_factory=Roster)
+    #: true: call handlers also answer the secondary line when no 999 call waits
+    pooled_secondary: bool = True
+    #: used only when pooled_secondary is false
+    secondary_handlers: Roster = field(default_factory=Roster)
+    digital_desk: DigitalDeskConfig = field(default_factory=DigitalDeskConfig)
+    units: Roster = field(default_factory=Roster)
+
+
+# ----------------------------------------------------------------- triage
+@dataclass
+class RouteShares:
+    """Where the switchboard sends a 101 call; shares sum to 1."""
+
+    to_999: float = 0.0
+    secondary: float = 1.0
+    closed: float = 0.0
+
+
+@dataclass
+class TriageConfig:
+    #: switchboard operator's time per call
+    triage_time: Dist = field(default_factory=lambda: Dist("exponential", mean=1.0))
+    route: RouteShares = field(default_factory=RouteShares)
+
+
+# ----------------------------------------------------------------- handling
+@dataclass
+class CallHandling:
+    """Talk time = question set + rest of call; then wrap-up (handler still busy)."""
+
+    question_set: Dist = field(default_factory=lambda: Dist("exponential", mean=3.0))
+    rest_of_call: Dist = field(default_factory=lambda: Dist("exponential", mean=2.0))
+    wrap_up: Dist = field(default_factory=lambda: Dist("deterministic", value=1.0))
+
+
+@dataclass
+class HandlingConfig:
+    line_999: CallHandling = field(default_factory=CallHandling)
+    secondary: CallHandling = field(default_factory=CallHandling)
+
+
+# ----------------------------------------------------------------- callers
+@dataclass
+class PatienceConfig:
+    """How long a caller waits in each queue before hanging up."""
+
+    line_999: Dist = field(default_factory=lambda: Dist("none"))
+    switchboard: Dist = field(default_factory=lambda: Dist("none"))
+    secondary: Dist = field(default_factory=lambda: Dist("none"))
+
+
+@dataclass
+class RedialConfig:
+    """What a 101 caller who hung up does next."""
+
+    #: probability the caller rings 999 instead
+    to_999: float = 0.0
+    #: probability the caller rings 101 again
+    to_101: float = 0.0
+    #: time from hanging up to the new call
+    delay: Dist = field(default_factory=lambda: Dist("exponential", mean=10.0))
+    #: most calls one caller makes about one matter (the first call included)
+    max_attempts: int = 3
+
+
+@dataclass
+class CallersConfig:
+    patience: PatienceConfig = field(default_factory=PatienceConfig)
+    redial: RedialConfig = field(default_factory=RedialConfig)
+
+
+# ----------------------------------------------------------------- grading
+@dataclass
+class GradeMix:
+    """Share of graded calls per THRIVE grade; sums to 1."""
+
+    immediate: float = 0.0
+    priority: float = 0.0
+    prompt: float = 0.0
+    scheduled: float = 0.0
+    no_deployment: float = 1.0
+
+
+@dataclass
+class GradeMixes:
+    #: calls first made to 999
+    line_999: GradeMix = field(default_factory=GradeMix)
+    #: 101 callers answered by a 999 handler (switchboard transfer or redial to 999)
+    from_101: GradeMix = field(default_factory=GradeMix)
+    #: calls handled on the secondary line
+    secondary: GradeMix = field(default_factory=GradeMix)
+
+
+@dataclass
+class GradeTargets:
+    """Attendance target per grade, minutes from the start of the call."""
+
+    immediate: float = 15.0
+    priority: float = 60.0
+    prompt: float = 240.0
+
+
+@dataclass
+class GradingConfig:
+    mix: GradeMixes = field(default_factory=GradeMixes)
+    targets: GradeTargets = field(default_factory=GradeTargets)
+
+
+# ----------------------------------------------------------------- dispatch
+@dataclass
+class GradeDeployment:
+    travel: Dist = field(default_factory=lambda: Dist("deterministic", value=0.0))
+    on_scene: Dist = field(default_factory=lambda: Dist("exponential", mean=60.0))
+
+
+@dataclass
+class DispatchConfig:
+    """Units go to the highest grade first, first come first served within it."""
+
+    immediate: GradeDeployment = field(default_factory=GradeDeployment)
+    priority: GradeDeployment = field(default_factory=GradeDeployment)
+    prompt: GradeDeployment = field(default_factory=GradeDeployment)
+
+
+# ----------------------------------------------------------------- run
+@dataclass
+class RunConfig:
+    #: simulated days, warm-up included
+    days: float = 28.0
+    #: days at the start left out of every KPI
+    warmup_days: float = 2.0
+    seed: int = 1
+    #: calendar date of time 0 (sets weekday and month)
+    start_date: str = "2021-04-05"
+    engine: str = "simpy"
+    #: progress bar on stderr (shown only on a terminal)
+    progress: bool = True
+
+
+@dataclass
+class PathsConfig:
+    root_dir: str = "."
+    results_dir: str = "results"
+
+
+@dataclass
+class Config:
+    """The whole run: ``python -m demandsim --cfg job`` prints it merged."""
+
+    scenario_name: str = "unnamed"
+    description: str = ""
+    arrivals: ArrivalsConfig = field(default_factory=ArrivalsConfig)
+    staffing: StaffingConfig = field(default_factory=StaffingConfig)
+    triage: TriageConfig = field(default_factory=TriageConfig)
+    handling: HandlingConfig = field(default_factory=HandlingConfig)
+    callers: CallersConfig = field(default_factory=CallersConfig)
+    grading: GradingConfig = field(default_factory=GradingConfig)
+    dispatch: DispatchConfig = field(default_factory=DispatchConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    #: plain parameters of the validation scenarios (servers, rates, ...)
+    validation: Optional[Dict[str, Any]] = None
+
+
+def register_schema() -> None:
+    """Register :class:`Config` with Hydra so ``configs/demandsim.yaml`` can use it."""
+    ConfigStore.instance().store(name="demandsim_schema", node=Config)

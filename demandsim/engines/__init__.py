@@ -1,0 +1,25 @@
+"""Engines schedule and queue; they take a RunPlan and return RunRecords.
+
+Every engine follows one tie rule: events at the same instant happen in the
+order they were scheduled, and within one event the call moves on before the
+freed staff member takes the next piece of work.
+
+Example:
+    >>> get_engine("simpy").name
+    'simpy'
+"""
+
+from __future__ import annotations
+
+from demandsim.errors import ConfigError
+
+ENGINES = ("simpy",)
+
+
+def get_engine(name: str):
+    """The engine called ``name`` (``run.engine``)."""
+    if name == "simpy":
+        from demandsim.engines.simpy_engine import SimpyEngine
+
+        return SimpyEngine()
+    raise ConfigError("run.engine", name, f"unknown engine; available: {', '.join(ENGINES)}")

@@ -1,0 +1,119 @@
+"""Writing a run's results: summary.json, Parquet tables and the resolved config.
+
+Every file is written under a temporary name and renamed into place, so a
+crash never leaves a half-written file that looks complete; if a run fails
+before writing, its (empty) output folder is removed.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> write_atomic(d / "x.txt", lambda p: p.write_text("hi"))
+    >>> sorted(f.name for f in d.iterdir())
+    ['x.txt']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from demandsim import __version__
+from demandsim.runner import RunResult
+
+RESULT_FILES = ("summary.json", "calls.parquet", "incidents.parquet", "intervals.parquet", "config.yaml")
+
+
+def write_atomic(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename the temporary file to ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def config_yaml(result: RunResult) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(result.config))
+
+
+def config_hash(result: RunResult) -> str:
+    """Short hash of the resolved config: two runs with the same hash ran the same model."""
+    return hashlib.sha256(config_yaml(result).encode()).hexdigest()[:12]
+
+
+def summary(result: RunResult) -> dict:
+    import numpy
+    import pyarrow
+    import simpy
+
+    cfg = result.config
+    return {
+        "kpis": result.kpis,
+        "scenario": cfg.scenario_name,
+        "description": cfg.description,
+        "seed": cfg.run.seed,
+        "engine": cfg.run.engine,
+        "days": cfg.run.days,
+        "warmup_days": cfg.run.warmup_days,
+        "start_date": cfg.run.start_date,
+        "config_hash": config_hash(result),
+        "counts": result.counts,
+        "versions": {"demandsim": __version__, "python": platform.python_version(), "simpy": simpy.__version__,
+                     "numpy": numpy.__version__, "pandas": pd.__version__, "pyarrow": pyarrow.__version__},
+    }
+
+
+def write_run(result: RunResult, out_dir: Path) -> None:
+    """Write every result file of one run into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = {"calls.parquet": result.records.calls, "incidents.parquet": result.records.incidents,
+              "intervals.parquet": result.records.intervals}
+    for name, frame in tables.items():
+        write_atomic(out_dir / name, lambda p, f=frame: f.to_parquet(p, index=False, engine="pyarrow"))
+    write_atomic(out_dir / "config.yaml", lambda p: p.write_text(config_yaml(result)))
+    text = json.dumps(summary(result), indent=2, allow_nan=False) + "\n"
+    write_atomic(out_dir / "summary.json", lambda p: p.write_text(text))
+
+
+def remove_if_empty(out_dir: Path) -> None:
+    """Remove a run folder that a failed run left empty (Hydra creates it up front)."""
+    try:
+        if out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+    except OSError:
+        pass
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{100 * x:5.1f}%"
+
+
+def headline_table(result: RunResult) -> str:
+    """A short plain-text table of the headline KPIs against their standards."""
+    k = result.kpis
+    rows = [
+        ("999 calls offered", f"{k['calls_999_offered']:,}", ""),
+        ("999 answered within 10 s", _pct(k["sl_999_10s"]), "standard 90%"),
+        ("999 abandoned", _pct(k["abandon_rate_999"]), ""),
+        ("101 calls offered", f"{k['calls_101_offered']:,}", ""),
+        ("101 abandoned (any stage)", _pct(k["abandon_rate_101"]), "standard 5%"),
+        ("  of which on secondary line", _pct(k["abandon_rate_101_secondary"]), "share of forwarded"),
+        ("999 redials from 101", f"{k['redials_999_from_101']:,}", ""),
+        ("attended within target: immediate", _pct(k["attend_within_target_immediate"]), "15 min"),
+        ("attended within target: priority", _pct(k["attend_within_target_priority"]), "60 min"),
+        ("attended within target: prompt", _pct(k["attend_within_target_prompt"]), "4 h"),
+        ("attended within target: all", _pct(k["attend_within_target_all"]), ""),
+        ("utilisation: call handlers", _pct(k["utilisation_call_handlers"]), ""),
+        ("utilisation: units", _pct(k["utilisation_units"]), ""),
+    ]
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"  {name:<{width}}  {value:>8}  {note}".rstrip() for name, value, note in rows)

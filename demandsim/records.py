@@ -1,0 +1,217 @@
+"""The event log: flat, columnar records that every statistic is computed from.
+
+An engine fills three logs while it runs (calls, incidents, hourly levels) and
+:func:`finish_records` turns them into the tables written to Parquet. The
+tables, not the engine, are the single source of truth: KPIs, sweeps and
+reports read only these.
+
+Example:
+    >>> log = ColumnLog({"t": (np.float64, np.nan), "n": (np.int64, -1)})
+    >>> i = log.new(); log.t[i] = 2.5
+    >>> log.frame()["t"].tolist(), log.frame()["n"].tolist()
+    ([2.5], [-1])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from demandsim.config.schema import DEPLOYED_GRADES, GRADES
+from demandsim.model.calendar import HOUR
+from demandsim.model.grading import SOURCES
+from demandsim.model.plan import ROUTES, STAFF_GROUPS, ModelParts
+
+LINES = ("999", "101")
+LINE_999, LINE_101 = 0, 1
+ORIGINS = ("original", "redial", "switchboard_transfer")
+ORIGIN_ORIGINAL, ORIGIN_REDIAL, ORIGIN_TRANSFER = range(3)
+ANSWERERS = ("call_handler", "digital_desk", "switchboard", "secondary_handler")
+BY_CALL_HANDLER, BY_DIGITAL_DESK, BY_SWITCHBOARD, BY_SECONDARY_HANDLER = range(4)
+#: every call ends in exactly one of these
+OUTCOMES = (
+    "answered",  # 999: a call handler or digital-desk officer answered
+    "abandoned",  # 999: hung up while waiting
+    "closed_at_switchboard",  # 101: dealt with by the switchboard
+    "transferred_to_999",  # 101: switchboard put the caller in the 999 queue (a new 999 call row)
+    "answered_secondary",  # 101: answered on the secondary line
+    "abandoned_switchboard",  # 101: hung up waiting for the switchboard
+    "abandoned_secondary",  # 101: hung up waiting on the secondary line
+    "open_at_end",  # still waiting, or with the switchboard, when the run ended
+)
+(ANSWERED, ABANDONED, CLOSED_AT_SWITCHBOARD, TRANSFERRED_TO_999, ANSWERED_SECONDARY,
+ ABANDONED_SWITCHBOARD, ABANDONED_SECONDARY, OPEN_AT_END) = range(len(OUTCOMES))
+
+NAN, NONE = np.nan, -1
+CALL_COLUMNS = {
+    "origin_call_id": (np.int64, NONE),  # first call of this caller's chain
+    "parent_call_id": (np.int64, NONE),  # call this one came from (redial or transfer)
+    "attempt": (np.int16, 0),  # 0 = first call of the chain
+    "draw_row": (np.int64, NONE),  # row of demandsim.draws.CallDraws
+    "line": (np.int8, NONE),
+    "origin": (np.int8, ORIGIN_ORIGINAL),
+    "t_offer": (np.float64, NAN),
+    "t_answer": (np.float64, NAN),  # 101: switchboard answer
+    "answered_by": (np.int8, NONE),
+    "t_end": (np.float64, NAN),  # end of talk, hang-up, or transfer
+    "outcome": (np.int8, NONE),
+    "route": (np.int8, NONE),  # 101: switchboard decision
+    "t_secondary_offer": (np.float64, NAN),
+    "t_secondary_answer": (np.float64, NAN),
+    "secondary_answered_by": (np.int8, NONE),
+    "incident_id": (np.int64, NONE),
+    "next_call_id": (np.int64, NONE),  # the redial or 999 transfer this call led to
+}
+INCIDENT_COLUMNS = {
+    "call_id": (np.int64, NONE),
+    "source": (np.int8, NONE),  # grading source (demandsim.model.grading.SOURCES)
+    "grade": (np.int8, NONE),
+    "t_call_start": (np.float64, NAN),  # attendance is measured from here
+    "t_ready": (np.float64, NAN),  # question set finished: ready to dispatch
+    "t_assigned": (np.float64, NAN),
+    "t_on_scene": (np.float64, NAN),
+    "t_clear": (np.float64, NAN),
+}
+#: time-integrated levels kept per simulated hour
+LEVELS = ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch") + tuple(
+    f"busy_{g}" for g in STAFF_GROUPS
+)
+
+
+class ColumnLog:
+    """Growable numpy columns, one row per record; columns are attributes."""
+
+    def __init__(self, columns: dict) -> None:
+        self._spec = columns
+        self._n = 0
+        self._capacity = 1024
+        for name, (dtype, default) in columns.items():
+            setattr(self, name, np.full(self._capacity, default, dtype=dtype))
+
+    def __len__(self) -> int:
+        return self._n
+
+    def new(self) -> int:
+        """Append a row of defaults and return its index."""
+        if self._n == self._capacity:
+            self._capacity *= 2
+            for name, (dtype, default) in self._spec.items():
+                grown = np.full(self._capacity, default, dtype=dtype)
+                grown[: self._n] = getattr(self, name)[: self._n]
+                setattr(self, name, grown)
+        self._n += 1
+        return self._n - 1
+
+    def frame(self) -> dict:
+        """The filled rows, column by column."""
+        return {name: getattr(self, name)[: self._n] for name in self._spec}
+
+
+class HourlyLevels:
+    """Time integral of each level in :data:`LEVELS`, per simulated hour."""
+
+    def __init__(self, hours: int) -> None:
+        self.area = np.zeros((len(LEVELS), hours))
+        self.level = [0] * len(LEVELS)
+        self.since = [0.0] * len(LEVELS)
+
+    def change(self, k: int, now: float, delta: int) -> None:
+        """Level ``k`` changes by ``delta`` at time ``now``."""
+        level, since = self.level[k], self.since[k]
+        if level and now > since:
+            first, last = int(since // HOUR), int(now // HOUR)
+            if first == last:
+                self.area[k, first] += level * (now - since)
+            else:
+                last = min(last, self.area.shape[1])
+                self.area[k, first] += level * ((first + 1) * HOUR - since)
+                self.area[k, first + 1 : last] += level * HOUR
+                if last < self.area.shape[1]:
+                    self.area[k, last] += level * (now - last * HOUR)
+        self.level[k] = level + delta
+        self.since[k] = now
+
+    def close(self, now: float) -> np.ndarray:
+        """Account every level up to ``now`` and return the areas (level-seconds)."""
+        for k in range(len(LEVELS)):
+            self.change(k, now, 0)
+        return self.area
+
+
+@dataclass
+class RunRecords:
+    """What one run produced: the three tables, in seconds from time 0."""
+
+    calls: pd.DataFrame
+    incidents: pd.DataFrame
+    intervals: pd.DataFrame
+
+
+def _categorical(codes: np.ndarray, names) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(names))
+
+
+def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, levels: np.ndarray) -> RunRecords:
+    """Build the output tables from an engine's logs at the end of the run.
+
+    Times after the horizon (a talk or an attendance still under way) become
+    missing; calls without an outcome become ``open_at_end``.
+    """
+    horizon = model.horizon_s
+    c = {k: v.copy() for k, v in calls.frame().items()}
+    c["outcome"][c["outcome"] == NONE] = OPEN_AT_END
+    c["t_end"][c["t_end"] > horizon] = np.nan
+    start_how = model.calendar.start_hour_of_week
+    calls_df = pd.DataFrame({"call_id": np.arange(len(calls), dtype=np.int64)})
+    for name, values in c.items():
+        calls_df[name] = values
+    calls_df["line"] = _categorical(c["line"], LINES)
+    calls_df["origin"] = _categorical(c["origin"], ORIGINS)
+    calls_df["outcome"] = _categorical(c["outcome"], OUTCOMES)
+    calls_df["answered_by"] = _categorical(c["answered_by"], ANSWERERS)
+    calls_df["secondary_answered_by"] = _categorical(c["secondary_answered_by"], ANSWERERS)
+    calls_df["route"] = _categorical(c["route"], ROUTES)
+    calls_df["wait_s"] = np.where(np.isnan(c["t_answer"]), np.nan, c["t_answer"] - c["t_offer"])
+    calls_df["secondary_wait_s"] = c["t_secondary_answer"] - c["t_secondary_offer"]
+    calls_df["hour_of_week"] = ((c["t_offer"] // HOUR).astype(np.int64) + start_how) % 168
+
+    i = {k: v.copy() for k, v in incidents.frame().items()}
+    for name in ("t_on_scene", "t_clear"):
+        i[name][i[name] > horizon] = np.nan
+    grade = i["grade"].astype(np.int64)
+    deployed = grade < len(DEPLOYED_GRADES)
+    target = np.full(len(grade), np.nan)
+    target[deployed] = model.grading.target_s[grade[deployed]]
+    deadline = i["t_call_start"] + target
+    inc = pd.DataFrame({"incident_id": np.arange(len(incidents), dtype=np.int64)})
+    for name, values in i.items():
+        inc[name] = values
+    inc["source"] = _categorical(i["source"], SOURCES)
+    inc["grade"] = _categorical(i["grade"], GRADES)
+    inc["target_s"] = target
+    inc["attendance_s"] = i["t_on_scene"] - i["t_call_start"]
+    inc["dispatch_wait_s"] = i["t_assigned"] - i["t_ready"]
+    attended = ~np.isnan(i["t_on_scene"])
+    # True/False where known; missing (None) if unattended and the target has not passed yet
+    within = pd.array(np.where(attended, inc["attendance_s"] <= target, False), dtype="boolean")
+    within[deployed & ~attended & (deadline > horizon)] = pd.NA
+    within[~deployed] = pd.NA
+    inc["within_target"] = within
+    # still waiting for a unit when the target passed: the victim is owed an update
+    waited_until = np.where(np.isnan(i["t_assigned"]), horizon, i["t_assigned"])
+    inc["victim_update_due"] = deployed & (waited_until > deadline) & (deadline <= horizon)
+    inc["hour_of_week"] = ((i["t_call_start"] // HOUR).astype(np.int64) + start_how) % 168
+
+    hours = levels.shape[1]
+    iv = pd.DataFrame({"hour": np.arange(hours, dtype=np.int64),
+                       "hour_of_week": model.calendar.hour_of_week[:hours]})
+    iv["t_start"] = iv["hour"] * HOUR
+    length = np.minimum(HOUR, horizon - iv["t_start"].to_numpy())
+    iv["length_s"] = length
+    for k, name in enumerate(LEVELS):
+        iv[f"mean_{name}"] = levels[k] / length
+    for group in STAFF_GROUPS:
+        iv[f"rostered_{group}"] = model.headcount[group][:hours]
+    return RunRecords(calls_df, inc, iv)
