@@ -18,6 +18,9 @@ from demandsim import config as config_pkg
 from demandsim.errors import ConfigError, ScenarioRefused
 
 EXIT_BAD_INPUT = 2
+#: errors raised inside the Hydra task, reported by main() (Hydra would add its own
+#: multi-line report to stderr if they escaped the task)
+_job_failures: list[BaseException] = []
 
 
 def run_job(cfg) -> None:
@@ -33,6 +36,10 @@ def run_job(cfg) -> None:
         started = time.perf_counter()
         result = simulate(config)
         write_run(result, out_dir)
+    except Exception as exc:  # noqa: BLE001 - reported by main()
+        remove_if_empty(out_dir)
+        _job_failures.append(exc)
+        return
     except BaseException:
         remove_if_empty(out_dir)
         raise
@@ -62,8 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     # Let errors reach us instead of Hydra's multi-line report, so we can say them in one line.
     os.environ["HYDRA_FULL_ERROR"] = "1"
     sys.argv = [sys.argv[0]] + argv
+    _job_failures.clear()
     try:
         _hydra_main()
+        if _job_failures:
+            raise _job_failures[0]
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except KeyboardInterrupt:
@@ -99,7 +109,7 @@ def _override_value(key: str, overrides: list[str]) -> str | None:
 def describe_error(exc: BaseException, overrides: list[str]) -> str | None:
     """One line for a bad-input error, or None if ``exc`` is not about input."""
     from hydra.errors import MissingConfigException, OverrideParseException
-    from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+    from omegaconf.errors import OmegaConfBaseException
 
     for err in _chain(exc):
         if isinstance(err, (ConfigError, ScenarioRefused)):
@@ -114,7 +124,7 @@ def describe_error(exc: BaseException, overrides: list[str]) -> str | None:
             key = err.full_key
             value = _override_value(key, overrides)
             first = str(getattr(err, "msg", err)).splitlines()[0]
-            if isinstance(err, ConfigKeyError) and ("not in struct" in first or "not in" in first):
+            if "not in struct" in first or re.search(r"Key '[^']+' not in '", first):
                 where = f"{key}={value}" if value is not None else f"{key} (in a config or scenario file)"
                 return f"{where}: unknown key; check its spelling (python -m demandsim --cfg job lists every key)"
             if value is not None:

@@ -33,9 +33,40 @@ def list_scenarios() -> list[str]:
 
 
 def to_config(cfg: DictConfig) -> Config:
-    """Resolve interpolations and return a plain :class:`Config` object."""
+    """Resolve interpolations and return a plain :class:`Config` object.
+
+    Keys added with Hydra's ``+key=value`` syntax that the schema does not know
+    are refused here (merging into the schema raises, naming the key).
+    """
     plain = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"]) if "hydra" in cfg else cfg
+    _refuse_unknown_keys(plain, Config, "")
     return OmegaConf.to_object(plain)
+
+
+def _refuse_unknown_keys(node, schema, path: str) -> None:
+    """Raise ConfigError for a key the dataclass ``schema`` does not define."""
+    import dataclasses
+    import typing
+
+    from demandsim.errors import ConfigError
+
+    if not dataclasses.is_dataclass(schema) or not isinstance(node, DictConfig):
+        return
+    hints = typing.get_type_hints(schema)
+    for key in node.keys():
+        full = f"{path}.{key}" if path else str(key)
+        if key not in hints:
+            raise ConfigError(full, OmegaConf.select(node, str(key), throw_on_missing=False),
+                              "unknown key; check its spelling (python -m demandsim --cfg job lists every key)")
+        child = node._get_node(key)
+        field_type = hints[key]
+        for item_type in typing.get_args(field_type) or (field_type,):
+            if dataclasses.is_dataclass(item_type):
+                if isinstance(child, DictConfig):
+                    _refuse_unknown_keys(child, item_type, full)
+                elif child is not None and hasattr(child, "__iter__") and not isinstance(child, str):
+                    for i, element in enumerate(child):
+                        _refuse_unknown_keys(element, item_type, f"{full}[{i}]")
 
 
 def load_config(overrides: list[str] | None = None) -> Config:

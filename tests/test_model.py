@@ -1,0 +1,162 @@
+"""Model invariants: reproducibility, common random numbers, redials, conservation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from demandsim.config import load_config
+from demandsim.model.plan import build_plan
+from demandsim.records import OUTCOMES
+from helpers import run
+
+SHORT = ["run.days=6", "run.warmup_days=1"]
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return run(SHORT)
+
+
+def test_same_seed_same_records():
+    a, b = run(SHORT + ["run.seed=5"]), run(SHORT + ["run.seed=5"])
+    pd.testing.assert_frame_equal(a.records.calls, b.records.calls)
+    pd.testing.assert_frame_equal(a.records.incidents, b.records.incidents)
+    assert a.kpis == b.kpis
+    c = run(SHORT + ["run.seed=6"])
+    assert c.kpis != a.kpis
+
+
+def test_staffing_change_leaves_each_calls_draws_unchanged():
+    """Common random numbers: more handlers and fewer units, same callers with the same needs."""
+    base = SHORT + ["run.seed=8"]
+    changed = base + ["staffing.call_handlers.extra=[{start_hour:16,hours:6,staff:3}]",
+                      "staffing.units.shifts=[{start_hour:0,hours:24,staff:15}]"]
+    plan_a, plan_b = build_plan(load_config(base)), build_plan(load_config(changed))
+    np.testing.assert_array_equal(plan_a.arrivals_999, plan_b.arrivals_999)
+    np.testing.assert_array_equal(plan_a.arrivals_101, plan_b.arrivals_101)
+    for name in ("patience_999", "question_999", "u_grade", "travel", "on_scene", "route", "u_redial"):
+        np.testing.assert_array_equal(getattr(plan_a.draws, name), getattr(plan_b.draws, name))
+
+    a, b = run(base), run(changed)
+    assert a.kpis["sl_999_10s"] != b.kpis["sl_999_10s"]  # the change did change the queueing
+    # every first call arrives at the same time, and an answered 999 call talks for as long
+    firsts = []
+    for result in (a, b):
+        calls = result.records.calls
+        firsts.append(calls[calls["origin"] == "original"].set_index("draw_row").sort_index())
+    pd.testing.assert_series_equal(firsts[0]["t_offer"], firsts[1]["t_offer"])
+    both = firsts[0].merge(firsts[1], left_index=True, right_index=True, suffixes=("", "_b"))
+    answered = (both["outcome"] == "answered") & (both["outcome_b"] == "answered") & both["t_end"].notna() \
+        & both["t_end_b"].notna()
+    assert answered.sum() > 1000
+    talk_a = (both["t_end"] - both["t_answer"])[answered]
+    talk_b = (both["t_end_b"] - both["t_answer_b"])[answered]
+    np.testing.assert_allclose(talk_a.to_numpy(), talk_b.to_numpy(), rtol=0, atol=1e-6)
+
+
+def test_every_call_ends_in_exactly_one_outcome(baseline):
+    calls = baseline.records.calls
+    assert calls["outcome"].notna().all()
+    assert set(calls["outcome"].cat.categories) == set(OUTCOMES)
+    c999, c101 = calls[calls["line"] == "999"], calls[calls["line"] == "101"]
+    assert set(c999["outcome"].unique()) <= {"answered", "abandoned", "open_at_end"}
+    assert not set(c101["outcome"].unique()) & {"answered", "abandoned"}
+    # timestamps agree with the outcome
+    assert c999.loc[c999["outcome"] == "answered", "t_answer"].notna().all()
+    assert c999.loc[c999["outcome"] == "abandoned", "t_answer"].isna().all()
+    assert calls.loc[calls["outcome"].isin(["abandoned", "abandoned_switchboard"]), "t_answer"].isna().all()
+    sec = c101[c101["route"] == "secondary"]
+    assert sec["t_secondary_offer"].notna().all()
+    assert sec.loc[sec["outcome"] == "answered_secondary", "t_secondary_answer"].notna().all()
+    assert (sec["outcome"].isin(["answered_secondary", "abandoned_secondary", "open_at_end"])).all()
+    # every first call drawn was offered exactly once
+    plan = build_plan(load_config(SHORT))
+    firsts = calls[calls["origin"] == "original"]
+    assert (firsts["line"] == "999").sum() == len(plan.arrivals_999)
+    assert (firsts["line"] == "101").sum() == len(plan.arrivals_101)
+    assert firsts["draw_row"].is_unique
+
+
+def test_every_answered_call_is_graded_once(baseline):
+    calls, incidents = baseline.records.calls, baseline.records.incidents
+    assert incidents["call_id"].is_unique
+    graded = calls[calls["incident_id"] >= 0]
+    assert len(graded) == len(incidents)
+    np.testing.assert_array_equal(incidents.set_index("call_id").loc[graded["call_id"], "incident_id"],
+                                  graded["incident_id"])
+    # graded calls are exactly the answered ones whose question set ended before the horizon
+    answered = calls["outcome"].isin(["answered", "answered_secondary"])
+    assert graded["outcome"].isin(["answered", "answered_secondary"]).all()
+    assert answered.sum() - len(graded) < 20  # the last few still mid-question-set at the end
+
+
+def test_transfers_are_999_calls(baseline):
+    calls = baseline.records.calls.set_index("call_id")
+    transferred = calls[calls["outcome"] == "transferred_to_999"]
+    assert len(transferred) > 0
+    child = calls.loc[transferred["next_call_id"]]
+    assert (child["line"] == "999").all() and (child["origin"] == "switchboard_transfer").all()
+    np.testing.assert_array_equal(child["parent_call_id"], transferred.index)
+    np.testing.assert_allclose(child["t_offer"], transferred["t_end"])
+
+
+def test_redial_accounting():
+    """Every 101 caller who hung up and (by their own draw) rings 999 in time shows up as a 999 call."""
+    overrides = SHORT + ["run.seed=9"]
+    result, plan = run(overrides), build_plan(load_config(overrides))
+    m, d = plan.model, plan.draws
+    calls = result.records.calls.set_index("call_id")
+    gave_up = calls[calls["outcome"].isin(["abandoned_switchboard", "abandoned_secondary"])]
+    rows = gave_up["draw_row"].to_numpy()
+    u = d.u_redial[rows]
+    in_time = gave_up["t_end"].to_numpy() + d.redial_delay[rows] < m.horizon_s
+    can = gave_up["attempt"].to_numpy() + 1 < m.max_attempts
+    expect_999 = can & in_time & (u < m.redial_to_999)
+    expect_101 = can & in_time & (u >= m.redial_to_999) & (u < m.redial_to_999 + m.redial_to_101)
+    assert expect_999.sum() > 20 and expect_101.sum() > 20
+    has_next = gave_up["next_call_id"].to_numpy() >= 0
+    np.testing.assert_array_equal(has_next, expect_999 | expect_101)
+    nxt = calls.loc[gave_up["next_call_id"][has_next]]
+    np.testing.assert_array_equal(nxt["line"].astype(str).to_numpy(),
+                                  np.where(expect_999[has_next], "999", "101"))
+    assert (nxt["origin"] == "redial").all()
+    np.testing.assert_array_equal(nxt["parent_call_id"], gave_up.index[has_next])
+    np.testing.assert_allclose(nxt["t_offer"].to_numpy(),
+                               gave_up["t_end"].to_numpy()[has_next] + d.redial_delay[rows][has_next])
+    # and the KPI counts exactly the 999 redials offered in the measured period
+    c = result.records.calls
+    measured = c[(c["t_offer"] >= m.warmup_s) & (c["line"] == "999") & (c["origin"] == "redial")]
+    assert result.kpis["redials_999_from_101"] == len(measured) > 0
+    # redials count in the 999 line's offered calls
+    all_999 = c[(c["t_offer"] >= m.warmup_s) & (c["line"] == "999")]
+    assert result.kpis["calls_999_offered"] == len(all_999)
+
+
+def test_unattended_incidents_rule(baseline):
+    inc = baseline.records.incidents
+    deployed = inc[inc["grade"].isin(["immediate", "priority", "prompt"])]
+    horizon = baseline.model.horizon_s
+    unattended = deployed[deployed["t_on_scene"].isna()]
+    due = unattended["t_call_start"] + unattended["target_s"] <= horizon
+    assert (unattended.loc[due, "within_target"] == False).all()  # noqa: E712 - pandas boolean
+    assert unattended.loc[~due, "within_target"].isna().all()
+    attended = deployed[deployed["t_on_scene"].notna()]
+    np.testing.assert_array_equal(attended["within_target"].astype(bool),
+                                  attended["attendance_s"] <= attended["target_s"])
+    assert inc.loc[~inc.index.isin(deployed.index), "within_target"].isna().all()
+
+
+def test_priority_order_in_dispatch(baseline):
+    """No unit goes to a lower grade while a higher-grade incident is waiting."""
+    inc = baseline.records.incidents
+    inc = inc[inc["t_assigned"].notna()]
+    code = inc["grade"].cat.codes.to_numpy()
+    ready, assigned = inc["t_ready"].to_numpy(), inc["t_assigned"].to_numpy()
+    order = np.argsort(assigned, kind="stable")
+    violations = 0
+    for k in order[::50]:  # a sample of assignments
+        waiting_higher = (code < code[k]) & (ready < assigned[k]) & (assigned > assigned[k])
+        violations += int(waiting_higher.any())
+    assert violations == 0
