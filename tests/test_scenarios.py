@@ -1,0 +1,91 @@
+"""The shipped scenarios: the baseline reproduces the inspection, what-ifs move the right way."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from demandsim.config import list_scenarios, load_config
+from helpers import run
+
+WHAT_IFS = ["demand_2024", "december_peak", "officers_on_phones", "short_question_set"]
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% score interval for a binomial share (the inspection's 41 of 79)."""
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return run(["scenario=baseline_2021"])  # the shipped run: 4 weeks, seed 2021
+
+
+def test_scenarios_shipped():
+    names = list_scenarios()
+    for name in ["baseline_2021", *WHAT_IFS, "validation/erlang_a", "validation/priority_dispatch"]:
+        assert name in names
+
+
+def test_baseline_reproduces_the_inspection(baseline):
+    k = baseline.kpis
+    # 999: about 90% or more answered within 10 s (91.8% in Feb 2024)
+    assert k["sl_999_10s"] >= 0.88
+    # 101 abandonment above the 5% standard, mostly on the secondary line
+    assert k["abandon_rate_101"] > 0.05
+    calls = baseline.records.calls
+    measured = calls[(calls["line"] == "101") & (calls["t_offer"] >= baseline.model.warmup_s)]
+    at_secondary = (measured["outcome"] == "abandoned_secondary").sum()
+    at_switchboard = (measured["outcome"] == "abandoned_switchboard").sum()
+    assert at_secondary > at_switchboard
+    # attendance within target near 41 of 79 (inside that sample's 95% interval) ...
+    low, high = wilson_interval(41, 79)
+    assert low <= k["attend_within_target_all"] <= high
+    # ... with 'priority' the worst grade
+    grades = {g: k[f"attend_within_target_{g}"] for g in ("immediate", "priority", "prompt")}
+    assert min(grades, key=grades.get) == "priority", grades
+
+
+def test_baseline_volumes_match_the_published_figures(baseline):
+    """Original calls per day against Apr-Sep 2021: 70,232 999 and 134,728 101 calls in 183 days."""
+    calls = baseline.records.calls
+    m = baseline.model
+    days = (m.horizon_s - m.warmup_s) / 86400
+    firsts = calls[(calls["origin"] == "original") & (calls["t_offer"] >= m.warmup_s)]
+    for line, published in (("999", 70232), ("101", 134728)):
+        per_day = (firsts["line"] == line).sum() / days
+        expected = published / 183
+        # Poisson noise over ~26 days is ~1-2%; the weekly shape averages out over whole weeks ±1 day
+        assert abs(per_day / expected - 1) < 0.06, (line, per_day, expected)
+
+
+@pytest.mark.parametrize("name", WHAT_IFS)
+def test_what_if_runs(name):
+    cfg = load_config([f"scenario={name}"])
+    assert cfg.scenario_name == name and cfg.description
+    result = run([f"scenario={name}", "run.days=3", "run.warmup_days=1"])
+    assert result.kpis["calls_999_offered"] > 0
+
+
+def test_what_ifs_move_the_right_way():
+    """Same seed, same 10 days: each what-if changes what it should (common random numbers)."""
+    common = ["run.days=10", "run.warmup_days=1", "run.seed=3"]
+    base = run(["scenario=baseline_2021", *common]).kpis
+    busier = run(["scenario=demand_2024", *common]).kpis
+    assert busier["calls_999_offered"] > 1.2 * base["calls_999_offered"]
+    assert busier["sl_999_10s"] < base["sl_999_10s"]
+    phones = run(["scenario=officers_on_phones", *common]).kpis
+    assert phones["sl_999_10s"] > base["sl_999_10s"]
+    assert phones["calls_999_offered"] == base["calls_999_offered"] or abs(
+        phones["calls_999_offered"] - base["calls_999_offered"]) < 0.01 * base["calls_999_offered"]
+    shorter = run(["scenario=short_question_set", *common]).kpis
+    assert shorter["attend_within_target_immediate"] > base["attend_within_target_immediate"]
+
+
+def test_december_is_busier_than_april():
+    dec = load_config(["scenario=december_peak"])
+    assert dec.run.start_date.startswith("2021-11") and dec.arrivals.month_factors[11] > 1.0
