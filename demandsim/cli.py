@@ -23,31 +23,134 @@ EXIT_BAD_INPUT = 2
 _job_failures: list[BaseException] = []
 
 
-def run_job(cfg) -> None:
-    """The Hydra task: one run of the composed config, results into the run folder."""
+def run_job(cfg):
+    """The Hydra task: one run of the composed config, results into the run folder.
+
+    In a multirun (``-m``) it runs one replication of one point, in whatever
+    process the launcher chose, and returns an outcome dict instead of raising
+    (see :func:`sweep_job`); in a single run with ``run.replications`` > 1 it runs
+    the replications one after another (see :func:`replicated_run`).
+    """
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     from demandsim.outputs import headline_table, remove_if_empty, write_run
-    from demandsim.runner import simulate
+    from demandsim.runner import check_replications, simulate
 
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    config_pkg.setup()  # resolvers, in a launcher's worker process too
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        return sweep_job(cfg, hydra_cfg)
+    out_dir = Path(hydra_cfg.runtime.output_dir)
     try:
         config = config_pkg.to_config(cfg)
+        check_replications(config)
+        if config.run.replications > 1:
+            replicated_run(config, out_dir)
+            return None
         started = time.perf_counter()
         result = simulate(config)
         write_run(result, out_dir)
     except Exception as exc:  # noqa: BLE001 - reported by main()
         remove_if_empty(out_dir)
         _job_failures.append(exc)
-        return
+        return None
     except BaseException:
         remove_if_empty(out_dir)
         raise
     took = time.perf_counter() - started
     print(f"demandsim: {config.scenario_name}, {config.run.days:g} days (warm-up {config.run.warmup_days:g}), "
-          f"seed {config.run.seed}, {result.counts['calls_simulated']:,} calls in {took:.1f} s")
+          f"seed {result_seed(config)}, {result.counts['calls_simulated']:,} calls in {took:.1f} s")
     print(headline_table(result))
     print(f"Results: {out_dir}")
+    return None
+
+
+def result_seed(config) -> int:
+    from demandsim.runner import effective_seed
+
+    return effective_seed(config)
+
+
+def sweep_job(cfg, hydra_cfg) -> dict:
+    """One run of a sweep, in a launcher's worker: never raises for an ordinary error.
+
+    The outcome goes back to the sweeper in the main process (across joblib or Ray
+    workers), which reports failures in one line; the run's folder
+    ``runs/<run_id>`` appears only when complete, and a run already there is skipped.
+    """
+    import shutil
+
+    from demandsim import sweep
+    from demandsim.outputs import is_complete_run, run_id, write_run_folder
+    from demandsim.runner import simulate
+
+    overrides = list(hydra_cfg.overrides.task)
+    sweep_dir = Path(str(hydra_cfg.sweep.dir))
+    scratch = Path(hydra_cfg.runtime.output_dir)
+    try:
+        config = config_pkg.to_config(cfg)
+        rid = run_id(config)
+        final = sweep_dir / sweep.RUNS_DIR / rid
+        if is_complete_run(final):
+            return {"status": "skipped", "run_id": rid}
+        result = simulate(config, progress=False, on_progress=sweep.progress_writer(scratch))
+        write_run_folder(result, final, extra={"overrides": overrides})
+        return {"status": "done", "run_id": rid}
+    except Exception as exc:  # noqa: BLE001 - returned to the sweeper, reported by main()
+        message = describe_error(exc, overrides)
+        if message is None:
+            return {"status": "failed", "bad_input": False, "message": f"{type(exc).__name__}: {exc}",
+                    "details": traceback.format_exc()}
+        return {"status": "failed", "bad_input": True, "message": message}
+    finally:
+        if scratch.parent.name == sweep.SCRATCH_DIR:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def replicated_run(config, out_dir: Path) -> None:
+    """A single run with ``run.replications`` = N > 1: a one-point sweep in ``out_dir``.
+
+    Replications 0..N-1 run one after another (seeds run.seed + r) into
+    ``out_dir/runs/<run_id>/``, with sweep.json, sweep.parquet and
+    sweep_summary.parquet beside them, exactly as a sweep's folder.
+    """
+    import dataclasses
+
+    from demandsim import sweep
+    from demandsim.errors import ConfigError
+    from demandsim.outputs import is_complete_run, run_id, write_run_folder
+    from demandsim.runner import effective_seed, simulate
+
+    n = config.run.replications
+    if config.run.replication != 0:
+        raise ConfigError("run.replication", config.run.replication,
+                          f"choose one replication, or run.replications={n}, not both")
+    configs = [dataclasses.replace(config, run=dataclasses.replace(config.run, replication=r)) for r in range(n)]
+    planned = [sweep.PlannedRun(r, [f"{sweep.REPLICATION_KEY}={r}"], 0, {}, r, run_id(c), effective_seed(c),
+                                float(c.run.days)) for r, c in enumerate(configs)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sweep.clean_leftovers(out_dir)
+    sweep.write_manifest(out_dir, [f"run.replications={n}"], [], n, planned, config.scenario_name)
+    started = time.perf_counter()
+    bar = None
+    if config.run.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, unit="run", desc="replications", disable=None, leave=False)
+    try:
+        for run, cfg in zip(planned, configs):
+            if not is_complete_run(out_dir / run.folder):
+                write_run_folder(simulate(cfg), out_dir / run.folder, extra={"overrides": run.overrides})
+            if bar:
+                bar.update(1)
+    finally:
+        if bar:
+            bar.close()
+    agg = sweep.write_tables(out_dir)
+    print(f"demandsim: {config.scenario_name}, {config.run.days:g} days (warm-up {config.run.warmup_days:g}), "
+          f"{n} replications (seeds {config.run.seed}..{config.run.seed + n - 1})")
+    print(sweep.sweep_digest(agg, time.perf_counter() - started, out_dir))
 
 
 def _hydra_main():
@@ -70,10 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     sys.argv = [sys.argv[0]] + argv
     _job_failures.clear()
+    from demandsim import sweep
+
+    sweep.FAILURES.clear()
     try:
         _hydra_main()
         if _job_failures:
             raise _job_failures[0]
+        if sweep.FAILURES:
+            return report_sweep_failures(sweep.FAILURES)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except KeyboardInterrupt:
@@ -88,6 +196,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demandsim: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return 0
+
+
+def report_sweep_failures(failures: list[dict]) -> int:
+    """One line on stderr for failed runs of a sweep (a traceback first if one is a bug)."""
+    from demandsim.sweep import point_label
+
+    first = failures[0]
+    run = first["run"]
+    where = point_label(run.values) or "run"
+    more = f" ({len(failures)} runs failed)" if len(failures) > 1 else ""
+    if not first["bad_input"]:
+        if first.get("details"):
+            print(first["details"].rstrip(), file=sys.stderr)
+        print(f"demandsim: internal error in {where}, replication {run.replication}: {first['message']}{more} "
+              "(the traceback above is a bug: please report it)", file=sys.stderr)
+        return 1
+    print(f"demandsim: error: {where}, replication {run.replication}: {first['message']}{more}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def _chain(exc: BaseException):

@@ -14,10 +14,12 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import platform
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,7 +27,8 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from demandsim import __version__
-from demandsim.runner import RunResult
+from demandsim.config.schema import Config, PathsConfig, ReportConfig
+from demandsim.runner import RunResult, effective_seed
 
 RESULT_FILES = ("summary.json", "calls.parquet", "incidents.parquet", "intervals.parquet", "config.yaml")
 
@@ -50,6 +53,19 @@ def config_hash(result: RunResult) -> str:
     return hashlib.sha256(config_yaml(result).encode()).hexdigest()[:12]
 
 
+def run_id(cfg: Config) -> str:
+    """What identifies one simulation: a hash of its resolved config with the seed it draws with.
+
+    Settings that cannot change the results are left out (``run.replications``,
+    ``run.progress``, ``paths``, ``report``), and the seed is folded in as
+    ``run.seed + run.replication``, so the same simulation has the same id however
+    it was asked for. Sweeps name run folders by it and skip runs already done.
+    """
+    run = dataclasses.replace(cfg.run, seed=effective_seed(cfg), replication=0, replications=1, progress=True)
+    same = dataclasses.replace(cfg, run=run, paths=PathsConfig(), report=ReportConfig())
+    return hashlib.sha256(OmegaConf.to_yaml(OmegaConf.structured(same)).encode()).hexdigest()[:16]
+
+
 def summary(result: RunResult) -> dict:
     import numpy
     import pyarrow
@@ -60,7 +76,9 @@ def summary(result: RunResult) -> dict:
         "kpis": result.kpis,
         "scenario": cfg.scenario_name,
         "description": cfg.description,
-        "seed": cfg.run.seed,
+        "seed": effective_seed(cfg),
+        "replication": cfg.run.replication,
+        "run_id": run_id(cfg),
         "engine": cfg.run.engine,
         "days": cfg.run.days,
         "warmup_days": cfg.run.warmup_days,
@@ -72,16 +90,44 @@ def summary(result: RunResult) -> dict:
     }
 
 
-def write_run(result: RunResult, out_dir: Path) -> None:
-    """Write every result file of one run into ``out_dir``."""
+def write_run(result: RunResult, out_dir: Path, extra: dict | None = None) -> None:
+    """Write every result file of one run into ``out_dir``.
+
+    ``extra`` adds entries to summary.json (e.g. a sweep point's overrides).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {"calls.parquet": result.records.calls, "incidents.parquet": result.records.incidents,
               "intervals.parquet": result.records.intervals}
     for name, frame in tables.items():
         write_atomic(out_dir / name, lambda p, f=frame: f.to_parquet(p, index=False, engine="pyarrow"))
     write_atomic(out_dir / "config.yaml", lambda p: p.write_text(config_yaml(result)))
-    text = json.dumps(summary(result), indent=2, allow_nan=False) + "\n"
+    text = json.dumps({**summary(result), **(extra or {})}, indent=2, allow_nan=False) + "\n"
     write_atomic(out_dir / "summary.json", lambda p: p.write_text(text))
+
+
+def write_run_folder(result: RunResult, final_dir: Path, extra: dict | None = None) -> None:
+    """Write one run into a temporary sibling folder, then rename it to ``final_dir``.
+
+    The folder appears only when every file is in it. If ``final_dir`` already
+    exists (a run finished by someone else meanwhile) it is kept, not replaced.
+    """
+    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final_dir.with_name(f".{final_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        write_run(result, tmp, extra)
+        try:
+            os.rename(tmp, final_dir)
+        except OSError:
+            if not is_complete_run(final_dir):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def is_complete_run(folder: Path) -> bool:
+    """True if ``folder`` holds every result file (summary.json is written last)."""
+    return all((folder / name).is_file() for name in RESULT_FILES)
 
 
 def remove_if_empty(out_dir: Path) -> None:

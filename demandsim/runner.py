@@ -10,12 +10,15 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from demandsim.config import PROJECT_DIR
 from demandsim.config.schema import Config
 from demandsim.engines import get_engine
+from demandsim.errors import ConfigError
 from demandsim.kpis import compute_kpis, run_counts
 from demandsim.model.plan import ModelParts, build_plan
 from demandsim.records import RunRecords
@@ -33,16 +36,48 @@ class RunResult:
     timings: dict = field(default_factory=dict)
 
 
-def simulate(cfg: Config, progress: bool | None = None) -> RunResult:
-    """Run ``cfg`` once. ``progress`` None follows ``cfg.run.progress``."""
+def check_replications(cfg: Config) -> None:
+    """Refuse replication settings the runner cannot use (one line naming the key)."""
+    run = cfg.run
+    if not isinstance(run.replications, int) or run.replications < 1:
+        raise ConfigError("run.replications", run.replications, "must be >= 1")
+    if not isinstance(run.replication, int) or run.replication < 0:
+        raise ConfigError("run.replication", run.replication, "must be >= 0")
+
+
+def effective_seed(cfg: Config) -> int:
+    """The seed a run draws with: ``run.seed + run.replication``.
+
+    Replication 0 is the single run; replication r of every point of a sweep uses
+    the same seed, so points compare like with like (common random numbers).
+    """
+    return cfg.run.seed + cfg.run.replication
+
+
+def simulate(cfg: Config, progress: bool | None = None, on_progress: Callable[[float], None] | None = None) -> RunResult:
+    """Run ``cfg`` once (replication ``cfg.run.replication``).
+
+    ``progress`` None follows ``cfg.run.progress``; ``on_progress(days)`` is called
+    with the simulated days done as the run goes (e.g. to report to a sweep).
+    ``result.config`` is ``cfg`` as given; the draws use :func:`effective_seed`.
+    """
+    check_replications(cfg)
     show = cfg.run.progress if progress is None else progress
     engine = get_engine(cfg.run.engine)
     started = time.perf_counter()
-    plan = build_plan(cfg, base_dir=PROJECT_DIR)
+    seeded = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, seed=effective_seed(cfg), replication=0))
+    plan = build_plan(seeded, base_dir=PROJECT_DIR)
     drawn = time.perf_counter()
     bar = _progress_bar(cfg, show)
+
+    def report(days: float) -> None:
+        if bar:
+            bar.update(days - bar.n)
+        if on_progress:
+            on_progress(days)
+
     try:
-        records = engine.run(plan, progress=(lambda days: bar.update(days - bar.n)) if bar else None)
+        records = engine.run(plan, progress=report if (bar or on_progress) else None)
     finally:
         if bar:
             bar.close()

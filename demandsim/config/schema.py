@@ -247,6 +247,40 @@ class RunConfig:
     engine: str = "simpy"
     #: progress bar on stderr (shown only on a terminal)
     progress: bool = True
+    #: replications per point: runs that differ only in seed. Replication r uses seed
+    #: run.seed + r, so replication 0 is the single run; the same r uses the same seed at
+    #: every point of a sweep (common random numbers). >= 1
+    replications: int = 1
+    #: which replication this run is (0-based; its seed is run.seed + replication). A sweep
+    #: sets it for each run; set it by hand to re-run one replication of a sweep exactly
+    replication: int = 0
+
+
+@dataclass
+class AttendanceGoals:
+    """Share of each grade's incidents that should be attended within the grade's target.
+
+    The sources publish the targets (minutes) but no goal share; 0.9 is an assumption.
+    """
+
+    #: goal for immediate incidents (target grading.targets.immediate)
+    immediate: float = 0.9
+    #: goal for priority incidents (target grading.targets.priority)
+    priority: float = 0.9
+    #: goal for prompt incidents (target grading.targets.prompt)
+    prompt: float = 0.9
+
+
+@dataclass
+class ReportConfig:
+    """The standards drawn on the report's charts (python -m demandsim.report)."""
+
+    #: national expectation: this share of 999 calls answered within 10 s
+    sl_999_10s_goal: float = 0.9
+    #: national standard for forces with a switchboard: 101 abandonment at most this share
+    abandon_101_max: float = 0.05
+    #: goal share attended within target, per grade (no source sets one: 0.9 assumed)
+    attendance_goal: AttendanceGoals = field(default_factory=AttendanceGoals)
 
 
 @dataclass
@@ -269,6 +303,7 @@ class Config:
     grading: GradingConfig = field(default_factory=GradingConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     #: plain parameters of the validation scenarios (servers, rates, ...)
     validation: Optional[Dict[str, Any]] = None

@@ -1,0 +1,436 @@
+"""Sweeps with replications: the plan, the run folders, the skip logic and the tables.
+
+``python -m demandsim -m KEY=a,b run.replications=N`` runs every combination of the
+swept values ("points"), each N times with different seeds. Layout of the sweep
+folder (``hydra.sweep.dir``)::
+
+    sweep.json              the plan: command, swept keys, every run expected (written first)
+    runs/<run_id>/          one finished run: summary.json, *.parquet, config.yaml
+    sweep.parquet           one row per finished run: swept values, seed, replication, every KPI
+    sweep_summary.parquet   one row per point and KPI: n, mean, sd, 95% confidence interval
+    report.html             written by ``python -m demandsim.report DIR``
+
+**Seeds.** Replication r of a point uses seed ``run.seed + r`` (see
+:func:`demandsim.runner.effective_seed`), so replication 0 is the single run and the
+same r uses the same seed at every point: common random numbers.
+
+**Skip logic.** A run is identified by :func:`demandsim.outputs.run_id`, a hash of its
+resolved config with the seed it draws with, and its folder is ``runs/<run_id>``.
+A folder appears only when complete (written under a temporary name, then renamed),
+so a run whose folder exists is done: re-running an interrupted sweep, or a sweep
+with a wider range or more replications, runs only what is missing.
+
+**Aggregation.** :func:`aggregate` rebuilds both tables from ``sweep.json`` and the
+run folders alone (the report calls it too); runs of the plan that have no folder are
+listed as missing, never dropped silently.
+
+Example:
+    >>> point_label({"staffing.units.shifts.0.staff": 24, "scenario": "demand_2024"})
+    'staffing.units.shifts.0.staff=24, scenario=demand_2024'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from demandsim.outputs import is_complete_run, write_atomic
+
+MANIFEST = "sweep.json"
+RUNS_DIR = "runs"
+SWEEP_TABLE = "sweep.parquet"
+SUMMARY_TABLE = "sweep_summary.parquet"
+#: Hydra's own per-job folder (hydra.sweep.subdir): scratch space, removed when a job ends
+SCRATCH_DIR = ".jobs"
+PROGRESS_FILE = "progress"
+REPLICATION_KEY = "run.replication"
+#: columns of sweep.parquet before the swept keys and the KPIs
+RUN_COLUMNS = ["point", "replication", "seed", "run_id", "config_hash", "run_dir"]
+#: failures of the last sweep in this process (read by demandsim.cli.main)
+FAILURES: list[dict] = []
+
+
+@dataclass
+class PlannedRun:
+    """One run of a sweep: its overrides, point, replication and identity."""
+
+    job: int
+    overrides: list[str]
+    point: int
+    values: dict
+    replication: int
+    run_id: str
+    seed: int
+    days: float
+
+    @property
+    def folder(self) -> str:
+        return f"{RUNS_DIR}/{self.run_id}"
+
+
+def point_label(values: dict) -> str:
+    """``key=value, key=value``: how a point is named in messages and the report."""
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+# ----------------------------------------------------------------- planning
+def swept_value(job_cfg, key: str, overrides: list[str]):
+    """The value a swept key takes in one job: from the composed config, typed.
+
+    A config group (``scenario=NAME``) is not a config value; its override text is used.
+    Lists and mappings become their JSON text, so the value fits one table cell.
+    """
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    value = OmegaConf.select(job_cfg, key, default=None, throw_on_missing=False)
+    if value is None:
+        for text in overrides:
+            k, _, v = text.partition("=")
+            if k.lstrip("+~") == key:
+                return v
+        return None
+    if isinstance(value, (DictConfig, ListConfig)):
+        return json.dumps(OmegaConf.to_container(value, resolve=True), sort_keys=True)
+    return value
+
+
+def expand_arguments(arguments: list[str], replications: int, config_loader):
+    """Parse the sweep's overrides, adding ``run.replication=0..N-1`` as the innermost sweep.
+
+    Returns (parsed overrides, swept keys other than the replication index, job override lists).
+    """
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create(config_loader=config_loader)
+    overrides = parser.parse_overrides(list(arguments))
+    keys = [o.get_key_element() for o in overrides]
+    if replications > 1 and REPLICATION_KEY not in keys:
+        overrides += parser.parse_overrides([f"{REPLICATION_KEY}=range(0,{replications})"])
+    swept = [o.get_key_element() for o in overrides if o.is_sweep_override()]
+    swept = [k.lstrip("+~") for k in swept if k.lstrip("+~") != REPLICATION_KEY]
+    jobs = BasicSweeper.split_arguments(overrides, None)[0]
+    return overrides, swept, jobs
+
+
+def plan_runs(jobs: list[list[str]], swept: list[str], compose) -> list[PlannedRun]:
+    """Compose every job's config (``compose(overrides) -> DictConfig``) and identify its run.
+
+    Bad input in any job (unknown key, wrong type) raises here, before anything runs.
+    """
+    from omegaconf import open_dict, read_write
+
+    from demandsim import config as config_pkg
+    from demandsim.outputs import run_id
+    from demandsim.runner import check_replications, effective_seed
+
+    planned, points = [], {}
+    for job, overrides in enumerate(jobs):
+        job_cfg = compose(list(overrides))
+        if "hydra" in job_cfg:  # the task sees the config without Hydra's node, as here
+            with read_write(job_cfg), open_dict(job_cfg):
+                del job_cfg["hydra"]
+        cfg = config_pkg.to_config(job_cfg)
+        check_replications(cfg)
+        values = {k: swept_value(job_cfg, k, overrides) for k in swept}
+        point = points.setdefault(json.dumps(values, sort_keys=True, default=str), len(points))
+        planned.append(PlannedRun(job, list(overrides), point, values, cfg.run.replication, run_id(cfg),
+                                  effective_seed(cfg), float(cfg.run.days)))
+    return planned
+
+
+def write_manifest(sweep_dir: Path, arguments: list[str], swept: list[str], replications: int,
+                   planned: list[PlannedRun], scenario: str) -> None:
+    data = {
+        "format": 1,
+        "scenario": scenario,
+        "overrides": list(arguments),
+        "swept_keys": swept,
+        "replications": replications,
+        "runs": [dict(vars(p), folder=p.folder) for p in planned],
+    }
+    text = json.dumps(data, indent=1, default=str) + "\n"
+    write_atomic(sweep_dir / MANIFEST, lambda p: p.write_text(text))
+
+
+def read_manifest(sweep_dir: Path) -> dict:
+    return json.loads((Path(sweep_dir) / MANIFEST).read_text())
+
+
+def planned_runs(manifest: dict) -> list[PlannedRun]:
+    fields = PlannedRun.__dataclass_fields__
+    return [PlannedRun(**{k: v for k, v in run.items() if k in fields}) for run in manifest["runs"]]
+
+
+def clean_leftovers(sweep_dir: Path) -> None:
+    """Remove what an interrupted sweep left: half-written run folders and Hydra's scratch folders."""
+    runs = sweep_dir / RUNS_DIR
+    if runs.is_dir():
+        for p in runs.glob(".*.tmp-*"):
+            shutil.rmtree(p, ignore_errors=True)
+    shutil.rmtree(sweep_dir / SCRATCH_DIR, ignore_errors=True)
+
+
+# ----------------------------------------------------------------- aggregation
+@dataclass
+class Aggregate:
+    """The tables of a sweep and the planned runs that have no results."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    missing: list[PlannedRun]
+    swept_keys: list[str]
+    manifest: dict
+
+
+def kpi_names(rows: list[dict]) -> list[str]:
+    names: list[str] = []
+    for row in rows:
+        for name in row:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def aggregate(sweep_dir: Path) -> Aggregate:
+    """Build sweep.parquet's and sweep_summary.parquet's tables from the run folders."""
+    from demandsim.stats import t_interval
+
+    sweep_dir = Path(sweep_dir)
+    manifest = read_manifest(sweep_dir)
+    swept = list(manifest["swept_keys"])
+    rows, kpis, missing = [], [], []
+    for run in planned_runs(manifest):
+        folder = sweep_dir / run.folder
+        if not is_complete_run(folder):
+            missing.append(run)
+            continue
+        summary = json.loads((folder / "summary.json").read_text())
+        rows.append({"point": run.point, **run.values, "replication": run.replication, "seed": summary["seed"],
+                     "run_id": run.run_id, "config_hash": summary.get("config_hash"), "run_dir": run.folder})
+        kpis.append(summary["kpis"])
+    names = kpi_names(kpis)
+    columns = ["point", *swept, *[c for c in RUN_COLUMNS if c != "point"], *names]
+    table = pd.DataFrame([{**r, **{n: k.get(n) for n in names}} for r, k in zip(rows, kpis)], columns=columns)
+    for name in names:  # counts stay integers; null KPIs (nothing to measure) stay missing, never 0
+        values = pd.to_numeric(table[name], errors="coerce")
+        whole = all(isinstance(k.get(name), int) or k.get(name) is None for k in kpis)
+        table[name] = values.astype("Int64" if whole and values.notna().all() else "float64")
+    table = table.sort_values(["point", "replication"], kind="stable").reset_index(drop=True)
+
+    point_values = {run["point"]: run["values"] for run in manifest["runs"]}
+    out = []
+    for point, group in table.groupby("point", sort=True):
+        for name in names:
+            est = t_interval(group[name].to_numpy())
+            out.append({"point": point, **point_values[point], "kpi": name, "n": est.n, "mean": est.mean,
+                        "sd": est.sd, "ci_low": est.low, "ci_high": est.high, "half_width": est.half_width})
+    summary = pd.DataFrame(out, columns=["point", *swept, "kpi", "n", "mean", "sd", "ci_low", "ci_high",
+                                         "half_width"])
+    return Aggregate(table, summary, missing, swept, manifest)
+
+
+def write_tables(sweep_dir: Path) -> Aggregate:
+    """(Re)write sweep.parquet and sweep_summary.parquet; returns what was written."""
+    agg = aggregate(sweep_dir)
+    for name, frame in ((SWEEP_TABLE, agg.runs), (SUMMARY_TABLE, agg.summary)):
+        write_atomic(Path(sweep_dir) / name, lambda p, f=frame: f.to_parquet(p, index=False, engine="pyarrow"))
+    return agg
+
+
+def describe_missing(missing: list[PlannedRun]) -> list[str]:
+    """One line per point with runs missing: its values and which replications."""
+    by_point: dict[int, list[PlannedRun]] = {}
+    for run in missing:
+        by_point.setdefault(run.point, []).append(run)
+    lines = []
+    for point, runs in sorted(by_point.items()):
+        reps = ", ".join(str(r.replication) for r in sorted(runs, key=lambda r: r.replication))
+        label = point_label(runs[0].values) or "the run"
+        lines.append(f"{label}: replication{'s' if len(runs) > 1 else ''} {reps}")
+    return lines
+
+
+# ----------------------------------------------------------------- progress
+class SweepProgress:
+    """A progress bar in the main process: runs done / total and simulated days / total.
+
+    Workers (any launcher, on this machine or a shared file system) write their
+    simulated days to ``.jobs/<n>/progress``; finished runs are counted from ``runs/``.
+    Drawn only when stderr is a terminal.
+    """
+
+    def __init__(self, sweep_dir: Path, todo: list[PlannedRun], show: bool = True) -> None:
+        self.sweep_dir, self.todo = sweep_dir, todo
+        self.total_days = sum(r.days for r in todo)
+        self._stop = threading.Event()
+        self._thread = None
+        self.bar = None
+        if show and todo:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total_days, unit="day", disable=None, leave=False,
+                            desc=f"sweep: runs 0/{len(todo)}",
+                            bar_format="{desc}, simulated days: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} "
+                                       "[{elapsed}<{remaining}]")
+            if self.bar.disable:
+                self.bar = None
+
+    def __enter__(self):
+        if self.bar is not None:
+            self._thread = threading.Thread(target=self._poll, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.bar is not None:
+            self.bar.close()
+
+    def state(self) -> tuple[int, float]:
+        """(runs finished, simulated days done) of the runs to do."""
+        done, days = 0, 0.0
+        for run in self.todo:
+            if is_complete_run(self.sweep_dir / run.folder):
+                done, days = done + 1, days + run.days
+        for f in (self.sweep_dir / SCRATCH_DIR).glob(f"*/{PROGRESS_FILE}"):
+            try:
+                days += float(f.read_text() or 0)
+            except (OSError, ValueError):
+                pass
+        return done, min(days, self.total_days)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.5):
+            done, days = self.state()
+            self.bar.set_description_str(f"sweep: runs {done}/{len(self.todo)}", refresh=False)
+            self.bar.update(days - self.bar.n)
+
+
+def progress_writer(scratch: Path):
+    """``on_progress(days)`` for a worker: records simulated days for :class:`SweepProgress`."""
+    target = scratch / PROGRESS_FILE
+
+    def write(days: float) -> None:
+        try:
+            tmp = target.with_name(f".{PROGRESS_FILE}.tmp")
+            tmp.write_text(f"{days:g}")
+            os.replace(tmp, target)
+        except OSError:
+            pass
+
+    return write
+
+
+# ----------------------------------------------------------------- the sweep (main process)
+def run_sweep(sweeper, arguments: list[str]):
+    """What ``DemandsimSweeper.sweep`` does: plan, skip finished runs, launch the rest, aggregate."""
+    from hydra.core.utils import JobStatus
+    from omegaconf import read_write
+
+    from demandsim import config as config_pkg
+
+    config_pkg.setup()
+    FAILURES.clear()
+    config, context, launcher = sweeper.config, sweeper.hydra_context, sweeper.launcher
+    replications = config.run.replications
+    if not isinstance(replications, int) or replications < 1:
+        from demandsim.errors import ConfigError
+
+        raise ConfigError("run.replications", replications, "must be >= 1")
+    params = [f"{k}={v}" for k, v in (sweeper.params or {}).items()]
+    _, swept, jobs = expand_arguments(params + list(arguments), replications, context.config_loader)
+    started = time.perf_counter()
+    planned = plan_runs(jobs, swept, lambda o: context.config_loader.load_sweep_config(config, o))
+    sweep_dir = Path(str(config.hydra.sweep.dir)).absolute()
+    # fixed here, once: a worker (another process, another machine's working directory)
+    # would otherwise resolve ${now:...} and relative paths for itself
+    with read_write(config.hydra.sweep):
+        config.hydra.sweep.dir = str(sweep_dir)
+    existed = sweep_dir.exists()
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(sweep_dir)
+    write_manifest(sweep_dir, params + list(arguments), swept, replications, planned, str(config.scenario_name))
+
+    todo, seen = [], set()
+    for run in planned:
+        if run.run_id not in seen and not is_complete_run(sweep_dir / run.folder):
+            todo.append(run)
+        seen.add(run.run_id)
+    points = len({r.point for r in planned})
+    already = len({r.run_id for r in planned}) - len(todo)
+    print(f"demandsim: sweep of {len(planned)} runs ({points} point{'s' * (points != 1)} x {replications} "
+          f"replication{'s' * (replications != 1)}) in {sweep_dir}"
+          + (f"; {already} already done, skipped" if already else ""), flush=True)
+
+    results = []
+    if todo:
+        with SweepProgress(sweep_dir, todo, show=bool(config.run.progress)):
+            batch_size = sweeper.max_batch_size or len(todo)
+            for start in range(0, len(todo), batch_size):
+                batch = todo[start:start + batch_size]
+                results += launcher.launch([r.overrides for r in batch], initial_job_idx=start)
+    for run, ret in zip(todo, results):
+        outcome = ret._return_value if ret.status == JobStatus.COMPLETED else None
+        if not isinstance(outcome, dict) or outcome.get("status") == "failed":
+            FAILURES.append({"run": run, "message": (outcome or {}).get("message") if isinstance(outcome, dict)
+                             else f"{type(ret._return_value).__name__}: {ret._return_value}",
+                             "bad_input": isinstance(outcome, dict) and outcome.get("bad_input", False),
+                             "details": (outcome or {}).get("details") if isinstance(outcome, dict) else None})
+    shutil.rmtree(sweep_dir / SCRATCH_DIR, ignore_errors=True)
+
+    agg = write_tables(sweep_dir)
+    if agg.runs.empty and not existed:  # nothing ran: leave nothing behind
+        shutil.rmtree(sweep_dir, ignore_errors=True)
+    else:
+        print(sweep_digest(agg, time.perf_counter() - started, sweep_dir), flush=True)
+    return [results]
+
+
+HEADLINE = [("sl_999_10s", "999 in 10 s", True), ("abandon_rate_101", "101 abandoned", True),
+            ("attend_within_target_all", "attended in target", True),
+            ("utilisation_call_handlers", "handlers busy", True)]
+
+
+def _fmt(mean, half, pct: bool) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "n/a"
+    text = f"{100 * mean:.1f}%" if pct else f"{mean:.3g}"
+    if half is not None and not math.isnan(half):
+        text += f" ±{100 * half:.1f}" if pct else f" ±{half:.2g}"
+    return text
+
+
+def sweep_digest(agg: Aggregate, took: float, sweep_dir: Path) -> str:
+    """A few lines for the terminal: per point, the headline KPIs with 95% half-widths."""
+    lines = []
+    summary = agg.summary
+    if not summary.empty:
+        labels = {p: (point_label(v) or "mean of replications")
+                  for p, v in ((r["point"], r["values"]) for r in agg.manifest["runs"])}
+        width = max(len(v) for v in labels.values())
+        head = "  ".join(f"{name:>16}" for _, name, _ in HEADLINE)
+        lines.append(f"  {'point':<{width}}  {head}")
+        for point, group in summary.groupby("point", sort=True):
+            by = group.set_index("kpi")
+            cells = []
+            for kpi, _, pct in HEADLINE:
+                cells.append(f"{_fmt(by['mean'].get(kpi), by['half_width'].get(kpi), pct):>16}"
+                             if kpi in by.index else f"{'n/a':>16}")
+            lines.append(f"  {labels[point]:<{width}}  {'  '.join(cells)}")
+        if summary["half_width"].notna().any():
+            lines.append("  (mean of replications ± half-width of the 95% confidence interval)")
+    if agg.missing:
+        lines.append(f"  missing: {len(agg.missing)} run(s): " + "; ".join(describe_missing(agg.missing)))
+    lines.append(f"Results: {sweep_dir / SWEEP_TABLE}, {SUMMARY_TABLE} ({len(agg.runs)} runs, {took:.1f} s)")
+    return "\n".join(lines)
