@@ -2,6 +2,7 @@
 #   make baseline   run the shipped baseline scenario (4 simulated weeks)
 #   make test       run the test suite (the fast subset; CI runs this)
 #   make test-full  every test, including the long statistical validation
+#   make bench      benchmarks against peer simulators (benchmarks/README.md; BENCH_ARGS=--quick)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -16,6 +17,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 env: $(STAMP)
+
+.PHONY: bench
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 baseline: $(STAMP)
 	$(PY) -m demandsim scenario=baseline_2021
