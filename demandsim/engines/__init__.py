@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from demandsim.errors import ConfigError
 
-ENGINES = ("simpy",)
+ENGINES = ("simpy", "fast")
 
 
 def get_engine(name: str):
@@ -22,4 +22,8 @@ def get_engine(name: str):
         from demandsim.engines.simpy_engine import SimpyEngine
 
         return SimpyEngine()
+    if name == "fast":
+        from demandsim.engines.fast_engine import FastEngine
+
+        return FastEngine()
     raise ConfigError("run.engine", name, f"unknown engine; available: {', '.join(ENGINES)}")

@@ -1,0 +1,731 @@
+"""The fast engine: the reference model's event loop, compiled with numba.
+
+It is the SimPy engine (:mod:`demandsim.engines.simpy_engine`) step for step:
+the same handlers in the same order, the same tie rule (events at one instant
+happen in the order they were scheduled), the same floating-point expressions
+for every time, reading the same pre-drawn :class:`~demandsim.draws.CallDraws`.
+So both engines write identical ``calls.parquet`` and ``incidents.parquet``
+(tests/test_engines_equal.py checks this on every shipped scenario). Keep the
+two in step: a change to the model goes into both, or the equality test fails.
+
+Speed comes from state in flat arrays (no Python object per call or event), a
+binary heap of pending events ordered by (time, sequence number), and small
+compiled functions, one per step of the story, that all take the same bundle
+of state arrays ``W`` (see :func:`_world`). The loop is resumable: it stops at
+a chosen time (for the progress bar) or when an array is full (Python grows it
+and carries on), so memory follows the run instead of a worst-case bound. The
+first run in a fresh checkout compiles; the compiled code is cached on disk.
+
+Example:
+    >>> from demandsim.config import load_config
+    >>> from demandsim.model.plan import build_plan
+    >>> plan = build_plan(load_config(["scenario=validation/erlang_a", "run.days=1", "run.warmup_days=0"]))
+    >>> records = FastEngine().run(plan)
+    >>> len(records.calls) == len(plan.arrivals_999)
+    True
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.experimental import structref
+
+from demandsim.model.calendar import HOUR
+from demandsim.model.plan import RunPlan, STAFF_GROUPS
+from demandsim.records import (
+    CALL_COLUMNS, INCIDENT_COLUMNS, LEVELS, ColumnLog, RunRecords, finish_records,
+)
+
+# Staff groups, in STAFF_GROUPS order (the order the roster process updates them)
+CH, SEC, DD, SW, UNITS = range(5)
+# Levels, in LEVELS order
+W999, WSWITCH, WSEC, WDISPATCH = range(4)
+BUSY0 = 4  # busy level of group g is BUSY0 + g
+# Codes shared with demandsim.records / demandsim.model (checked in _check_codes below)
+ANSWERED, ABANDONED, CLOSED_AT_SWITCHBOARD, TRANSFERRED_TO_999 = 0, 1, 2, 3
+ANSWERED_SECONDARY, ABANDONED_SWITCHBOARD, ABANDONED_SECONDARY = 4, 5, 6
+BY_CALL_HANDLER, BY_DIGITAL_DESK, BY_SWITCHBOARD, BY_SECONDARY_HANDLER = 0, 1, 2, 3
+ORIGIN_REDIAL, ORIGIN_TRANSFER = 1, 2
+LINE_999, LINE_101 = 0, 1
+ROUTE_TO_999, ROUTE_SECONDARY = 0, 1
+SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY = 0, 1, 2
+N_DEPLOYED = 3
+NONE = -1
+# Event kinds
+EV_ARRIVAL_999, EV_ARRIVAL_101, EV_ROSTER, EV_HANGUP_999, EV_HANGUP_SWITCHBOARD = 0, 1, 2, 3, 4
+EV_HANGUP_SECONDARY, EV_TRIAGE_ENDS, EV_QUESTION_SET_ENDS, EV_FINISH_WORK, EV_REDIAL = 5, 6, 7, 8, 9
+
+
+def _check_codes() -> None:
+    """The numeric codes above must match the reference definitions."""
+    from demandsim import records as r
+    from demandsim.model import grading as g
+    from demandsim.model import plan as p
+
+    assert STAFF_GROUPS == ("call_handlers", "secondary_handlers", "digital_desk", "switchboard", "units")
+    assert LEVELS[:4] == ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch")
+    assert LEVELS[BUSY0:] == tuple(f"busy_{name}" for name in STAFF_GROUPS)
+    assert (r.ANSWERED, r.ABANDONED, r.CLOSED_AT_SWITCHBOARD, r.TRANSFERRED_TO_999, r.ANSWERED_SECONDARY,
+            r.ABANDONED_SWITCHBOARD, r.ABANDONED_SECONDARY) == (0, 1, 2, 3, 4, 5, 6)
+    assert (r.BY_CALL_HANDLER, r.BY_DIGITAL_DESK, r.BY_SWITCHBOARD, r.BY_SECONDARY_HANDLER) == (0, 1, 2, 3)
+    assert (r.ORIGIN_REDIAL, r.ORIGIN_TRANSFER, r.LINE_999, r.LINE_101, r.NONE) == (1, 2, 0, 1, -1)
+    assert (p.ROUTE_TO_999, p.ROUTE_SECONDARY) == (0, 1)
+    assert (g.SOURCE_999, g.SOURCE_FROM_101, g.SOURCE_SECONDARY, g.N_DEPLOYED) == (0, 1, 2, 3)
+
+
+_check_codes()
+
+
+
+# ---------------------------------------------------------------- the state W
+# All state of a run lives in one numba structref, so the compiled functions pass a
+# single reference (one reference count) instead of two dozen arrays.
+FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "d", "dg", "route", "gcum",
+          "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101")
+
+
+@structref.register
+class _HubStateType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class HubState(structref.StructRefProxy):
+    """The arrays of one run (see :data:`FIELDS`), as one object for the compiled code."""
+
+
+structref.define_proxy(HubState, _HubStateType, list(FIELDS))
+
+# counters in W.k
+K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DSEQ, K_DISPATCH = range(6)
+K_HEAD, K_TAIL, K_WAITING = 6, 9, 12  # + queue index (Q999, QSWITCH, QSEC)
+N_K = 15
+Q999, QSWITCH, QSEC = 0, 1, 2
+# rows of the call columns (float, int), the incident columns, the draws
+CF_T_OFFER, CF_T_ANSWER, CF_T_END, CF_T_SECONDARY_OFFER, CF_T_SECONDARY_ANSWER = range(5)
+CF_NAMES = ("t_offer", "t_answer", "t_end", "t_secondary_offer", "t_secondary_answer")
+(CI_ORIGIN_CALL, CI_PARENT, CI_ATTEMPT, CI_DRAW_ROW, CI_LINE, CI_ORIGIN, CI_ANSWERED_BY, CI_OUTCOME, CI_ROUTE,
+ CI_SECONDARY_ANSWERED_BY, CI_INCIDENT, CI_NEXT_CALL) = range(12)
+CI_NAMES = ("origin_call_id", "parent_call_id", "attempt", "draw_row", "line", "origin", "answered_by", "outcome",
+            "route", "secondary_answered_by", "incident_id", "next_call_id")
+IF_T_CALL_START, IF_T_READY, IF_T_ASSIGNED, IF_T_ON_SCENE, IF_T_CLEAR = range(5)
+IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear")
+II_CALL_ID, II_SOURCE, II_GRADE = range(3)
+II_NAMES = ("call_id", "source", "grade")
+CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES], dtype=np.int64)
+(D_PATIENCE_999, D_PATIENCE_SWITCHBOARD, D_PATIENCE_SECONDARY, D_TRIAGE, D_QUESTION_999, D_REST_999, D_WRAP_999,
+ D_QUESTION_SECONDARY, D_REST_SECONDARY, D_WRAP_SECONDARY, D_U_GRADE, D_U_REDIAL, D_REDIAL_DELAY) = range(13)
+D_NAMES = ("patience_999", "patience_switchboard", "patience_secondary", "triage", "question_999", "rest_999",
+           "wrap_999", "question_secondary", "rest_secondary", "wrap_secondary", "u_grade", "u_redial",
+           "redial_delay")
+PF_HORIZON, PF_TO_999, PF_TO_101 = range(3)
+PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_EVENT_MARGIN = range(6)
+# what _advance returns
+REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
+
+
+# ---------------------------------------------------------------- plumbing
+@njit(cache=True)
+def _change(W, lv, delta):
+    """Level ``lv`` changes by ``delta`` now (HourlyLevels.change, same arithmetic)."""
+    t = W.now[0]
+    level, since, area = W.level, W.since, W.area
+    n_hours = area.shape[1]
+    lev = level[lv]
+    s0 = since[lv]
+    if lev != 0 and t > s0:
+        first = int(s0 // HOUR)
+        last = int(t // HOUR)
+        if first == last:
+            area[lv, first] += lev * (t - s0)
+        else:
+            last = min(last, n_hours)
+            area[lv, first] += lev * ((first + 1) * HOUR - s0)
+            for h in range(first + 1, last):
+                area[lv, h] += lev * HOUR
+            if last < n_hours:
+                area[lv, last] += lev * (t - last * HOUR)
+    level[lv] = lev + delta
+    since[lv] = t
+
+
+@njit(cache=True)
+def _event_less(t, e, i, j):
+    return t[i] < t[j] or (t[i] == t[j] and e[i, 0] < e[j, 0])
+
+
+@njit(cache=True)
+def _event_swap(t, e, i, j):
+    t[i], t[j] = t[j], t[i]
+    for r in range(4):
+        e[i, r], e[j, r] = e[j, r], e[i, r]
+
+
+@njit(cache=True)
+def _schedule(W, delay, kind, a, b):
+    """Run event ``kind`` with arguments ``a, b`` ``delay`` seconds from now."""
+    K, t, e = W.k, W.evt, W.evi
+    n = K[K_EVENTS]
+    t[n] = W.now[0] + delay
+    e[n, 0] = K[K_EVSEQ]
+    e[n, 1] = kind
+    e[n, 2] = a
+    e[n, 3] = b
+    K[K_EVSEQ] += 1
+    K[K_EVENTS] = n + 1
+    i = n
+    while i > 0:
+        parent = (i - 1) // 2
+        if _event_less(t, e, i, parent):
+            _event_swap(t, e, i, parent)
+            i = parent
+        else:
+            break
+
+
+@njit(cache=True)
+def _pop_event(W):
+    K, t, e = W.k, W.evt, W.evi
+    n = K[K_EVENTS] - 1
+    K[K_EVENTS] = n
+    if n > 0:
+        _event_swap(t, e, 0, n)
+        i = 0
+        while True:
+            left = 2 * i + 1
+            if left >= n:
+                break
+            child = left
+            if left + 1 < n and _event_less(t, e, left + 1, left):
+                child = left + 1
+            if _event_less(t, e, child, i):
+                _event_swap(t, e, i, child)
+                i = child
+            else:
+                break
+    return n  # the popped event now sits at position n
+
+
+@njit(cache=True)
+def _dispatch_less(f, d, i, j):
+    if d[i, 0] != d[j, 0]:
+        return d[i, 0] < d[j, 0]
+    if f[i] != f[j]:
+        return f[i] < f[j]
+    return d[i, 1] < d[j, 1]
+
+
+@njit(cache=True)
+def _dispatch_swap(f, d, i, j):
+    f[i], f[j] = f[j], f[i]
+    for r in range(3):
+        d[i, r], d[j, r] = d[j, r], d[i, r]
+
+
+@njit(cache=True)
+def _push_dispatch(W, grade, incident):
+    """Queue an incident for a unit: grade first, then ready time, then arrival order."""
+    K, f, d = W.k, W.dhf, W.dhi
+    n = K[K_DISPATCH]
+    f[n] = W.now[0]
+    d[n, 0] = grade
+    d[n, 1] = K[K_DSEQ]
+    d[n, 2] = incident
+    K[K_DSEQ] += 1
+    K[K_DISPATCH] = n + 1
+    i = n
+    while i > 0:
+        parent = (i - 1) // 2
+        if _dispatch_less(f, d, i, parent):
+            _dispatch_swap(f, d, i, parent)
+            i = parent
+        else:
+            break
+
+
+@njit(cache=True)
+def _pop_dispatch(W):
+    K, f, d = W.k, W.dhf, W.dhi
+    top = d[0, 2]
+    n = K[K_DISPATCH] - 1
+    K[K_DISPATCH] = n
+    if n > 0:
+        _dispatch_swap(f, d, 0, n)
+        i = 0
+        while True:
+            left = 2 * i + 1
+            if left >= n:
+                break
+            child = left
+            if left + 1 < n and _dispatch_less(f, d, left + 1, left):
+                child = left + 1
+            if _dispatch_less(f, d, child, i):
+                _dispatch_swap(f, d, i, child)
+                i = child
+            else:
+                break
+    return top
+
+
+@njit(cache=True)
+def _unanswered(W, call):
+    """Still waiting in the 999 or switchboard queue."""
+    return W.ci[call, CI_OUTCOME] == NONE and math.isnan(W.cf[call, CF_T_ANSWER])
+
+
+@njit(cache=True)
+def _join(W, q, lv, call):
+    K = W.k
+    W.q[q, K[K_TAIL + q]] = call
+    K[K_TAIL + q] += 1
+    K[K_WAITING + q] += 1
+    _change(W, lv, 1)
+
+
+@njit(cache=True)
+def _leave(W, q, lv):
+    W.k[K_WAITING + q] -= 1
+    _change(W, lv, -1)
+
+
+@njit(cache=True)
+def _head(W, q):
+    """Pop the first caller in queue ``q`` who has not hung up."""
+    K, Q, CI = W.k, W.q, W.ci
+    while True:
+        call = Q[q, K[K_HEAD + q]]
+        K[K_HEAD + q] += 1
+        if q == QSEC:
+            if CI[call, CI_OUTCOME] == NONE:
+                return call
+        elif _unanswered(W, call):
+            return call
+
+
+@njit(cache=True)
+def _new_call(W, line, draw_row, origin_call):
+    K, CF, CI = W.k, W.cf, W.ci
+    call = K[K_CALLS]
+    K[K_CALLS] = call + 1
+    CI[call, CI_LINE] = line
+    CI[call, CI_DRAW_ROW] = draw_row
+    CF[call, CF_T_OFFER] = W.now[0]
+    CI[call, CI_ORIGIN_CALL] = call if origin_call == NONE else origin_call
+    return call
+
+
+@njit(cache=True)
+def _start_work(W, g):
+    W.staff[1, g] += 1
+    _change(W, BUSY0 + g, 1)
+
+
+# ---------------------------------------------------------------- the story
+@njit(cache=True)
+def _answer_999(W, call, who):
+    CF, CI, D = W.cf, W.ci, W.d
+    now = W.now[0]
+    _leave(W, Q999, W999)
+    CF[call, CF_T_ANSWER] = now
+    CI[call, CI_ANSWERED_BY] = who
+    CI[call, CI_OUTCOME] = ANSWERED
+    g = CH if who == BY_CALL_HANDLER else DD
+    _start_work(W, g)
+    row = CI[call, CI_DRAW_ROW]
+    q, r, w = D[D_QUESTION_999][row], D[D_REST_999][row], D[D_WRAP_999][row]
+    CF[call, CF_T_END] = now + q + r
+    source = SOURCE_999 if CI[CI[call, CI_ORIGIN_CALL], CI_LINE] == LINE_999 else SOURCE_FROM_101
+    _schedule(W, q, EV_QUESTION_SET_ENDS, call, source)
+    _schedule(W, q + r + w, EV_FINISH_WORK, g, 0)
+
+
+@njit(cache=True)
+def _answer_secondary(W, call, who):
+    CF, CI, D = W.cf, W.ci, W.d
+    now = W.now[0]
+    _leave(W, QSEC, WSEC)
+    CF[call, CF_T_SECONDARY_ANSWER] = now
+    CI[call, CI_SECONDARY_ANSWERED_BY] = who
+    CI[call, CI_OUTCOME] = ANSWERED_SECONDARY
+    g = CH if who == BY_CALL_HANDLER else SEC
+    _start_work(W, g)
+    row = CI[call, CI_DRAW_ROW]
+    q, r, w = D[D_QUESTION_SECONDARY][row], D[D_REST_SECONDARY][row], D[D_WRAP_SECONDARY][row]
+    CF[call, CF_T_END] = now + q + r
+    _schedule(W, q, EV_QUESTION_SET_ENDS, call, SOURCE_SECONDARY)
+    _schedule(W, q + r + w, EV_FINISH_WORK, g, 0)
+
+
+@njit(cache=True)
+def _answer_switchboard(W, call):
+    _leave(W, QSWITCH, WSWITCH)
+    W.cf[call, CF_T_ANSWER] = W.now[0]
+    W.ci[call, CI_ANSWERED_BY] = BY_SWITCHBOARD
+    _start_work(W, SW)
+    _schedule(W, W.d[D_TRIAGE][W.ci[call, CI_DRAW_ROW]], EV_TRIAGE_ENDS, call, 0)
+
+
+@njit(cache=True)
+def _assign_unit(W, incident):
+    IF, II = W.inc_f, W.inc_i
+    now = W.now[0]
+    _change(W, WDISPATCH, -1)
+    _start_work(W, UNITS)
+    row = W.ci[II[incident, II_CALL_ID], CI_DRAW_ROW]
+    grade = II[incident, II_GRADE]
+    travel = W.dg[0][row, grade]
+    on_scene = W.dg[1][row, grade]
+    IF[incident, IF_T_ASSIGNED] = now
+    IF[incident, IF_T_ON_SCENE] = now + travel
+    IF[incident, IF_T_CLEAR] = now + travel + on_scene
+    _schedule(W, travel + on_scene, EV_FINISH_WORK, UNITS, 0)
+
+
+@njit(cache=True)
+def _put_to_work(W, g):
+    """Give idle members of group ``g`` the work waiting for them, most urgent first."""
+    K, staff, PI = W.k, W.staff, W.pi
+    secondary_staff = PI[PI_SECONDARY_STAFF]
+    while staff[0, g] - staff[1, g] > 0:
+        if g == CH and K[K_WAITING + Q999] > 0:
+            _answer_999(W, _head(W, Q999), BY_CALL_HANDLER)
+        elif g == DD and K[K_WAITING + Q999] >= PI[PI_DD_THRESHOLD]:
+            _answer_999(W, _head(W, Q999), BY_DIGITAL_DESK)
+        elif g == secondary_staff and K[K_WAITING + QSEC] > 0:
+            _answer_secondary(W, _head(W, QSEC), BY_CALL_HANDLER if g == CH else BY_SECONDARY_HANDLER)
+        elif g == SW and K[K_WAITING + QSWITCH] > 0:
+            _answer_switchboard(W, _head(W, QSWITCH))
+        elif g == UNITS and K[K_DISPATCH] > 0:
+            _assign_unit(W, _pop_dispatch(W))
+        else:
+            return
+
+
+@njit(cache=True)
+def _finish_work(W, g):
+    W.staff[1, g] -= 1
+    _change(W, BUSY0 + g, -1)
+    _put_to_work(W, g)
+
+
+@njit(cache=True)
+def _offer_999(W, call):
+    _join(W, Q999, W999, call)
+    _put_to_work(W, CH)
+    _put_to_work(W, DD)
+    if _unanswered(W, call):
+        patience = W.d[D_PATIENCE_999][W.ci[call, CI_DRAW_ROW]]
+        if patience < np.inf:
+            _schedule(W, patience, EV_HANGUP_999, call, 0)
+
+
+@njit(cache=True)
+def _offer_101(W, call):
+    _join(W, QSWITCH, WSWITCH, call)
+    _put_to_work(W, SW)
+    if _unanswered(W, call):
+        patience = W.d[D_PATIENCE_SWITCHBOARD][W.ci[call, CI_DRAW_ROW]]
+        if patience < np.inf:
+            _schedule(W, patience, EV_HANGUP_SWITCHBOARD, call, 0)
+
+
+@njit(cache=True)
+def _offer_secondary(W, call):
+    _join(W, QSEC, WSEC, call)
+    _put_to_work(W, W.pi[PI_SECONDARY_STAFF])
+    if W.ci[call, CI_OUTCOME] == NONE:
+        patience = W.d[D_PATIENCE_SECONDARY][W.ci[call, CI_DRAW_ROW]]
+        if patience < np.inf:
+            _schedule(W, patience, EV_HANGUP_SECONDARY, call, 0)
+
+
+@njit(cache=True)
+def _maybe_redial(W, call):
+    """A 101 caller who hung up may ring 999, or 101 again, after a while."""
+    CI, D, PF = W.ci, W.d, W.pf
+    if CI[call, CI_ATTEMPT] + 1 >= W.pi[PI_MAX_ATTEMPTS]:
+        return
+    row = CI[call, CI_DRAW_ROW]
+    u = D[D_U_REDIAL][row]
+    if u < PF[PF_TO_999]:
+        line = LINE_999
+    elif u < PF[PF_TO_999] + PF[PF_TO_101]:
+        line = LINE_101
+    else:
+        return
+    delay = D[D_REDIAL_DELAY][row]
+    if W.now[0] + delay < PF[PF_HORIZON]:
+        _schedule(W, delay, EV_REDIAL, call, line)
+
+
+@njit(cache=True)
+def _triage_ends(W, call):
+    """The switchboard operator routes the call, then takes the next one."""
+    CF, CI = W.cf, W.ci
+    now = W.now[0]
+    route = W.route[CI[call, CI_DRAW_ROW]]
+    CI[call, CI_ROUTE] = route
+    if route == ROUTE_TO_999:
+        CI[call, CI_OUTCOME] = TRANSFERRED_TO_999
+        CF[call, CF_T_END] = now
+        transfer = _new_call(W, LINE_999, CI[call, CI_DRAW_ROW], CI[call, CI_ORIGIN_CALL])
+        CI[transfer, CI_ORIGIN] = ORIGIN_TRANSFER
+        CI[transfer, CI_PARENT] = call
+        CI[transfer, CI_ATTEMPT] = CI[call, CI_ATTEMPT]
+        CI[call, CI_NEXT_CALL] = transfer
+        _offer_999(W, transfer)
+    elif route == ROUTE_SECONDARY:
+        CF[call, CF_T_SECONDARY_OFFER] = now
+        _offer_secondary(W, call)
+    else:
+        CI[call, CI_OUTCOME] = CLOSED_AT_SWITCHBOARD
+        CF[call, CF_T_END] = now
+    _finish_work(W, SW)
+
+
+@njit(cache=True)
+def _question_set_ends(W, call, source):
+    """THRIVE grading done: the incident exists and, if deployed, waits for a unit."""
+    K, CF, CI, IF, II, cum = W.k, W.cf, W.ci, W.inc_f, W.inc_i, W.gcum
+    now = W.now[0]
+    u = W.d[D_U_GRADE][CI[call, CI_DRAW_ROW]]
+    grade = 0  # searchsorted(cum[source], u, side="right"), as demandsim.model.shares.pick
+    while grade < cum.shape[1] - 1 and cum[source, grade] <= u:
+        grade += 1
+    incident = K[K_INCIDENTS]
+    K[K_INCIDENTS] = incident + 1
+    CI[call, CI_INCIDENT] = incident
+    start = CF[CI[call, CI_PARENT], CF_T_OFFER] if CI[call, CI_ORIGIN] == ORIGIN_TRANSFER else CF[call, CF_T_OFFER]
+    II[incident, II_CALL_ID] = call
+    II[incident, II_SOURCE] = source
+    II[incident, II_GRADE] = grade
+    IF[incident, IF_T_CALL_START] = start
+    IF[incident, IF_T_READY] = now
+    if grade < N_DEPLOYED:
+        _push_dispatch(W, grade, incident)
+        _change(W, WDISPATCH, 1)
+        _put_to_work(W, UNITS)
+
+
+@njit(cache=True)
+def _caller_redials(W, parent, line):
+    CI = W.ci
+    call = _new_call(W, line, CI[parent, CI_DRAW_ROW] + 1, CI[parent, CI_ORIGIN_CALL])
+    CI[call, CI_ORIGIN] = ORIGIN_REDIAL
+    CI[call, CI_PARENT] = parent
+    CI[call, CI_ATTEMPT] = CI[parent, CI_ATTEMPT] + 1
+    CI[parent, CI_NEXT_CALL] = call
+    if line == LINE_999:
+        _offer_999(W, call)
+    else:
+        _offer_101(W, call)
+
+
+@njit(cache=True)
+def _next_roster_hour(head, after):
+    for hour in range(after + 1, head.shape[1]):
+        for g in range(5):
+            if head[g, hour] != head[g, hour - 1]:
+                return hour
+    return -1
+
+
+@njit(cache=True)
+def _roster_changes(W, hour):
+    """At an hour when headcounts change: update, put new staff to work, wait for the next change."""
+    head, staff = W.head, W.staff
+    for g in range(5):
+        if head[g, hour] != head[g, hour - 1]:
+            staff[0, g] = head[g, hour]
+    for g in range(5):
+        if head[g, hour] != head[g, hour - 1]:
+            _put_to_work(W, g)
+    nxt = _next_roster_hour(head, hour)
+    if nxt > 0:
+        _schedule(W, nxt * HOUR - W.now[0], EV_ROSTER, nxt, 0)
+
+
+@njit(cache=True)
+def _start(W):
+    """The reference engine's three processes start in this order."""
+    a999, a101 = W.a999, W.a101
+    if a999.shape[0] > 0:
+        _schedule(W, a999[0] - W.now[0], EV_ARRIVAL_999, 0, 0)
+    if a101.shape[0] > 0:
+        _schedule(W, a101[0] - W.now[0], EV_ARRIVAL_101, 0, 0)
+    hour = _next_roster_hour(W.head, 0)
+    if hour > 0:
+        _schedule(W, hour * HOUR - W.now[0], EV_ROSTER, hour, 0)
+
+
+@njit(cache=True)
+def _advance(W, until):
+    """Run events before ``until`` (and before the horizon), while there is room to record them."""
+    K, PI, t, e = W.k, W.pi, W.evt, W.evi
+    horizon = W.pf[PF_HORIZON]
+    calls_room, incidents_room = W.cf.shape[0], W.inc_f.shape[0]
+    while K[K_EVENTS] > 0:
+        if t[0] >= horizon:
+            return FINISHED
+        if t[0] >= until:
+            return REACHED_UNTIL
+        if (K[K_CALLS] + 2 > calls_room or K[K_INCIDENTS] + 2 > incidents_room
+                or K[K_EVENTS] + PI[PI_EVENT_MARGIN] > t.shape[0] or K[K_DISPATCH] + 2 > W.dhf.shape[0]):
+            return NEED_ROOM
+        W.now[0] = t[0]
+        at = _pop_event(W)
+        kind, a, b = e[at, 1], e[at, 2], e[at, 3]
+        if kind == EV_ARRIVAL_999:
+            _offer_999(W, _new_call(W, LINE_999, a, NONE))
+            if a + 1 < W.a999.shape[0]:
+                _schedule(W, W.a999[a + 1] - W.now[0], EV_ARRIVAL_999, a + 1, 0)
+        elif kind == EV_ARRIVAL_101:
+            _offer_101(W, _new_call(W, LINE_101, PI[PI_N_999] + a * PI[PI_ATTEMPTS], NONE))
+            if a + 1 < W.a101.shape[0]:
+                _schedule(W, W.a101[a + 1] - W.now[0], EV_ARRIVAL_101, a + 1, 0)
+        elif kind == EV_ROSTER:
+            _roster_changes(W, a)
+        elif kind == EV_HANGUP_999:
+            if _unanswered(W, a):
+                W.ci[a, CI_OUTCOME] = ABANDONED
+                W.cf[a, CF_T_END] = W.now[0]
+                _leave(W, Q999, W999)
+        elif kind == EV_HANGUP_SWITCHBOARD:
+            if _unanswered(W, a):
+                W.ci[a, CI_OUTCOME] = ABANDONED_SWITCHBOARD
+                W.cf[a, CF_T_END] = W.now[0]
+                _leave(W, QSWITCH, WSWITCH)
+                _maybe_redial(W, a)
+        elif kind == EV_HANGUP_SECONDARY:
+            if W.ci[a, CI_OUTCOME] == NONE:
+                W.ci[a, CI_OUTCOME] = ABANDONED_SECONDARY
+                W.cf[a, CF_T_END] = W.now[0]
+                _leave(W, QSEC, WSEC)
+                _maybe_redial(W, a)
+        elif kind == EV_TRIAGE_ENDS:
+            _triage_ends(W, a)
+        elif kind == EV_QUESTION_SET_ENDS:
+            _question_set_ends(W, a, b)
+        elif kind == EV_FINISH_WORK:
+            _finish_work(W, a)
+        elif kind == EV_REDIAL:
+            _caller_redials(W, a, b)
+    return FINISHED
+
+
+@njit(cache=True)
+def _close(W):
+    """Account every level up to the horizon, as the reference engine's close() does."""
+    W.now[0] = W.pf[PF_HORIZON]
+    for lv in range(W.level.shape[0]):
+        _change(W, lv, 0)
+
+
+# ---------------------------------------------------------------- the Python side
+def _grow(array: np.ndarray, size: int, fill, axis: int = 0) -> np.ndarray:
+    """``array`` extended to ``size`` along ``axis``, new cells set to ``fill`` (a scalar or a row)."""
+    shape = list(array.shape)
+    shape[axis] = size
+    grown = np.empty(shape, dtype=array.dtype)
+    grown[...] = fill
+    index = [slice(None)] * array.ndim
+    index[axis] = slice(0, array.shape[axis])
+    grown[tuple(index)] = array
+    return grown
+
+
+class FastEngine:
+    """Run a :class:`~demandsim.model.plan.RunPlan` with the compiled loop; returns :class:`RunRecords`."""
+
+    name = "fast"
+
+    def run(self, plan: RunPlan, progress=None) -> RunRecords:
+        """Simulate to the horizon. ``progress(days_done)`` is called after each simulated day."""
+        m, d = plan.model, plan.draws
+        hours = len(m.calendar.hour_of_week)
+        head = np.ascontiguousarray(np.stack([m.headcount[g][:hours] for g in STAFF_GROUPS]).astype(np.int64))
+        calls = max(1024, len(plan.arrivals_999) + 2 * len(plan.arrivals_101))
+        events = 4096
+        margin = 2 * int(head.sum(axis=0).max(initial=0)) + 16
+        secondary_staff = CH if m.pooled_secondary else SEC
+        arrays = [
+            np.zeros(1),
+            np.zeros(N_K, np.int64),
+            np.stack([head[:, 0] if hours else np.zeros(5, np.int64), np.zeros(5, np.int64)]),
+            np.full((3, calls), NONE, np.int64),
+            np.full((calls, len(CF_NAMES)), np.nan),
+            np.tile(CI_DEFAULTS, (calls, 1)),
+            np.full((calls, len(IF_NAMES)), np.nan),
+            np.full((calls, len(II_NAMES)), NONE, np.int64),
+            tuple(np.ascontiguousarray(getattr(d, name), dtype=np.float64) for name in D_NAMES),
+            (np.ascontiguousarray(d.travel), np.ascontiguousarray(d.on_scene)),
+            np.ascontiguousarray(d.route),
+            np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
+            np.zeros(len(LEVELS), np.int64),
+            np.zeros(len(LEVELS)),
+            np.zeros((len(LEVELS), hours)),
+            np.zeros(events),
+            np.zeros((events, 4), np.int64),
+            np.zeros(events),
+            np.zeros((events, 3), np.int64),
+            np.array([m.horizon_s, m.redial_to_999, m.redial_to_101], dtype=np.float64),
+            np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin],
+                     dtype=np.int64),
+            head,
+            np.ascontiguousarray(plan.arrivals_999, dtype=np.float64),
+            np.ascontiguousarray(plan.arrivals_101, dtype=np.float64),
+        ]
+        W = dict(zip(FIELDS, arrays))
+        state = HubState(*W.values())
+        _start(state)
+        day = 1
+        while True:
+            status = _advance(state, float(day * 86400.0))
+            if status == NEED_ROOM:
+                self._make_room(W, margin)
+                state = HubState(*W.values())
+            elif status == REACHED_UNTIL:
+                if progress is not None:
+                    progress(day)
+                day += 1
+            else:
+                break
+        _close(state)
+        if progress is not None:
+            progress(m.horizon_s / 86400.0)
+        return finish_records(m, self._log(W, CALL_COLUMNS, W["cf"], CF_NAMES, W["ci"], CI_NAMES, K_CALLS),
+                              self._log(W, INCIDENT_COLUMNS, W["inc_f"], IF_NAMES, W["inc_i"], II_NAMES, K_INCIDENTS),
+                              W["area"])
+
+    @staticmethod
+    def _make_room(W: dict, margin: int) -> None:
+        K = W["k"]
+        calls = W["cf"].shape[0]
+        if K[K_CALLS] + 2 > calls or K[K_INCIDENTS] + 2 > W["inc_f"].shape[0]:
+            size = 2 * calls
+            W["q"] = _grow(W["q"], size, NONE, axis=1)
+            W["cf"] = _grow(W["cf"], size, np.nan)
+            W["ci"] = _grow(W["ci"], size, CI_DEFAULTS)
+            W["inc_f"] = _grow(W["inc_f"], size, np.nan)
+            W["inc_i"] = _grow(W["inc_i"], size, NONE)
+        events = W["evt"].shape[0]
+        if K[K_EVENTS] + margin > events or K[K_DISPATCH] + 2 > W["dhf"].shape[0]:
+            size = 2 * max(events, K[K_EVENTS] + margin)
+            W["evt"] = _grow(W["evt"], size, 0.0)
+            W["evi"] = _grow(W["evi"], size, 0)
+            W["dhf"] = _grow(W["dhf"], size, 0.0)
+            W["dhi"] = _grow(W["dhi"], size, 0)
+
+    @staticmethod
+    def _log(W: dict, columns: dict, floats, float_names, ints, int_names, counter) -> ColumnLog:
+        n = int(W["k"][counter])
+        log = ColumnLog.with_capacity(columns, n)
+        for row, name in enumerate(float_names):
+            getattr(log, name)[:n] = floats[:n, row]
+        for row, name in enumerate(int_names):
+            getattr(log, name)[:n] = ints[:n, row].astype(columns[name][0])
+        log.set_length(n)
+        return log
