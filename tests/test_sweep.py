@@ -1,0 +1,222 @@
+"""Sweeps as a user runs them: the issue's command, seeds, tables, crash safety, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from demandsim import sweep
+from demandsim.config import PROJECT_DIR, load_config
+from demandsim.outputs import RESULT_FILES, run_id
+from demandsim.stats import t_interval
+from helpers import cli, run
+
+SHORT = ["run.days=1", "run.warmup_days=0.25"]
+POINTS = ["scenario=validation/erlang_a", "validation.servers=28,32"]
+KPIS_MD = PROJECT_DIR.parent / "shared" / "KPIS.md"
+
+
+def contract_kpis() -> list[str]:
+    names = ["calls_999_offered", "calls_101_offered", "sl_999_10s", "abandon_rate_999", "abandon_rate_101",
+             "abandon_rate_101_secondary", "asa_999_s", "asa_101_s", "redials_999_from_101",
+             "attend_within_target_all", "utilisation_call_handlers", "utilisation_switchboard",
+             "utilisation_units"]
+    for stem in ("incidents", "attend_within_target", "attend_p90_min", "dispatch_wait_mean_min"):
+        names += [f"{stem}_{g}" for g in ("immediate", "priority", "prompt")]
+    return names
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """The issue's form of the command, shortened: 2 points x 2 replications."""
+    out = tmp_path_factory.mktemp("sweep") / "sw"
+    done = cli("-m", *POINTS, "run.replications=2", *SHORT, f"hydra.sweep.dir={out}")
+    assert done.returncode == 0, done.stderr
+    return out, done
+
+
+def test_sweep_writes_one_tidy_table(swept):
+    out, done = swept
+    table = pd.read_parquet(out / sweep.SWEEP_TABLE)
+    assert len(table) == 4
+    for column in ["validation.servers", "seed", "replication", "run_id", *contract_kpis()]:
+        assert column in table.columns, column
+    assert sorted(table["validation.servers"].unique().tolist()) == [28, 32]
+    assert table["sl_999_10s"].between(0, 1).all()
+    assert table["calls_101_offered"].eq(0).all() and table["abandon_rate_101"].isna().all()  # null, never 0
+    assert "Results:" in done.stdout
+
+
+def test_replications_differ_only_in_seed_with_common_random_numbers(swept):
+    out, _ = swept
+    table = pd.read_parquet(out / sweep.SWEEP_TABLE)
+    base = load_config(["scenario=validation/erlang_a"]).run.seed
+    for _, row in table.iterrows():
+        assert row["seed"] == base + row["replication"]
+    # the same replication index has the same seed (and so the same callers) at every point
+    by_rep = table.groupby("replication")
+    assert (by_rep["seed"].nunique() == 1).all()
+    assert (by_rep["calls_999_offered"].nunique() == 1).all()
+    assert table.groupby("validation.servers")["seed"].nunique().eq(2).all()
+
+
+def test_replication_zero_is_the_single_run(swept):
+    out, _ = swept
+    table = pd.read_parquet(out / sweep.SWEEP_TABLE)
+    row = table[(table["validation.servers"] == 32) & (table["replication"] == 0)].iloc[0]
+    single = run(["scenario=validation/erlang_a", "validation.servers=32", *SHORT])
+    assert row["run_id"] == run_id(single.config)
+    for name, value in single.kpis.items():
+        assert (value is None and pd.isna(row[name])) or row[name] == pytest.approx(value, abs=0, rel=1e-12), name
+
+
+def test_summary_has_mean_and_95_percent_interval_per_point_and_kpi(swept):
+    out, _ = swept
+    table = pd.read_parquet(out / sweep.SWEEP_TABLE)
+    summary = pd.read_parquet(out / sweep.SUMMARY_TABLE)
+    assert set(summary["kpi"]) == set(contract_kpis())
+    assert len(summary) == 2 * len(contract_kpis())
+    row = summary[(summary["validation.servers"] == 28) & (summary["kpi"] == "sl_999_10s")].iloc[0]
+    values = table.loc[table["validation.servers"] == 28, "sl_999_10s"]
+    expected = t_interval(values)
+    assert row["n"] == 2 and row["mean"] == pytest.approx(values.mean())
+    assert row["ci_low"] == pytest.approx(expected.low) and row["ci_high"] == pytest.approx(expected.high)
+    assert row["ci_low"] < row["mean"] < row["ci_high"]
+    nothing = summary[summary["kpi"] == "abandon_rate_101"]
+    assert nothing["mean"].isna().all() and nothing["n"].eq(0).all()
+
+
+def test_run_folders_are_complete_and_named_by_run_id(swept):
+    out, _ = swept
+    folders = sorted(p for p in (out / sweep.RUNS_DIR).iterdir())
+    assert len(folders) == 4
+    for folder in folders:
+        assert sorted(p.name for p in folder.iterdir()) == sorted(RESULT_FILES)
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["run_id"] == folder.name and "overrides" in summary
+    assert not (out / sweep.SCRATCH_DIR).exists()
+    assert not list(out.glob("**/.*.tmp-*"))
+
+
+def test_rerun_of_a_finished_sweep_runs_nothing(swept):
+    out, _ = swept
+    before = pd.read_parquet(out / sweep.SWEEP_TABLE)
+    done = cli("-m", *POINTS, "run.replications=2", *SHORT, f"hydra.sweep.dir={out}")
+    assert done.returncode == 0, done.stderr
+    assert "4 already done, skipped" in done.stdout
+    assert "launching" not in done.stdout.lower()
+    pd.testing.assert_frame_equal(before, pd.read_parquet(out / sweep.SWEEP_TABLE))
+
+
+def test_interrupted_sweep_resumes_and_completes(swept, tmp_path):
+    """Kill a sweep (its whole process group) after its first run; re-running finishes the rest."""
+    reference = pd.read_parquet(swept[0] / sweep.SWEEP_TABLE)
+    out = tmp_path / "sw"
+    args = [sys.executable, "-m", "demandsim", "-m", *POINTS, "run.replications=2", *SHORT,
+            f"hydra.sweep.dir={out}", "hydra.launcher.n_jobs=1"]
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    proc = subprocess.Popen(args, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            runs = out / sweep.RUNS_DIR
+            if runs.is_dir() and any(not p.name.startswith(".") for p in runs.iterdir()):
+                break
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finished = [p for p in (out / sweep.RUNS_DIR).iterdir() if not p.name.startswith(".")]
+    assert 1 <= len(finished) < 4, "the sweep was not interrupted part-way"
+    for folder in finished:  # a folder that exists is complete
+        assert sorted(p.name for p in folder.iterdir()) == sorted(RESULT_FILES)
+
+    agg = sweep.aggregate(out)  # the report's view of the broken sweep: missing runs named
+    assert len(agg.runs) == len(finished) and len(agg.missing) == 4 - len(finished)
+    assert all("validation.servers=" in line for line in sweep.describe_missing(agg.missing))
+
+    done = cli("-m", *POINTS, "run.replications=2", *SHORT, f"hydra.sweep.dir={out}")
+    assert done.returncode == 0, done.stderr
+    assert f"{len(finished)} already done, skipped" in done.stdout
+    resumed = pd.read_parquet(out / sweep.SWEEP_TABLE)
+    pd.testing.assert_frame_equal(resumed.drop(columns=["run_dir"]), reference.drop(columns=["run_dir"]))
+    assert not list(out.glob("**/.*.tmp-*")) and not (out / sweep.SCRATCH_DIR).exists()
+
+
+def test_wider_sweep_reuses_finished_runs(swept, tmp_path):
+    out = tmp_path / "sw"
+    for name in (sweep.RUNS_DIR,):
+        import shutil
+
+        shutil.copytree(swept[0] / name, out / name)
+    done = cli("-m", "scenario=validation/erlang_a", "validation.servers=28,30,32", "run.replications=2", *SHORT,
+               f"hydra.sweep.dir={out}")
+    assert done.returncode == 0, done.stderr
+    assert "sweep of 6 runs (3 points x 2 replications)" in done.stdout and "4 already done" in done.stdout
+    assert len(pd.read_parquet(out / sweep.SWEEP_TABLE)) == 6
+
+
+def test_failing_run_of_a_sweep_is_one_line_naming_the_point(tmp_path):
+    out = tmp_path / "sw"
+    done = cli("-m", "scenario=validation/erlang_a", "validation.servers=28,-3", *SHORT, f"hydra.sweep.dir={out}")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "validation.servers=-3" in lines[0] and "-3" in lines[0] and "Traceback" not in done.stderr
+    table = pd.read_parquet(out / sweep.SWEEP_TABLE)  # the good point is kept, the bad one is missing
+    assert table["validation.servers"].tolist() == [28]
+    assert "missing: 1 run(s): validation.servers=-3" in done.stdout
+
+
+@pytest.mark.parametrize("args, must_name", [
+    (["-m", "validation.servers=28,32", "scenario=validation/erlang_a", "run.replications=0"],
+     ["run.replications", "0"]),
+    (["run.replications=0"], ["run.replications", "0"]),
+    (["-m", "scenario=validation/erlang_a", "validation.servers=28,32", "run.dayz=1"], ["run.dayz", "1"]),
+    (["run.replications=2", "run.replication=1"], ["run.replication", "1"]),
+])
+def test_bad_sweep_input_is_refused_before_anything_runs(tmp_path, args, must_name):
+    out = tmp_path / "out"
+    done = cli(*args, *SHORT, f"hydra.sweep.dir={out}", f"hydra.run.dir={out}")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for text in must_name:
+        assert text in lines[0], (text, lines[0])
+    assert not out.exists()
+
+
+def test_single_run_with_replications_is_a_one_point_sweep(tmp_path):
+    out = tmp_path / "run"
+    done = cli("scenario=validation/erlang_a", "run.replications=2", *SHORT, f"hydra.run.dir={out}")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_parquet(out / sweep.SWEEP_TABLE)
+    assert table["replication"].tolist() == [0, 1] and table["seed"].diff().iloc[1] == 1
+    assert len(list((out / sweep.RUNS_DIR).iterdir())) == 2
+    assert set(pd.read_parquet(out / sweep.SUMMARY_TABLE)["n"]) <= {0, 2}
+
+
+def test_run_id_ignores_what_cannot_change_results():
+    a = load_config(["run.replications=1"])
+    b = load_config(["run.replications=5", "run.progress=false", "paths.results_dir=elsewhere"])
+    c = load_config(["run.replication=1"])
+    d = load_config(["run.seed=2022"])
+    assert run_id(a) == run_id(b)
+    assert run_id(a) != run_id(c) and run_id(c) == run_id(d)  # the same draws: the same simulation
+
+
+def test_t_interval():
+    ci = t_interval([1.0, 2.0, 3.0, float("nan")])
+    assert ci.n == 3 and ci.mean == 2.0
+    assert ci.half_width == pytest.approx(4.302652729911275 * 1.0 / 3 ** 0.5)  # t(0.975, 2) * sd / sqrt(n)
+    one = t_interval([0.5])
+    assert one.n == 1 and one.mean == 0.5 and not one.above(0.1) and not one.below(0.9)
