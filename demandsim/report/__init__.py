@@ -1,0 +1,84 @@
+"""The compliance report: ``python -m demandsim.report SWEEP_OR_RUN_DIR [--png]``.
+
+Writes ``report.html`` into the folder: one self-contained page (plotly.js
+embedded) with, for a sweep, attendance within target per grade, 101
+abandonment and 999 service level against the swept value (95% bands, the
+standards drawn as lines) and the smallest value meeting each standard; and, for
+one run, hour-of-week heatmaps and an average day. Modules: :mod:`.data` (what
+is shown), :mod:`.charts` (plotly figures), :mod:`.page` (the HTML).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from demandsim.report.data import ReportError
+
+__all__ = ["build_report", "ReportError", "REPORT_FILE"]
+
+REPORT_FILE = "report.html"
+
+
+def figures(data) -> list[tuple[str, str, list]]:
+    """The page's sections: (heading, explanation, [(div_id, figure)])."""
+    from demandsim.report import charts
+
+    sections = []
+    if data.is_sweep and data.x_key is not None:
+        sections.append(("Attendance within target against staffing",
+                         "Share of each grade's incidents attended within the grade's target, from the start of "
+                         "the call; dashed lines: each grade's goal share.",
+                         [("chart-attendance", charts.attendance_chart(data))]))
+        sections.append(("101 abandonment against staffing",
+                         "Share of 101 calls that ended abandoned, at the switchboard or on the secondary line; "
+                         "dashed line: the 5% standard.", [("chart-abandon-101", charts.abandonment_chart(data))]))
+        sections.append(("999 answered within 10 seconds against staffing",
+                         "Share of 999 calls answered within 10 s (abandoned calls count as not answered); "
+                         "dashed line: the 90% expectation.", [("chart-sl-999", charts.service_level_chart(data))]))
+    heat = charts.heatmap_charts(data, data.chosen)
+    sections.append((f"Where in the week: {data.chosen_label}",
+                     "One run, measured period only. Each cell is one hour of the week; a shift gap shows as a "
+                     "band of red.", [("chart-heat-sl-999", heat[0]), ("chart-heat-abandon-101", heat[1]),
+                                      ("chart-heat-attendance", heat[2])]))
+    sections.append((f"An average day: {data.chosen_label}",
+                     "Mean calls waiting in each queue and staff busy against rostered, by hour of the day.",
+                     [("chart-average-day", charts.average_day_chart(data, data.chosen))]))
+    return sections
+
+
+def build_report(folder, run: str | None = None, png: bool = False) -> Path:
+    """Write ``report.html`` (and, with ``png``, one PNG per chart) into ``folder``; returns the page's path."""
+    import plotly.offline
+
+    from demandsim.outputs import write_atomic
+    from demandsim.report import data as data_mod
+    from demandsim.report import page
+
+    folder = Path(folder)
+    data = data_mod.load(folder, run)
+    sections = figures(data)
+    smallest = data_mod.smallest_staffing(data)
+    text = page.render(data, sections, smallest, plotly.offline.get_plotlyjs())
+    target = folder / REPORT_FILE
+    write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
+    if png:
+        export_png(folder, sections)
+    return target
+
+
+def export_png(folder: Path, sections) -> list[Path]:
+    """One PNG per chart (for slide packs), with kaleido; raises ReportError if it cannot run here."""
+    try:
+        import plotly.io as pio
+
+        written = []
+        for _, _, figs in sections:
+            for div_id, fig in figs:
+                path = Path(folder) / f"{div_id.removeprefix('chart-')}.png"
+                pio.write_image(fig, path, width=1100, height=int(fig.layout.height or 500), scale=2)
+                written.append(path)
+        return written
+    except Exception as exc:  # noqa: BLE001 - kaleido and its browser fail in many ways
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ReportError(f"--png: cannot export images here ({type(exc).__name__}: {first}); "
+                          "report.html was written") from exc

@@ -1,0 +1,300 @@
+"""What the report shows, computed from a sweep's or a run's folder (no plotting here).
+
+- :func:`load` reads a folder: a sweep (``sweep.json``: tables rebuilt with
+  :func:`demandsim.sweep.write_tables`) or a single run (``summary.json``);
+- :func:`standards` are the lines drawn on the charts (``report.*`` in the run's config);
+- :func:`smallest_staffing` is the table of least values meeting each standard;
+- :func:`hour_of_week_grid` and :func:`average_day` feed the per-run charts.
+
+Example:
+    >>> import pandas as pd
+    >>> calls = pd.DataFrame({"hour_of_week": [0, 0, 25], "ok": [True, False, True]})
+    >>> grid, counts = hour_of_week_grid(calls, "ok")
+    >>> grid.shape, float(grid[0, 0]), float(grid[1, 1]), int(counts[0, 0])
+    ((7, 24), 0.5, 1.0, 2)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from demandsim import sweep as sw
+from demandsim.config.schema import DEPLOYED_GRADES
+from demandsim.errors import ConfigError
+from demandsim.outputs import is_complete_run
+from demandsim.stats import Interval
+
+#: keys left out of a sweep's shared-config hash: they vary between its runs by design
+PER_RUN_KEYS = ("run.seed", "run.replication", "run.replications", "run.progress")
+
+
+class ReportError(ValueError):
+    """The folder cannot be reported on (one line, naming the folder)."""
+
+
+@dataclass
+class Standard:
+    """A line on a chart: ``kpi`` should be >= ``value`` (``at_least``) or <= it."""
+
+    kpi: str
+    label: str
+    value: float
+    at_least: bool
+    note: str = ""
+
+    def met(self, interval: Interval) -> bool:
+        return interval.above(self.value) if self.at_least else interval.below(self.value)
+
+    @property
+    def text(self) -> str:
+        return f"{self.label} {'≥' if self.at_least else '≤'} {100 * self.value:g}%"
+
+
+@dataclass
+class RunData:
+    """One run's tables and metadata."""
+
+    folder: Path
+    summary: dict
+    config: dict
+    calls: pd.DataFrame
+    incidents: pd.DataFrame
+    intervals: pd.DataFrame
+
+    @property
+    def warmup_s(self) -> float:
+        return float(self.summary["warmup_days"]) * 86400.0
+
+
+@dataclass
+class ReportData:
+    """Everything the page needs."""
+
+    folder: Path
+    scenario: str
+    is_sweep: bool
+    chosen: RunData
+    chosen_label: str
+    standards: list[Standard]
+    config_hash: str
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    swept_keys: list[str] = field(default_factory=list)
+    x_key: str | None = None
+    series_keys: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    replications: int = 1
+
+
+# ----------------------------------------------------------------- loading
+def load_run(folder: Path) -> RunData:
+    folder = Path(folder)
+    if not is_complete_run(folder):
+        raise ReportError(f"{folder}: not a complete run folder (summary.json, the Parquet tables and "
+                          "config.yaml are expected)")
+    summary = json.loads((folder / "summary.json").read_text())
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    return RunData(folder, summary, config, pd.read_parquet(folder / "calls.parquet"),
+                   pd.read_parquet(folder / "incidents.parquet"), pd.read_parquet(folder / "intervals.parquet"))
+
+
+def standards(config: dict) -> list[Standard]:
+    """The lines drawn on the charts, from ``report.*`` of a run's config (shares in [0, 1])."""
+    rep = config.get("report") or {}
+    goals = rep.get("attendance_goal") or {}
+    targets = (config.get("grading") or {}).get("targets") or {}
+
+    def share(key: str, value) -> float:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+            raise ConfigError(key, value, "must be a share between 0 and 1")
+        return float(value)
+
+    out = [Standard("sl_999_10s", "999 calls answered within 10 s", share("report.sl_999_10s_goal",
+                                                                          rep.get("sl_999_10s_goal", 0.9)), True,
+                    "national expectation"),
+           Standard("abandon_rate_101", "101 calls abandoned", share("report.abandon_101_max",
+                                                                     rep.get("abandon_101_max", 0.05)), False,
+                    "national standard for forces with a switchboard")]
+    for grade in DEPLOYED_GRADES:
+        target = targets.get(grade)
+        within = f" (target {_minutes(target)})" if target else ""
+        out.append(Standard(f"attend_within_target_{grade}", f"{grade} incidents attended within target{within}",
+                            share(f"report.attendance_goal.{grade}", goals.get(grade, 0.9)), True,
+                            "goal share assumed (the sources set none): report.attendance_goal"))
+    return out
+
+
+def _minutes(m: float) -> str:
+    return f"{m / 60:g} h" if m >= 120 and m % 60 == 0 else f"{m:g} min"
+
+
+def shared_config_hash(configs: list[dict]) -> str:
+    """Hash of what every run of a sweep shares: the config keys whose value is the same in all.
+
+    Swept keys (and whatever they set through interpolation), seeds and replication
+    indices drop out by construction, so a sweep has one hash; each run's own hash is
+    the ``config_hash`` column of sweep.parquet.
+    """
+    flat = [_flatten(c) for c in configs]
+    if not flat:
+        return ""
+    shared = {k: v for k, v in flat[0].items()
+              if k not in PER_RUN_KEYS and all(f.get(k, _ABSENT) == v for f in flat[1:])}
+    return hashlib.sha256(json.dumps(shared, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+_ABSENT = object()
+
+
+def _flatten(node, prefix: str = "") -> dict:
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    if isinstance(node, list):
+        out = {}
+        for i, v in enumerate(node):
+            out.update(_flatten(v, f"{prefix}.{i}"))
+        return out or {prefix: "[]"}
+    return {prefix: node}
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def load(folder: Path, run: str | None = None) -> ReportData:
+    """Read a sweep folder (with sweep.json) or a run folder; ``run`` picks the per-run charts' run."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReportError(f"{folder}: no such folder")
+    if not (folder / sw.MANIFEST).is_file():
+        data = load_run(folder)
+        std = standards(data.config)
+        return ReportData(folder, str(data.summary.get("scenario", "")), False, data, "this run", std,
+                          str(data.summary.get("config_hash", "")))
+    agg = sw.write_tables(folder)
+    if agg.runs.empty:
+        raise ReportError(f"{folder}: no finished run in this sweep yet (re-run the sweep command to complete it)")
+    runs = agg.runs
+    swept = agg.swept_keys
+    numeric = [k for k in swept if all(_is_number(v) for v in runs[k].dropna()) and runs[k].notna().any()]
+    x_key = numeric[0] if numeric else (swept[0] if swept else None)
+    series = [k for k in swept if k != x_key]
+    chosen_row = _choose_run(runs, x_key, run)
+    chosen = load_run(folder / chosen_row["run_dir"])
+    label = (sw.point_label({k: chosen_row[k] for k in swept}) or "the point") + \
+        f", replication {int(chosen_row['replication'])} (seed {int(chosen_row['seed'])}, {chosen_row['run_dir']})"
+    configs = [yaml.safe_load((folder / d / "config.yaml").read_text()) for d in runs["run_dir"]]
+    return ReportData(folder, str(agg.manifest.get("scenario") or chosen.summary.get("scenario", "")), True, chosen,
+                      label, standards(chosen.config), shared_config_hash(configs), runs, agg.summary, swept,
+                      x_key, series, sw.describe_missing(agg.missing), int(agg.manifest.get("replications", 1)))
+
+
+def _choose_run(runs: pd.DataFrame, x_key: str | None, wanted: str | None) -> pd.Series:
+    """The run behind the per-run charts: ``wanted`` (a run_id or its start), else
+    the lowest replication of the middle point (by the x value)."""
+    if wanted:
+        hit = runs[runs["run_id"].str.startswith(wanted)]
+        if hit.empty:
+            raise ReportError(f"--run {wanted}: no finished run of this sweep has that run_id "
+                              f"(see the run_id column of sweep.parquet)")
+        return hit.iloc[0]
+    points = runs.drop_duplicates("point")
+    if x_key is not None:
+        points = points.sort_values(x_key, kind="stable")
+    middle = points.iloc[(len(points) - 1) // 2]["point"]
+    return runs[runs["point"] == middle].sort_values("replication").iloc[0]
+
+
+# ----------------------------------------------------------------- the smallest-staffing table
+def smallest_staffing(data: ReportData) -> list[dict]:
+    """For each swept key and standard, the least value met with 95% confidence.
+
+    "Met with 95% confidence": the whole 95% confidence interval of the mean over the
+    replications lies on the right side of the standard. With other keys swept too,
+    there is one row per setting of the other keys.
+    """
+    if not data.is_sweep or not data.swept_keys:
+        return []
+    summary = data.summary
+    rows = []
+    for key in data.swept_keys:
+        others = [k for k in data.swept_keys if k != key]
+        groups = summary.groupby(others, dropna=False, sort=True) if others else [((), summary)]
+        for other_values, group in groups:
+            other_values = other_values if isinstance(other_values, tuple) else (other_values,)
+            setting = sw.point_label(dict(zip(others, other_values)))
+            for std in data.standards:
+                part = group[group["kpi"] == std.kpi]
+                if part.empty or part["mean"].isna().all():
+                    answer = "not measured (nothing to measure in these runs)"
+                elif (part["n"] < 2).all():
+                    answer = "needs 2 or more replications (no confidence interval)"
+                else:
+                    met = []
+                    for _, r in part.iterrows():
+                        iv = Interval(r["mean"], r["ci_low"], r["ci_high"], r["sd"], int(r["n"]))
+                        if std.met(iv):
+                            met.append(r[key])
+                    answer = str(_least(met)) if met else "not met in range"
+                rows.append({"key": key, "setting": setting, "standard": std.text, "least": answer})
+    return rows
+
+
+def _least(values: list):
+    try:
+        return min(values)
+    except TypeError:
+        return values[0]
+
+
+# ----------------------------------------------------------------- per-run views
+def hour_of_week_grid(frame: pd.DataFrame, flag: str) -> tuple[np.ndarray, np.ndarray]:
+    """Share of True in column ``flag`` per weekday (rows, Mon first) and hour (columns), and counts.
+
+    Cells with nothing to measure are NaN.
+    """
+    known = frame[frame[flag].notna()]
+    how = known["hour_of_week"].to_numpy(dtype=np.int64)
+    hits = np.bincount(how, weights=known[flag].astype(float).to_numpy(), minlength=168)[:168]
+    counts = np.bincount(how, minlength=168)[:168]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
+    return share.reshape(7, 24), counts.reshape(7, 24)
+
+
+def heatmaps(run: RunData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The three hour-of-week grids of the per-run chart, over the measured period."""
+    calls = run.calls[run.calls["t_offer"] >= run.warmup_s]
+    c999 = calls[calls["line"] == "999"].copy()
+    c999["ok"] = (c999["outcome"] == "answered") & (c999["wait_s"] <= 10.0)
+    c101 = calls[calls["line"] == "101"].copy()
+    c101["abandoned"] = c101["outcome"].isin(["abandoned_switchboard", "abandoned_secondary"])
+    inc = run.incidents[(run.incidents["t_call_start"] >= run.warmup_s)
+                        & run.incidents["grade"].isin(DEPLOYED_GRADES)].copy()
+    inc["ok"] = inc["within_target"].astype("float64")
+    return {"sl_999": hour_of_week_grid(c999, "ok"), "abandon_101": hour_of_week_grid(c101, "abandoned"),
+            "attendance": hour_of_week_grid(inc, "ok")}
+
+
+def average_day(run: RunData) -> pd.DataFrame:
+    """Mean of each ``mean_*``/``rostered_*`` column of the intervals table by hour of the day."""
+    iv = run.intervals
+    iv = iv[iv["t_start"] >= run.warmup_s - 1e-9]
+    cols = [c for c in iv.columns if c.startswith(("mean_", "rostered_"))]
+    day = iv.assign(hour_of_day=iv["hour_of_week"] % 24).groupby("hour_of_day")[cols].mean()
+    return day.reindex(range(24))
+
+
+def finite(x) -> bool:
+    return x is not None and not (isinstance(x, float) and math.isnan(x))

@@ -1,0 +1,119 @@
+"""The report page: one self-contained HTML file (plotly.js embedded, nothing fetched).
+
+Force networks are often offline, so the page loads no script, style or font
+from anywhere: plotly.js is inlined once in the head. Every piece of text that
+comes from a user (scenario names, config keys and values, folder names) is
+escaped.
+
+Example:
+    >>> "<script" in table([{"a": "<script>"}], ["a"])
+    False
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+
+import plotly.io as pio
+
+from demandsim import __version__
+from demandsim.report.data import ReportData
+
+CSS = """
+body { font-family: Arial, Helvetica, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
+h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 19px; margin-top: 32px; border-bottom: 1px solid #ddd; }
+.meta { color: #555; font-size: 14px; } .note { color: #444; font-size: 14px; }
+.missing { background: #fff4e5; border-left: 4px solid #e67e22; padding: 8px 14px; margin: 16px 0; }
+table { border-collapse: collapse; font-size: 14px; margin: 8px 0 16px; }
+th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: left; } th { background: #f3f3f3; }
+td.num { text-align: right; } .chart { margin: 18px 0 28px; }
+"""
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
+                 "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def table(rows: list[dict], columns: list[str], headers: list[str] | None = None) -> str:
+    head = "".join(f"<th>{e(h)}</th>" for h in (headers or columns))
+    body = "".join("<tr>" + "".join(f"<td>{e(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def chart_div(fig, div_id: str) -> str:
+    """A chart's div and the script that draws it (plotly.js itself is in the head)."""
+    snippet = pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG)
+    return f'<div class="chart" data-chart="{e(div_id)}">{snippet}</div>'
+
+
+def kpi_table(data: ReportData) -> str:
+    """Headline KPIs with their 95% intervals (a single point) or values (a single run)."""
+    names = [s.kpi for s in data.standards] + ["calls_999_offered", "calls_101_offered", "utilisation_call_handlers"]
+    rows = []
+    if data.is_sweep:
+        by = data.summary.set_index("kpi")
+        for name in names:
+            if name not in by.index:
+                continue
+            r = by.loc[name]
+            r = r.iloc[0] if hasattr(r, "iloc") and getattr(r, "ndim", 1) > 1 else r
+            rows.append({"kpi": name, "mean": _num(r["mean"]), "ci": _ci(r["ci_low"], r["ci_high"]), "n": int(r["n"])})
+        return table(rows, ["kpi", "mean", "ci", "n"], ["KPI", "mean", "95% confidence interval", "replications"])
+    kpis = data.chosen.summary.get("kpis", {})
+    rows = [{"kpi": n, "value": _num(kpis.get(n))} for n in names if n in kpis]
+    return table(rows, ["kpi", "value"], ["KPI", "value"])
+
+
+def _num(x) -> str:
+    if x is None or x != x:
+        return "n/a"
+    return f"{x:,.4g}" if abs(x) >= 1 or x == 0 else f"{100 * x:.1f}%"
+
+
+def _ci(lo, hi) -> str:
+    if lo != lo or hi != hi:
+        return "n/a (1 replication)"
+    return f"{_num(lo)} – {_num(hi)}"
+
+
+def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: list[dict], plotly_js: str) -> str:
+    """The whole page. ``sections``: (heading, explanation, [(div_id, figure)]) in order."""
+    parts = [f"<h1>Demand hub report: {e(data.scenario)}</h1>"]
+    kind = (f"sweep of {e(', '.join(data.swept_keys) or 'replications')}: {data.runs['point'].nunique()} point(s), "
+            f"{len(data.runs)} finished run(s), {data.replications} replication(s) per point") if data.is_sweep \
+        else "a single run"
+    parts.append(f'<p class="meta">{kind} · folder {e(data.folder)} · config hash {e(data.config_hash)} · '
+                 f"demandsim {e(__version__)} · made {e(_dt.datetime.now().strftime('%Y-%m-%d %H:%M'))}</p>")
+    if data.missing:
+        items = "".join(f"<li>{e(m)}</li>" for m in data.missing)
+        parts.append(f'<div class="missing" id="missing"><b>Runs missing from this sweep</b> (their points are '
+                     f"left out of the charts, or drawn from fewer replications; re-run the sweep command to "
+                     f"complete them):<ul>{items}</ul></div>")
+    if data.is_sweep and data.swept_keys:
+        parts.append("<h2>Smallest staffing that meets each standard</h2>")
+        parts.append('<p class="note">The least swept value at which the standard is met with 95% confidence '
+                     "(the whole 95% confidence interval of the mean over replications is on the right side of "
+                     "the line), or “not met in range”.</p>")
+        parts.append(table(smallest, ["key", "setting", "standard", "least"],
+                           ["swept key", "other keys", "standard", "least value"]))
+    else:
+        parts.append("<h2>Headline KPIs</h2>" + kpi_table(data))
+    for heading, explanation, figures in sections:
+        parts.append(f"<h2>{e(heading)}</h2><p class=\"note\">{e(explanation)}</p>")
+        parts += [chart_div(fig, div_id) for div_id, fig in figures]
+    parts.append('<h2>Notes</h2><ul class="note">'
+                 "<li>Bands are 95% Student-t confidence intervals of the mean over replications (runs that "
+                 "differ only in seed; replication r uses seed run.seed + r at every point, so points compare like "
+                 "with like). Shares are drawn within 0–100%.</li>"
+                 "<li>The goal share per grade is a config value (report.attendance_goal); the sources publish "
+                 "targets but no goal share, so it is 90% unless a scenario sets it.</li>"
+                 "<li>KPI definitions: docs/model.md. Tables behind this page: sweep.parquet, "
+                 "sweep_summary.parquet and each run's folder.</li></ul>")
+    body = "\n".join(parts)
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>demandsim report: {e(data.scenario)}</title><style>{CSS}</style>"
+            f'<script type="text/javascript">{plotly_js}</script></head>\n<body>\n{body}\n</body></html>\n')
