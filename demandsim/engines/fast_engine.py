@@ -83,8 +83,17 @@ _check_codes()
 # ---------------------------------------------------------------- the state W
 # All state of a run lives in one numba structref, so the compiled functions pass a
 # single reference (one reference count) instead of two dozen arrays.
-FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "d", "dg", "route", "gcum",
-          "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101")
+#: the 1-D draw columns of CallDraws, each its own field of the state
+DRAW_FIELDS = ("patience_999", "patience_switchboard", "patience_secondary", "triage", "question_999", "rest_999",
+           "wrap_999", "question_secondary", "rest_secondary", "wrap_secondary", "u_grade", "u_redial",
+           "redial_delay")
+PF_HORIZON, PF_TO_999, PF_TO_101 = range(3)
+PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_EVENT_MARGIN = range(6)
+# what _advance returns
+REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
+FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
+          "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101",
+          "travel", "on_scene") + DRAW_FIELDS
 
 
 @structref.register
@@ -116,19 +125,10 @@ IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear")
 II_CALL_ID, II_SOURCE, II_GRADE = range(3)
 II_NAMES = ("call_id", "source", "grade")
 CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES], dtype=np.int64)
-(D_PATIENCE_999, D_PATIENCE_SWITCHBOARD, D_PATIENCE_SECONDARY, D_TRIAGE, D_QUESTION_999, D_REST_999, D_WRAP_999,
- D_QUESTION_SECONDARY, D_REST_SECONDARY, D_WRAP_SECONDARY, D_U_GRADE, D_U_REDIAL, D_REDIAL_DELAY) = range(13)
-D_NAMES = ("patience_999", "patience_switchboard", "patience_secondary", "triage", "question_999", "rest_999",
-           "wrap_999", "question_secondary", "rest_secondary", "wrap_secondary", "u_grade", "u_redial",
-           "redial_delay")
-PF_HORIZON, PF_TO_999, PF_TO_101 = range(3)
-PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_EVENT_MARGIN = range(6)
-# what _advance returns
-REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
 
 
 # ---------------------------------------------------------------- plumbing
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _change(W, lv, delta):
     """Level ``lv`` changes by ``delta`` now (HourlyLevels.change, same arithmetic)."""
     t = W.now[0]
@@ -152,19 +152,19 @@ def _change(W, lv, delta):
     since[lv] = t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _event_less(t, e, i, j):
     return t[i] < t[j] or (t[i] == t[j] and e[i, 0] < e[j, 0])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _event_swap(t, e, i, j):
     t[i], t[j] = t[j], t[i]
     for r in range(4):
         e[i, r], e[j, r] = e[j, r], e[i, r]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _schedule(W, delay, kind, a, b):
     """Run event ``kind`` with arguments ``a, b`` ``delay`` seconds from now."""
     K, t, e = W.k, W.evt, W.evi
@@ -186,7 +186,7 @@ def _schedule(W, delay, kind, a, b):
             break
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pop_event(W):
     K, t, e = W.k, W.evt, W.evi
     n = K[K_EVENTS] - 1
@@ -209,7 +209,7 @@ def _pop_event(W):
     return n  # the popped event now sits at position n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _dispatch_less(f, d, i, j):
     if d[i, 0] != d[j, 0]:
         return d[i, 0] < d[j, 0]
@@ -218,14 +218,14 @@ def _dispatch_less(f, d, i, j):
     return d[i, 1] < d[j, 1]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _dispatch_swap(f, d, i, j):
     f[i], f[j] = f[j], f[i]
     for r in range(3):
         d[i, r], d[j, r] = d[j, r], d[i, r]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _push_dispatch(W, grade, incident):
     """Queue an incident for a unit: grade first, then ready time, then arrival order."""
     K, f, d = W.k, W.dhf, W.dhi
@@ -246,7 +246,7 @@ def _push_dispatch(W, grade, incident):
             break
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pop_dispatch(W):
     K, f, d = W.k, W.dhf, W.dhi
     top = d[0, 2]
@@ -270,13 +270,13 @@ def _pop_dispatch(W):
     return top
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _unanswered(W, call):
     """Still waiting in the 999 or switchboard queue."""
     return W.ci[call, CI_OUTCOME] == NONE and math.isnan(W.cf[call, CF_T_ANSWER])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _join(W, q, lv, call):
     K = W.k
     W.q[q, K[K_TAIL + q]] = call
@@ -285,13 +285,13 @@ def _join(W, q, lv, call):
     _change(W, lv, 1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _leave(W, q, lv):
     W.k[K_WAITING + q] -= 1
     _change(W, lv, -1)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _head(W, q):
     """Pop the first caller in queue ``q`` who has not hung up."""
     K, Q, CI = W.k, W.q, W.ci
@@ -305,7 +305,7 @@ def _head(W, q):
             return call
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _new_call(W, line, draw_row, origin_call):
     K, CF, CI = W.k, W.cf, W.ci
     call = K[K_CALLS]
@@ -317,16 +317,16 @@ def _new_call(W, line, draw_row, origin_call):
     return call
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _start_work(W, g):
     W.staff[1, g] += 1
     _change(W, BUSY0 + g, 1)
 
 
 # ---------------------------------------------------------------- the story
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _answer_999(W, call, who):
-    CF, CI, D = W.cf, W.ci, W.d
+    CF, CI = W.cf, W.ci
     now = W.now[0]
     _leave(W, Q999, W999)
     CF[call, CF_T_ANSWER] = now
@@ -335,16 +335,16 @@ def _answer_999(W, call, who):
     g = CH if who == BY_CALL_HANDLER else DD
     _start_work(W, g)
     row = CI[call, CI_DRAW_ROW]
-    q, r, w = D[D_QUESTION_999][row], D[D_REST_999][row], D[D_WRAP_999][row]
+    q, r, w = W.question_999[row], W.rest_999[row], W.wrap_999[row]
     CF[call, CF_T_END] = now + q + r
     source = SOURCE_999 if CI[CI[call, CI_ORIGIN_CALL], CI_LINE] == LINE_999 else SOURCE_FROM_101
     _schedule(W, q, EV_QUESTION_SET_ENDS, call, source)
     _schedule(W, q + r + w, EV_FINISH_WORK, g, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _answer_secondary(W, call, who):
-    CF, CI, D = W.cf, W.ci, W.d
+    CF, CI = W.cf, W.ci
     now = W.now[0]
     _leave(W, QSEC, WSEC)
     CF[call, CF_T_SECONDARY_ANSWER] = now
@@ -353,22 +353,22 @@ def _answer_secondary(W, call, who):
     g = CH if who == BY_CALL_HANDLER else SEC
     _start_work(W, g)
     row = CI[call, CI_DRAW_ROW]
-    q, r, w = D[D_QUESTION_SECONDARY][row], D[D_REST_SECONDARY][row], D[D_WRAP_SECONDARY][row]
+    q, r, w = W.question_secondary[row], W.rest_secondary[row], W.wrap_secondary[row]
     CF[call, CF_T_END] = now + q + r
     _schedule(W, q, EV_QUESTION_SET_ENDS, call, SOURCE_SECONDARY)
     _schedule(W, q + r + w, EV_FINISH_WORK, g, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _answer_switchboard(W, call):
     _leave(W, QSWITCH, WSWITCH)
     W.cf[call, CF_T_ANSWER] = W.now[0]
     W.ci[call, CI_ANSWERED_BY] = BY_SWITCHBOARD
     _start_work(W, SW)
-    _schedule(W, W.d[D_TRIAGE][W.ci[call, CI_DRAW_ROW]], EV_TRIAGE_ENDS, call, 0)
+    _schedule(W, W.triage[W.ci[call, CI_DRAW_ROW]], EV_TRIAGE_ENDS, call, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _assign_unit(W, incident):
     IF, II = W.inc_f, W.inc_i
     now = W.now[0]
@@ -376,15 +376,15 @@ def _assign_unit(W, incident):
     _start_work(W, UNITS)
     row = W.ci[II[incident, II_CALL_ID], CI_DRAW_ROW]
     grade = II[incident, II_GRADE]
-    travel = W.dg[0][row, grade]
-    on_scene = W.dg[1][row, grade]
+    travel = W.travel[row, grade]
+    on_scene = W.on_scene[row, grade]
     IF[incident, IF_T_ASSIGNED] = now
     IF[incident, IF_T_ON_SCENE] = now + travel
     IF[incident, IF_T_CLEAR] = now + travel + on_scene
     _schedule(W, travel + on_scene, EV_FINISH_WORK, UNITS, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _put_to_work(W, g):
     """Give idle members of group ``g`` the work waiting for them, most urgent first."""
     K, staff, PI = W.k, W.staff, W.pi
@@ -404,64 +404,64 @@ def _put_to_work(W, g):
             return
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _finish_work(W, g):
     W.staff[1, g] -= 1
     _change(W, BUSY0 + g, -1)
     _put_to_work(W, g)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _offer_999(W, call):
     _join(W, Q999, W999, call)
     _put_to_work(W, CH)
     _put_to_work(W, DD)
     if _unanswered(W, call):
-        patience = W.d[D_PATIENCE_999][W.ci[call, CI_DRAW_ROW]]
+        patience = W.patience_999[W.ci[call, CI_DRAW_ROW]]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_999, call, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _offer_101(W, call):
     _join(W, QSWITCH, WSWITCH, call)
     _put_to_work(W, SW)
     if _unanswered(W, call):
-        patience = W.d[D_PATIENCE_SWITCHBOARD][W.ci[call, CI_DRAW_ROW]]
+        patience = W.patience_switchboard[W.ci[call, CI_DRAW_ROW]]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_SWITCHBOARD, call, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _offer_secondary(W, call):
     _join(W, QSEC, WSEC, call)
     _put_to_work(W, W.pi[PI_SECONDARY_STAFF])
     if W.ci[call, CI_OUTCOME] == NONE:
-        patience = W.d[D_PATIENCE_SECONDARY][W.ci[call, CI_DRAW_ROW]]
+        patience = W.patience_secondary[W.ci[call, CI_DRAW_ROW]]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_SECONDARY, call, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _maybe_redial(W, call):
     """A 101 caller who hung up may ring 999, or 101 again, after a while."""
-    CI, D, PF = W.ci, W.d, W.pf
+    CI, PF = W.ci, W.pf
     if CI[call, CI_ATTEMPT] + 1 >= W.pi[PI_MAX_ATTEMPTS]:
         return
     row = CI[call, CI_DRAW_ROW]
-    u = D[D_U_REDIAL][row]
+    u = W.u_redial[row]
     if u < PF[PF_TO_999]:
         line = LINE_999
     elif u < PF[PF_TO_999] + PF[PF_TO_101]:
         line = LINE_101
     else:
         return
-    delay = D[D_REDIAL_DELAY][row]
+    delay = W.redial_delay[row]
     if W.now[0] + delay < PF[PF_HORIZON]:
         _schedule(W, delay, EV_REDIAL, call, line)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _triage_ends(W, call):
     """The switchboard operator routes the call, then takes the next one."""
     CF, CI = W.cf, W.ci
@@ -486,12 +486,12 @@ def _triage_ends(W, call):
     _finish_work(W, SW)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _question_set_ends(W, call, source):
     """THRIVE grading done: the incident exists and, if deployed, waits for a unit."""
     K, CF, CI, IF, II, cum = W.k, W.cf, W.ci, W.inc_f, W.inc_i, W.gcum
     now = W.now[0]
-    u = W.d[D_U_GRADE][CI[call, CI_DRAW_ROW]]
+    u = W.u_grade[CI[call, CI_DRAW_ROW]]
     grade = 0  # searchsorted(cum[source], u, side="right"), as demandsim.model.shares.pick
     while grade < cum.shape[1] - 1 and cum[source, grade] <= u:
         grade += 1
@@ -510,7 +510,7 @@ def _question_set_ends(W, call, source):
         _put_to_work(W, UNITS)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _caller_redials(W, parent, line):
     CI = W.ci
     call = _new_call(W, line, CI[parent, CI_DRAW_ROW] + 1, CI[parent, CI_ORIGIN_CALL])
@@ -524,7 +524,7 @@ def _caller_redials(W, parent, line):
         _offer_101(W, call)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _next_roster_hour(head, after):
     for hour in range(after + 1, head.shape[1]):
         for g in range(5):
@@ -533,7 +533,7 @@ def _next_roster_hour(head, after):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _roster_changes(W, hour):
     """At an hour when headcounts change: update, put new staff to work, wait for the next change."""
     head, staff = W.head, W.staff
@@ -548,7 +548,7 @@ def _roster_changes(W, hour):
         _schedule(W, nxt * HOUR - W.now[0], EV_ROSTER, nxt, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _start(W):
     """The reference engine's three processes start in this order."""
     a999, a101 = W.a999, W.a101
@@ -561,7 +561,7 @@ def _start(W):
         _schedule(W, hour * HOUR - W.now[0], EV_ROSTER, hour, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _advance(W, until):
     """Run events before ``until`` (and before the horizon), while there is room to record them."""
     K, PI, t, e = W.k, W.pi, W.evt, W.evi
@@ -616,7 +616,7 @@ def _advance(W, until):
     return FINISHED
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _close(W):
     """Account every level up to the horizon, as the reference engine's close() does."""
     W.now[0] = W.pf[PF_HORIZON]
@@ -651,34 +651,35 @@ class FastEngine:
         events = 4096
         margin = 2 * int(head.sum(axis=0).max(initial=0)) + 16
         secondary_staff = CH if m.pooled_secondary else SEC
-        arrays = [
-            np.zeros(1),
-            np.zeros(N_K, np.int64),
-            np.stack([head[:, 0] if hours else np.zeros(5, np.int64), np.zeros(5, np.int64)]),
-            np.full((3, calls), NONE, np.int64),
-            np.full((calls, len(CF_NAMES)), np.nan),
-            np.tile(CI_DEFAULTS, (calls, 1)),
-            np.full((calls, len(IF_NAMES)), np.nan),
-            np.full((calls, len(II_NAMES)), NONE, np.int64),
-            tuple(np.ascontiguousarray(getattr(d, name), dtype=np.float64) for name in D_NAMES),
-            (np.ascontiguousarray(d.travel), np.ascontiguousarray(d.on_scene)),
-            np.ascontiguousarray(d.route),
-            np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
-            np.zeros(len(LEVELS), np.int64),
-            np.zeros(len(LEVELS)),
-            np.zeros((len(LEVELS), hours)),
-            np.zeros(events),
-            np.zeros((events, 4), np.int64),
-            np.zeros(events),
-            np.zeros((events, 3), np.int64),
-            np.array([m.horizon_s, m.redial_to_999, m.redial_to_101], dtype=np.float64),
-            np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin],
-                     dtype=np.int64),
-            head,
-            np.ascontiguousarray(plan.arrivals_999, dtype=np.float64),
-            np.ascontiguousarray(plan.arrivals_101, dtype=np.float64),
-        ]
-        W = dict(zip(FIELDS, arrays))
+        W = {
+            "now": np.zeros(1),
+            "k": np.zeros(N_K, np.int64),
+            "staff": np.stack([head[:, 0] if hours else np.zeros(5, np.int64), np.zeros(5, np.int64)]),
+            "q": np.full((3, calls), NONE, np.int64),
+            "cf": np.full((calls, len(CF_NAMES)), np.nan),
+            "ci": np.tile(CI_DEFAULTS, (calls, 1)),
+            "inc_f": np.full((calls, len(IF_NAMES)), np.nan),
+            "inc_i": np.full((calls, len(II_NAMES)), NONE, np.int64),
+            "route": np.ascontiguousarray(d.route),
+            "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
+            "level": np.zeros(len(LEVELS), np.int64),
+            "since": np.zeros(len(LEVELS)),
+            "area": np.zeros((len(LEVELS), hours)),
+            "evt": np.zeros(events),
+            "evi": np.zeros((events, 4), np.int64),
+            "dhf": np.zeros(events),
+            "dhi": np.zeros((events, 3), np.int64),
+            "pf": np.array([m.horizon_s, m.redial_to_999, m.redial_to_101], dtype=np.float64),
+            "pi": np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin],
+                           dtype=np.int64),
+            "head": head,
+            "a999": np.ascontiguousarray(plan.arrivals_999, dtype=np.float64),
+            "a101": np.ascontiguousarray(plan.arrivals_101, dtype=np.float64),
+            "travel": np.ascontiguousarray(d.travel),
+            "on_scene": np.ascontiguousarray(d.on_scene),
+        }
+        W.update({name: np.ascontiguousarray(getattr(d, name), dtype=np.float64) for name in DRAW_FIELDS})
+        assert tuple(W) == FIELDS
         state = HubState(*W.values())
         _start(state)
         day = 1
