@@ -382,6 +382,10 @@ def run_sweep(sweeper, arguments: list[str]):
                 results += launcher.launch([r.overrides for r in batch], initial_job_idx=start)
     for run, ret in zip(todo, results):
         outcome = ret._return_value if ret.status == JobStatus.COMPLETED else None
+        if isinstance(outcome, dict) and outcome.get("run_id") not in (None, run.run_id):
+            outcome = {"status": "failed", "bad_input": True,
+                       "message": "its config changed while the sweep ran (were config or scenario files "
+                                  "edited?); run the sweep command again"}
         if not isinstance(outcome, dict) or outcome.get("status") == "failed":
             FAILURES.append({"run": run, "message": (outcome or {}).get("message") if isinstance(outcome, dict)
                              else f"{type(ret._return_value).__name__}: {ret._return_value}",

@@ -23,3 +23,21 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "demandsim", *args], cwd=cwd or PROJECT_DIR,
                           capture_output=True, text=True, env=env, timeout=600)
 
+
+
+#: a small staffing sweep of the baseline: 2 points x 2 replications of 1.5 days
+SMALL_SWEEP = ["scenario=baseline_2021", "staffing.call_handlers.shifts.2.staff=3,5", "run.replications=2",
+               "run.days=1.5", "run.warmup_days=0.5"]
+_made: dict = {}
+
+
+def small_sweep() -> Path:
+    """Run :data:`SMALL_SWEEP` once per test session (into a temporary folder) and return its folder."""
+    if "sweep" not in _made:
+        import tempfile
+
+        out = Path(tempfile.mkdtemp(prefix="demandsim-sweep-")) / "sw"
+        done = cli("-m", *SMALL_SWEEP, f"hydra.sweep.dir={out}")
+        assert done.returncode == 0, done.stderr
+        _made["sweep"] = out
+    return _made["sweep"]
