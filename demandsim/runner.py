@@ -14,8 +14,8 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from demandsim.config import PROJECT_DIR
 from demandsim.config.schema import Config
 from demandsim.engines import get_engine
 from demandsim.errors import ConfigError
@@ -66,7 +66,7 @@ def simulate(cfg: Config, progress: bool | None = None, on_progress: Callable[[f
     engine = get_engine(cfg.run.engine)
     started = time.perf_counter()
     seeded = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, seed=effective_seed(cfg), replication=0))
-    plan = build_plan(seeded, base_dir=PROJECT_DIR)
+    plan = build_plan(seeded, base_dir=Path(seeded.paths.data_dir))
     drawn = time.perf_counter()
     bar = _progress_bar(cfg, show)
 

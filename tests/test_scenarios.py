@@ -51,16 +51,21 @@ def test_baseline_reproduces_the_inspection(baseline):
 
 
 def test_baseline_volumes_match_the_published_figures(baseline):
-    """Original calls per day against Apr-Sep 2021: 70,232 999 and 134,728 101 calls in 183 days."""
+    """Calls offered per day against Apr-Sep 2021: 70,232 999 and 134,728 101 calls in 183 days.
+
+    The published counts include redials and switchboard transfers, so the comparison is
+    with every call offered on the line, not only first calls.
+    """
     calls = baseline.records.calls
     m = baseline.model
     days = (m.horizon_s - m.warmup_s) / 86400
-    firsts = calls[(calls["origin"] == "original") & (calls["t_offer"] >= m.warmup_s)]
+    measured = calls[calls["t_offer"] >= m.warmup_s]
     for line, published in (("999", 70232), ("101", 134728)):
-        per_day = (firsts["line"] == line).sum() / days
+        per_day = (measured["line"] == line).sum() / days
         expected = published / 183
-        # Poisson noise over ~26 days is ~1-2%; the weekly shape averages out over whole weeks ±1 day
-        assert abs(per_day / expected - 1) < 0.06, (line, per_day, expected)
+        # Poisson noise over 26 days is about 1% (999) and 0.7% (101); the measured days
+        # are not whole weeks, and the weekly shape moves the mean by up to ~2%
+        assert abs(per_day / expected - 1) < 0.04, (line, per_day, expected)
 
 
 @pytest.mark.parametrize("name", WHAT_IFS)

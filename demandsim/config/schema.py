@@ -285,7 +285,9 @@ class ReportConfig:
 
 @dataclass
 class PathsConfig:
-    root_dir: str = "."
+    #: folder that relative paths in the config (empirical distributions' csv) start from
+    data_dir: str = "."
+    #: folder under which runs and sweeps are written (see configs/hydra/default.yaml)
     results_dir: str = "results"
 
 
