@@ -111,3 +111,26 @@ def test_report_on_a_bad_folder_is_one_line(tmp_path):
     assert "no such folder" in done.stderr
     done = cli_report(tmp_path)
     assert done.returncode == 2 and "not a complete run folder" in done.stderr
+
+
+def test_png_export_for_slide_packs(sweep_report, tmp_path):
+    """--png writes images with kaleido and the installed Chromium, offline (one chart here, for time)."""
+    import os
+
+    if not (shutil.which("chromium") and _has("kaleido")):
+        if os.environ.get("CI"):
+            raise AssertionError("CI: kaleido (test extra) and chromium (.ci/run) must be installed")
+        pytest.skip("needs kaleido (pip install -e '.[png]') and chromium (apt-get install chromium)")
+    from demandsim.report import export_png, figures
+
+    data = load(sweep_report[0])
+    heading, text, figs = figures(data)[2]
+    written = export_png(tmp_path, [(heading, text, figs[:1])])
+    assert [p.name for p in written] == ["sl-999.png"]
+    assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and written[0].stat().st_size > 20_000
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
