@@ -94,20 +94,17 @@ class ColumnLog:
         return self._n
 
     @classmethod
-    def with_capacity(cls, columns: dict, capacity: int) -> "ColumnLog":
-        """An empty log whose columns already hold ``capacity`` rows of defaults
-        (for an engine that fills the arrays itself, then calls :meth:`set_length`)."""
-        log = cls(columns)
-        log._capacity = max(int(capacity), 1)
-        for name, (dtype, default) in columns.items():
-            setattr(log, name, np.full(log._capacity, default, dtype=dtype))
+    def from_arrays(cls, columns: dict, arrays: dict) -> "ColumnLog":
+        """A full log made of the given column arrays (all of one length, names as ``columns``)."""
+        log = cls.__new__(cls)
+        log._spec = columns
+        lengths = {len(arrays[name]) for name in columns}
+        if len(lengths) != 1:
+            raise ValueError(f"columns of unequal length: {sorted(lengths)}")
+        log._n = log._capacity = lengths.pop()
+        for name, (dtype, _default) in columns.items():
+            setattr(log, name, np.asarray(arrays[name], dtype=dtype))
         return log
-
-    def set_length(self, n: int) -> None:
-        """Declare the first ``n`` rows filled."""
-        if not 0 <= n <= self._capacity:
-            raise ValueError(f"length {n} outside 0..{self._capacity}")
-        self._n = int(n)
 
     def new(self) -> int:
         """Append a row of defaults and return its index."""

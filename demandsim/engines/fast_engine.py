@@ -91,7 +91,7 @@ PF_HORIZON, PF_TO_999, PF_TO_101 = range(3)
 PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_EVENT_MARGIN = range(6)
 # what _advance returns
 REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
-FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
+FIELDS = ("ci_defaults", "now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
           "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101",
           "travel", "on_scene") + DRAW_FIELDS
 
@@ -310,6 +310,11 @@ def _new_call(W, line, draw_row, origin_call):
     K, CF, CI = W.k, W.cf, W.ci
     call = K[K_CALLS]
     K[K_CALLS] = call + 1
+    # the arrays are not pre-filled: every column of the new row is written here
+    for col in range(CI.shape[1]):
+        CI[call, col] = W.ci_defaults[col]
+    for col in range(CF.shape[1]):
+        CF[call, col] = np.nan
     CI[call, CI_LINE] = line
     CI[call, CI_DRAW_ROW] = draw_row
     CF[call, CF_T_OFFER] = W.now[0]
@@ -504,6 +509,9 @@ def _question_set_ends(W, call, source):
     II[incident, II_GRADE] = grade
     IF[incident, IF_T_CALL_START] = start
     IF[incident, IF_T_READY] = now
+    IF[incident, IF_T_ASSIGNED] = np.nan
+    IF[incident, IF_T_ON_SCENE] = np.nan
+    IF[incident, IF_T_CLEAR] = np.nan
     if grade < N_DEPLOYED:
         _push_dispatch(W, grade, incident)
         _change(W, WDISPATCH, 1)
@@ -625,12 +633,11 @@ def _close(W):
 
 
 # ---------------------------------------------------------------- the Python side
-def _grow(array: np.ndarray, size: int, fill, axis: int = 0) -> np.ndarray:
-    """``array`` extended to ``size`` along ``axis``, new cells set to ``fill`` (a scalar or a row)."""
+def _grow(array: np.ndarray, size: int, axis: int = 0) -> np.ndarray:
+    """``array`` extended to ``size`` along ``axis`` (new cells uninitialised: rows are written whole)."""
     shape = list(array.shape)
     shape[axis] = size
     grown = np.empty(shape, dtype=array.dtype)
-    grown[...] = fill
     index = [slice(None)] * array.ndim
     index[axis] = slice(0, array.shape[axis])
     grown[tuple(index)] = array
@@ -652,14 +659,16 @@ class FastEngine:
         margin = 2 * int(head.sum(axis=0).max(initial=0)) + 16
         secondary_staff = CH if m.pooled_secondary else SEC
         W = {
+            "ci_defaults": CI_DEFAULTS,
             "now": np.zeros(1),
             "k": np.zeros(N_K, np.int64),
             "staff": np.stack([head[:, 0] if hours else np.zeros(5, np.int64), np.zeros(5, np.int64)]),
-            "q": np.full((3, calls), NONE, np.int64),
-            "cf": np.full((calls, len(CF_NAMES)), np.nan),
-            "ci": np.tile(CI_DEFAULTS, (calls, 1)),
-            "inc_f": np.full((calls, len(IF_NAMES)), np.nan),
-            "inc_i": np.full((calls, len(II_NAMES)), NONE, np.int64),
+            # rows are written whole when a call or incident is created: no pre-filling
+            "q": np.empty((3, calls), np.int64),
+            "cf": np.empty((calls, len(CF_NAMES))),
+            "ci": np.empty((calls, len(CI_NAMES)), np.int64),
+            "inc_f": np.empty((calls, len(IF_NAMES))),
+            "inc_i": np.empty((calls, len(II_NAMES)), np.int64),
             "route": np.ascontiguousarray(d.route),
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
             "level": np.zeros(len(LEVELS), np.int64),
@@ -707,26 +716,22 @@ class FastEngine:
         calls = W["cf"].shape[0]
         if K[K_CALLS] + 2 > calls or K[K_INCIDENTS] + 2 > W["inc_f"].shape[0]:
             size = 2 * calls
-            W["q"] = _grow(W["q"], size, NONE, axis=1)
-            W["cf"] = _grow(W["cf"], size, np.nan)
-            W["ci"] = _grow(W["ci"], size, CI_DEFAULTS)
-            W["inc_f"] = _grow(W["inc_f"], size, np.nan)
-            W["inc_i"] = _grow(W["inc_i"], size, NONE)
+            W["q"] = _grow(W["q"], size, axis=1)
+            W["cf"] = _grow(W["cf"], size)
+            W["ci"] = _grow(W["ci"], size)
+            W["inc_f"] = _grow(W["inc_f"], size)
+            W["inc_i"] = _grow(W["inc_i"], size)
         events = W["evt"].shape[0]
         if K[K_EVENTS] + margin > events or K[K_DISPATCH] + 2 > W["dhf"].shape[0]:
             size = 2 * max(events, K[K_EVENTS] + margin)
-            W["evt"] = _grow(W["evt"], size, 0.0)
-            W["evi"] = _grow(W["evi"], size, 0)
-            W["dhf"] = _grow(W["dhf"], size, 0.0)
-            W["dhi"] = _grow(W["dhi"], size, 0)
+            W["evt"] = _grow(W["evt"], size)
+            W["evi"] = _grow(W["evi"], size)
+            W["dhf"] = _grow(W["dhf"], size)
+            W["dhi"] = _grow(W["dhi"], size)
 
     @staticmethod
     def _log(W: dict, columns: dict, floats, float_names, ints, int_names, counter) -> ColumnLog:
         n = int(W["k"][counter])
-        log = ColumnLog.with_capacity(columns, n)
-        for row, name in enumerate(float_names):
-            getattr(log, name)[:n] = floats[:n, row]
-        for row, name in enumerate(int_names):
-            getattr(log, name)[:n] = ints[:n, row].astype(columns[name][0])
-        log.set_length(n)
-        return log
+        arrays = {name: floats[:n, row] for row, name in enumerate(float_names)}
+        arrays.update({name: ints[:n, row].astype(columns[name][0]) for row, name in enumerate(int_names)})
+        return ColumnLog.from_arrays(columns, arrays)
