@@ -185,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except KeyboardInterrupt:
-        print("demandsim: interrupted", file=sys.stderr)
+        again = " (finished runs are kept: the same command completes the sweep)" if (
+            "-m" in argv or "--multirun" in argv) else ""
+        print(f"demandsim: interrupted{again}", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - every error is reported, bad input in one line
         message = describe_error(exc, overrides)
