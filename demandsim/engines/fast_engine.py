@@ -10,8 +10,9 @@ two in step: a change to the model goes into both, or the equality test fails.
 
 Speed comes from state in flat arrays (no Python object per call or event), a
 binary heap of pending events ordered by (time, sequence number), and small
-compiled functions, one per step of the story, that all take the same bundle
-of state arrays ``W`` (see :func:`_world`). The loop is resumable: it stops at
+compiled functions, one per step of the story, that all take the same tuple
+of state arrays ``W`` (positions ``W_*`` below) and run without reference
+counting. The loop is resumable: it stops at
 a chosen time (for the progress bar) or when an array is full (Python grows it
 and carries on), so memory follows the run instead of a worst-case bound. The
 first run in a fresh checkout compiles; the compiled code is cached on disk.
@@ -30,8 +31,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, types
-from numba.experimental import structref
+from numba import njit
 
 from demandsim.model.calendar import HOUR
 from demandsim.model.plan import RunPlan, STAFF_GROUPS
@@ -81,8 +81,10 @@ _check_codes()
 
 
 # ---------------------------------------------------------------- the state W
-# All state of a run lives in one numba structref, so the compiled functions pass a
-# single reference (one reference count) instead of two dozen arrays.
+# All state of a run is one tuple of arrays, W; these are the positions of its members.
+# The compiled functions run without numba's reference counting (_nrt=False): they
+# allocate nothing, and W's arrays are owned by the Python caller for the whole run,
+# so no reference needs counting (counting them was half the loop's time).
 #: the 1-D draw columns of CallDraws, each its own field of the state
 DRAW_FIELDS = ("patience_999", "patience_switchboard", "patience_secondary", "triage", "question_999", "rest_999",
            "wrap_999", "question_secondary", "rest_secondary", "wrap_secondary", "u_grade", "u_redial",
@@ -94,21 +96,46 @@ REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
 FIELDS = ("ci_defaults", "now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
           "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101",
           "travel", "on_scene") + DRAW_FIELDS
+W_CI_DEFAULTS = 0
+W_NOW = 1
+W_K = 2
+W_STAFF = 3
+W_Q = 4
+W_CF = 5
+W_CI = 6
+W_INC_F = 7
+W_INC_I = 8
+W_ROUTE = 9
+W_GCUM = 10
+W_LEVEL = 11
+W_SINCE = 12
+W_AREA = 13
+W_EVT = 14
+W_EVI = 15
+W_DHF = 16
+W_DHI = 17
+W_PF = 18
+W_PI = 19
+W_HEAD = 20
+W_A999 = 21
+W_A101 = 22
+W_TRAVEL = 23
+W_ON_SCENE = 24
+W_PATIENCE_999 = 25
+W_PATIENCE_SWITCHBOARD = 26
+W_PATIENCE_SECONDARY = 27
+W_TRIAGE = 28
+W_QUESTION_999 = 29
+W_REST_999 = 30
+W_WRAP_999 = 31
+W_QUESTION_SECONDARY = 32
+W_REST_SECONDARY = 33
+W_WRAP_SECONDARY = 34
+W_U_GRADE = 35
+W_U_REDIAL = 36
+W_REDIAL_DELAY = 37
 
-
-@structref.register
-class _HubStateType(types.StructRef):
-    def preprocess_fields(self, fields):
-        return tuple((name, types.unliteral(typ)) for name, typ in fields)
-
-
-class HubState(structref.StructRefProxy):
-    """The arrays of one run (see :data:`FIELDS`), as one object for the compiled code."""
-
-
-structref.define_proxy(HubState, _HubStateType, list(FIELDS))
-
-# counters in W.k
+# counters in W[W_K]
 K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DSEQ, K_DISPATCH = range(6)
 K_HEAD, K_TAIL, K_WAITING = 6, 9, 12  # + queue index (Q999, QSWITCH, QSEC)
 N_K = 15
@@ -128,11 +155,11 @@ CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES], dtype=np.in
 
 
 # ---------------------------------------------------------------- plumbing
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _change(W, lv, delta):
     """Level ``lv`` changes by ``delta`` now (HourlyLevels.change, same arithmetic)."""
-    t = W.now[0]
-    level, since, area = W.level, W.since, W.area
+    t = W[W_NOW][0]
+    level, since, area = W[W_LEVEL], W[W_SINCE], W[W_AREA]
     n_hours = area.shape[1]
     lev = level[lv]
     s0 = since[lv]
@@ -152,24 +179,24 @@ def _change(W, lv, delta):
     since[lv] = t
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _event_less(t, e, i, j):
     return t[i] < t[j] or (t[i] == t[j] and e[i, 0] < e[j, 0])
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _event_swap(t, e, i, j):
     t[i], t[j] = t[j], t[i]
     for r in range(4):
         e[i, r], e[j, r] = e[j, r], e[i, r]
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _schedule(W, delay, kind, a, b):
     """Run event ``kind`` with arguments ``a, b`` ``delay`` seconds from now."""
-    K, t, e = W.k, W.evt, W.evi
+    K, t, e = W[W_K], W[W_EVT], W[W_EVI]
     n = K[K_EVENTS]
-    t[n] = W.now[0] + delay
+    t[n] = W[W_NOW][0] + delay
     e[n, 0] = K[K_EVSEQ]
     e[n, 1] = kind
     e[n, 2] = a
@@ -186,9 +213,9 @@ def _schedule(W, delay, kind, a, b):
             break
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _pop_event(W):
-    K, t, e = W.k, W.evt, W.evi
+    K, t, e = W[W_K], W[W_EVT], W[W_EVI]
     n = K[K_EVENTS] - 1
     K[K_EVENTS] = n
     if n > 0:
@@ -209,7 +236,7 @@ def _pop_event(W):
     return n  # the popped event now sits at position n
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _dispatch_less(f, d, i, j):
     if d[i, 0] != d[j, 0]:
         return d[i, 0] < d[j, 0]
@@ -218,19 +245,19 @@ def _dispatch_less(f, d, i, j):
     return d[i, 1] < d[j, 1]
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _dispatch_swap(f, d, i, j):
     f[i], f[j] = f[j], f[i]
     for r in range(3):
         d[i, r], d[j, r] = d[j, r], d[i, r]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _push_dispatch(W, grade, incident):
     """Queue an incident for a unit: grade first, then ready time, then arrival order."""
-    K, f, d = W.k, W.dhf, W.dhi
+    K, f, d = W[W_K], W[W_DHF], W[W_DHI]
     n = K[K_DISPATCH]
-    f[n] = W.now[0]
+    f[n] = W[W_NOW][0]
     d[n, 0] = grade
     d[n, 1] = K[K_DSEQ]
     d[n, 2] = incident
@@ -246,9 +273,9 @@ def _push_dispatch(W, grade, incident):
             break
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _pop_dispatch(W):
-    K, f, d = W.k, W.dhf, W.dhi
+    K, f, d = W[W_K], W[W_DHF], W[W_DHI]
     top = d[0, 2]
     n = K[K_DISPATCH] - 1
     K[K_DISPATCH] = n
@@ -270,31 +297,31 @@ def _pop_dispatch(W):
     return top
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _unanswered(W, call):
     """Still waiting in the 999 or switchboard queue."""
-    return W.ci[call, CI_OUTCOME] == NONE and math.isnan(W.cf[call, CF_T_ANSWER])
+    return W[W_CI][call, CI_OUTCOME] == NONE and math.isnan(W[W_CF][call, CF_T_ANSWER])
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _join(W, q, lv, call):
-    K = W.k
-    W.q[q, K[K_TAIL + q]] = call
+    K = W[W_K]
+    W[W_Q][q, K[K_TAIL + q]] = call
     K[K_TAIL + q] += 1
     K[K_WAITING + q] += 1
     _change(W, lv, 1)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _leave(W, q, lv):
-    W.k[K_WAITING + q] -= 1
+    W[W_K][K_WAITING + q] -= 1
     _change(W, lv, -1)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _head(W, q):
     """Pop the first caller in queue ``q`` who has not hung up."""
-    K, Q, CI = W.k, W.q, W.ci
+    K, Q, CI = W[W_K], W[W_Q], W[W_CI]
     while True:
         call = Q[q, K[K_HEAD + q]]
         K[K_HEAD + q] += 1
@@ -305,34 +332,34 @@ def _head(W, q):
             return call
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _new_call(W, line, draw_row, origin_call):
-    K, CF, CI = W.k, W.cf, W.ci
+    K, CF, CI = W[W_K], W[W_CF], W[W_CI]
     call = K[K_CALLS]
     K[K_CALLS] = call + 1
     # the arrays are not pre-filled: every column of the new row is written here
     for col in range(CI.shape[1]):
-        CI[call, col] = W.ci_defaults[col]
+        CI[call, col] = W[W_CI_DEFAULTS][col]
     for col in range(CF.shape[1]):
         CF[call, col] = np.nan
     CI[call, CI_LINE] = line
     CI[call, CI_DRAW_ROW] = draw_row
-    CF[call, CF_T_OFFER] = W.now[0]
+    CF[call, CF_T_OFFER] = W[W_NOW][0]
     CI[call, CI_ORIGIN_CALL] = call if origin_call == NONE else origin_call
     return call
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _start_work(W, g):
-    W.staff[1, g] += 1
+    W[W_STAFF][1, g] += 1
     _change(W, BUSY0 + g, 1)
 
 
 # ---------------------------------------------------------------- the story
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _answer_999(W, call, who):
-    CF, CI = W.cf, W.ci
-    now = W.now[0]
+    CF, CI = W[W_CF], W[W_CI]
+    now = W[W_NOW][0]
     _leave(W, Q999, W999)
     CF[call, CF_T_ANSWER] = now
     CI[call, CI_ANSWERED_BY] = who
@@ -340,17 +367,17 @@ def _answer_999(W, call, who):
     g = CH if who == BY_CALL_HANDLER else DD
     _start_work(W, g)
     row = CI[call, CI_DRAW_ROW]
-    q, r, w = W.question_999[row], W.rest_999[row], W.wrap_999[row]
+    q, r, w = W[W_QUESTION_999][row], W[W_REST_999][row], W[W_WRAP_999][row]
     CF[call, CF_T_END] = now + q + r
     source = SOURCE_999 if CI[CI[call, CI_ORIGIN_CALL], CI_LINE] == LINE_999 else SOURCE_FROM_101
     _schedule(W, q, EV_QUESTION_SET_ENDS, call, source)
     _schedule(W, q + r + w, EV_FINISH_WORK, g, 0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _answer_secondary(W, call, who):
-    CF, CI = W.cf, W.ci
-    now = W.now[0]
+    CF, CI = W[W_CF], W[W_CI]
+    now = W[W_NOW][0]
     _leave(W, QSEC, WSEC)
     CF[call, CF_T_SECONDARY_ANSWER] = now
     CI[call, CI_SECONDARY_ANSWERED_BY] = who
@@ -358,41 +385,41 @@ def _answer_secondary(W, call, who):
     g = CH if who == BY_CALL_HANDLER else SEC
     _start_work(W, g)
     row = CI[call, CI_DRAW_ROW]
-    q, r, w = W.question_secondary[row], W.rest_secondary[row], W.wrap_secondary[row]
+    q, r, w = W[W_QUESTION_SECONDARY][row], W[W_REST_SECONDARY][row], W[W_WRAP_SECONDARY][row]
     CF[call, CF_T_END] = now + q + r
     _schedule(W, q, EV_QUESTION_SET_ENDS, call, SOURCE_SECONDARY)
     _schedule(W, q + r + w, EV_FINISH_WORK, g, 0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _answer_switchboard(W, call):
     _leave(W, QSWITCH, WSWITCH)
-    W.cf[call, CF_T_ANSWER] = W.now[0]
-    W.ci[call, CI_ANSWERED_BY] = BY_SWITCHBOARD
+    W[W_CF][call, CF_T_ANSWER] = W[W_NOW][0]
+    W[W_CI][call, CI_ANSWERED_BY] = BY_SWITCHBOARD
     _start_work(W, SW)
-    _schedule(W, W.triage[W.ci[call, CI_DRAW_ROW]], EV_TRIAGE_ENDS, call, 0)
+    _schedule(W, W[W_TRIAGE][W[W_CI][call, CI_DRAW_ROW]], EV_TRIAGE_ENDS, call, 0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _assign_unit(W, incident):
-    IF, II = W.inc_f, W.inc_i
-    now = W.now[0]
+    IF, II = W[W_INC_F], W[W_INC_I]
+    now = W[W_NOW][0]
     _change(W, WDISPATCH, -1)
     _start_work(W, UNITS)
-    row = W.ci[II[incident, II_CALL_ID], CI_DRAW_ROW]
+    row = W[W_CI][II[incident, II_CALL_ID], CI_DRAW_ROW]
     grade = II[incident, II_GRADE]
-    travel = W.travel[row, grade]
-    on_scene = W.on_scene[row, grade]
+    travel = W[W_TRAVEL][row, grade]
+    on_scene = W[W_ON_SCENE][row, grade]
     IF[incident, IF_T_ASSIGNED] = now
     IF[incident, IF_T_ON_SCENE] = now + travel
     IF[incident, IF_T_CLEAR] = now + travel + on_scene
     _schedule(W, travel + on_scene, EV_FINISH_WORK, UNITS, 0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _put_to_work(W, g):
     """Give idle members of group ``g`` the work waiting for them, most urgent first."""
-    K, staff, PI = W.k, W.staff, W.pi
+    K, staff, PI = W[W_K], W[W_STAFF], W[W_PI]
     secondary_staff = PI[PI_SECONDARY_STAFF]
     while staff[0, g] - staff[1, g] > 0:
         if g == CH and K[K_WAITING + Q999] > 0:
@@ -409,69 +436,69 @@ def _put_to_work(W, g):
             return
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _finish_work(W, g):
-    W.staff[1, g] -= 1
+    W[W_STAFF][1, g] -= 1
     _change(W, BUSY0 + g, -1)
     _put_to_work(W, g)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _offer_999(W, call):
     _join(W, Q999, W999, call)
     _put_to_work(W, CH)
     _put_to_work(W, DD)
     if _unanswered(W, call):
-        patience = W.patience_999[W.ci[call, CI_DRAW_ROW]]
+        patience = W[W_PATIENCE_999][W[W_CI][call, CI_DRAW_ROW]]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_999, call, 0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _offer_101(W, call):
     _join(W, QSWITCH, WSWITCH, call)
     _put_to_work(W, SW)
     if _unanswered(W, call):
-        patience = W.patience_switchboard[W.ci[call, CI_DRAW_ROW]]
+        patience = W[W_PATIENCE_SWITCHBOARD][W[W_CI][call, CI_DRAW_ROW]]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_SWITCHBOARD, call, 0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _offer_secondary(W, call):
     _join(W, QSEC, WSEC, call)
-    _put_to_work(W, W.pi[PI_SECONDARY_STAFF])
-    if W.ci[call, CI_OUTCOME] == NONE:
-        patience = W.patience_secondary[W.ci[call, CI_DRAW_ROW]]
+    _put_to_work(W, W[W_PI][PI_SECONDARY_STAFF])
+    if W[W_CI][call, CI_OUTCOME] == NONE:
+        patience = W[W_PATIENCE_SECONDARY][W[W_CI][call, CI_DRAW_ROW]]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_SECONDARY, call, 0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _maybe_redial(W, call):
     """A 101 caller who hung up may ring 999, or 101 again, after a while."""
-    CI, PF = W.ci, W.pf
-    if CI[call, CI_ATTEMPT] + 1 >= W.pi[PI_MAX_ATTEMPTS]:
+    CI, PF = W[W_CI], W[W_PF]
+    if CI[call, CI_ATTEMPT] + 1 >= W[W_PI][PI_MAX_ATTEMPTS]:
         return
     row = CI[call, CI_DRAW_ROW]
-    u = W.u_redial[row]
+    u = W[W_U_REDIAL][row]
     if u < PF[PF_TO_999]:
         line = LINE_999
     elif u < PF[PF_TO_999] + PF[PF_TO_101]:
         line = LINE_101
     else:
         return
-    delay = W.redial_delay[row]
-    if W.now[0] + delay < PF[PF_HORIZON]:
+    delay = W[W_REDIAL_DELAY][row]
+    if W[W_NOW][0] + delay < PF[PF_HORIZON]:
         _schedule(W, delay, EV_REDIAL, call, line)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _triage_ends(W, call):
     """The switchboard operator routes the call, then takes the next one."""
-    CF, CI = W.cf, W.ci
-    now = W.now[0]
-    route = W.route[CI[call, CI_DRAW_ROW]]
+    CF, CI = W[W_CF], W[W_CI]
+    now = W[W_NOW][0]
+    route = W[W_ROUTE][CI[call, CI_DRAW_ROW]]
     CI[call, CI_ROUTE] = route
     if route == ROUTE_TO_999:
         CI[call, CI_OUTCOME] = TRANSFERRED_TO_999
@@ -491,12 +518,12 @@ def _triage_ends(W, call):
     _finish_work(W, SW)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _question_set_ends(W, call, source):
     """THRIVE grading done: the incident exists and, if deployed, waits for a unit."""
-    K, CF, CI, IF, II, cum = W.k, W.cf, W.ci, W.inc_f, W.inc_i, W.gcum
-    now = W.now[0]
-    u = W.u_grade[CI[call, CI_DRAW_ROW]]
+    K, CF, CI, IF, II, cum = W[W_K], W[W_CF], W[W_CI], W[W_INC_F], W[W_INC_I], W[W_GCUM]
+    now = W[W_NOW][0]
+    u = W[W_U_GRADE][CI[call, CI_DRAW_ROW]]
     grade = 0  # searchsorted(cum[source], u, side="right"), as demandsim.model.shares.pick
     while grade < cum.shape[1] - 1 and cum[source, grade] <= u:
         grade += 1
@@ -518,9 +545,9 @@ def _question_set_ends(W, call, source):
         _put_to_work(W, UNITS)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _caller_redials(W, parent, line):
-    CI = W.ci
+    CI = W[W_CI]
     call = _new_call(W, line, CI[parent, CI_DRAW_ROW] + 1, CI[parent, CI_ORIGIN_CALL])
     CI[call, CI_ORIGIN] = ORIGIN_REDIAL
     CI[call, CI_PARENT] = parent
@@ -532,7 +559,7 @@ def _caller_redials(W, parent, line):
         _offer_101(W, call)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _next_roster_hour(head, after):
     for hour in range(after + 1, head.shape[1]):
         for g in range(5):
@@ -541,10 +568,10 @@ def _next_roster_hour(head, after):
     return -1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _roster_changes(W, hour):
     """At an hour when headcounts change: update, put new staff to work, wait for the next change."""
-    head, staff = W.head, W.staff
+    head, staff = W[W_HEAD], W[W_STAFF]
     for g in range(5):
         if head[g, hour] != head[g, hour - 1]:
             staff[0, g] = head[g, hour]
@@ -553,64 +580,64 @@ def _roster_changes(W, hour):
             _put_to_work(W, g)
     nxt = _next_roster_hour(head, hour)
     if nxt > 0:
-        _schedule(W, nxt * HOUR - W.now[0], EV_ROSTER, nxt, 0)
+        _schedule(W, nxt * HOUR - W[W_NOW][0], EV_ROSTER, nxt, 0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _start(W):
     """The reference engine's three processes start in this order."""
-    a999, a101 = W.a999, W.a101
+    a999, a101 = W[W_A999], W[W_A101]
     if a999.shape[0] > 0:
-        _schedule(W, a999[0] - W.now[0], EV_ARRIVAL_999, 0, 0)
+        _schedule(W, a999[0] - W[W_NOW][0], EV_ARRIVAL_999, 0, 0)
     if a101.shape[0] > 0:
-        _schedule(W, a101[0] - W.now[0], EV_ARRIVAL_101, 0, 0)
-    hour = _next_roster_hour(W.head, 0)
+        _schedule(W, a101[0] - W[W_NOW][0], EV_ARRIVAL_101, 0, 0)
+    hour = _next_roster_hour(W[W_HEAD], 0)
     if hour > 0:
-        _schedule(W, hour * HOUR - W.now[0], EV_ROSTER, hour, 0)
+        _schedule(W, hour * HOUR - W[W_NOW][0], EV_ROSTER, hour, 0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _advance(W, until):
     """Run events before ``until`` (and before the horizon), while there is room to record them."""
-    K, PI, t, e = W.k, W.pi, W.evt, W.evi
-    horizon = W.pf[PF_HORIZON]
-    calls_room, incidents_room = W.cf.shape[0], W.inc_f.shape[0]
+    K, PI, t, e = W[W_K], W[W_PI], W[W_EVT], W[W_EVI]
+    horizon = W[W_PF][PF_HORIZON]
+    calls_room, incidents_room = W[W_CF].shape[0], W[W_INC_F].shape[0]
     while K[K_EVENTS] > 0:
         if t[0] >= horizon:
             return FINISHED
         if t[0] >= until:
             return REACHED_UNTIL
         if (K[K_CALLS] + 2 > calls_room or K[K_INCIDENTS] + 2 > incidents_room
-                or K[K_EVENTS] + PI[PI_EVENT_MARGIN] > t.shape[0] or K[K_DISPATCH] + 2 > W.dhf.shape[0]):
+                or K[K_EVENTS] + PI[PI_EVENT_MARGIN] > t.shape[0] or K[K_DISPATCH] + 2 > W[W_DHF].shape[0]):
             return NEED_ROOM
-        W.now[0] = t[0]
+        W[W_NOW][0] = t[0]
         at = _pop_event(W)
         kind, a, b = e[at, 1], e[at, 2], e[at, 3]
         if kind == EV_ARRIVAL_999:
             _offer_999(W, _new_call(W, LINE_999, a, NONE))
-            if a + 1 < W.a999.shape[0]:
-                _schedule(W, W.a999[a + 1] - W.now[0], EV_ARRIVAL_999, a + 1, 0)
+            if a + 1 < W[W_A999].shape[0]:
+                _schedule(W, W[W_A999][a + 1] - W[W_NOW][0], EV_ARRIVAL_999, a + 1, 0)
         elif kind == EV_ARRIVAL_101:
             _offer_101(W, _new_call(W, LINE_101, PI[PI_N_999] + a * PI[PI_ATTEMPTS], NONE))
-            if a + 1 < W.a101.shape[0]:
-                _schedule(W, W.a101[a + 1] - W.now[0], EV_ARRIVAL_101, a + 1, 0)
+            if a + 1 < W[W_A101].shape[0]:
+                _schedule(W, W[W_A101][a + 1] - W[W_NOW][0], EV_ARRIVAL_101, a + 1, 0)
         elif kind == EV_ROSTER:
             _roster_changes(W, a)
         elif kind == EV_HANGUP_999:
             if _unanswered(W, a):
-                W.ci[a, CI_OUTCOME] = ABANDONED
-                W.cf[a, CF_T_END] = W.now[0]
+                W[W_CI][a, CI_OUTCOME] = ABANDONED
+                W[W_CF][a, CF_T_END] = W[W_NOW][0]
                 _leave(W, Q999, W999)
         elif kind == EV_HANGUP_SWITCHBOARD:
             if _unanswered(W, a):
-                W.ci[a, CI_OUTCOME] = ABANDONED_SWITCHBOARD
-                W.cf[a, CF_T_END] = W.now[0]
+                W[W_CI][a, CI_OUTCOME] = ABANDONED_SWITCHBOARD
+                W[W_CF][a, CF_T_END] = W[W_NOW][0]
                 _leave(W, QSWITCH, WSWITCH)
                 _maybe_redial(W, a)
         elif kind == EV_HANGUP_SECONDARY:
-            if W.ci[a, CI_OUTCOME] == NONE:
-                W.ci[a, CI_OUTCOME] = ABANDONED_SECONDARY
-                W.cf[a, CF_T_END] = W.now[0]
+            if W[W_CI][a, CI_OUTCOME] == NONE:
+                W[W_CI][a, CI_OUTCOME] = ABANDONED_SECONDARY
+                W[W_CF][a, CF_T_END] = W[W_NOW][0]
                 _leave(W, QSEC, WSEC)
                 _maybe_redial(W, a)
         elif kind == EV_TRIAGE_ENDS:
@@ -624,11 +651,11 @@ def _advance(W, until):
     return FINISHED
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _close(W):
     """Account every level up to the horizon, as the reference engine's close() does."""
-    W.now[0] = W.pf[PF_HORIZON]
-    for lv in range(W.level.shape[0]):
+    W[W_NOW][0] = W[W_PF][PF_HORIZON]
+    for lv in range(W[W_LEVEL].shape[0]):
         _change(W, lv, 0)
 
 
@@ -689,14 +716,14 @@ class FastEngine:
         }
         W.update({name: np.ascontiguousarray(getattr(d, name), dtype=np.float64) for name in DRAW_FIELDS})
         assert tuple(W) == FIELDS
-        state = HubState(*W.values())
+        state = tuple(W.values())
         _start(state)
         day = 1
         while True:
             status = _advance(state, float(day * 86400.0))
             if status == NEED_ROOM:
                 self._make_room(W, margin)
-                state = HubState(*W.values())
+                state = tuple(W.values())
             elif status == REACHED_UNTIL:
                 if progress is not None:
                     progress(day)
