@@ -41,3 +41,20 @@ def small_sweep() -> Path:
         assert done.returncode == 0, done.stderr
         _made["sweep"] = out
     return _made["sweep"]
+
+
+#: the issue's sweep command on the Erlang A validation scenario, shortened: 2 points x 2 replications
+ERLANG_SWEEP = ["scenario=validation/erlang_a", "validation.servers=28,32", "run.replications=2", "run.days=1",
+                "run.warmup_days=0.25"]
+
+
+def erlang_sweep() -> tuple[Path, subprocess.CompletedProcess]:
+    """Run :data:`ERLANG_SWEEP` once per test session (joblib, the default launcher); (folder, process)."""
+    if "erlang" not in _made:
+        import tempfile
+
+        out = Path(tempfile.mkdtemp(prefix="demandsim-sweep-")) / "sw"
+        done = cli("-m", *ERLANG_SWEEP, f"hydra.sweep.dir={out}")
+        assert done.returncode == 0, done.stderr
+        _made["erlang"] = out, done
+    return _made["erlang"]

@@ -21,11 +21,10 @@ import pandas as pd
 import pytest
 
 from demandsim import sweep
-from helpers import cli
+from helpers import ERLANG_SWEEP, cli, erlang_sweep
 
 RAY = Path(sys.executable).with_name("ray")
-SWEEP = ["scenario=validation/erlang_a", "validation.servers=28,32", "run.replications=2", "run.days=1",
-         "run.warmup_days=0.25"]
+SWEEP = ERLANG_SWEEP
 #: Ray on loopback only, token authentication (Ray 2.5x: a driver joining a cluster must be told;
 #: ray start made the token in ~/.ray), no usage report, no 30 s drain when the head stops
 RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
@@ -79,13 +78,12 @@ def ray_head():
 def test_ray_sweep_gives_the_same_results_as_joblib(ray_head, tmp_path, monkeypatch):
     for key, value in RAY_ENV.items():
         monkeypatch.setenv(key, value)
-    on_ray, on_joblib = tmp_path / "ray", tmp_path / "joblib"
+    on_ray = tmp_path / "ray"
     done = cli("-m", "hydra/launcher=ray", f"hydra.launcher.ray.init.address={ray_head}",
                "hydra.launcher.ray.init._node_ip_address=127.0.0.1", *SWEEP, f"hydra.sweep.dir={on_ray}")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Ray Launcher is launching 4 jobs" in done.stdout + done.stderr
-    done = cli("-m", *SWEEP, f"hydra.sweep.dir={on_joblib}")
-    assert done.returncode == 0, done.stderr
+    on_joblib, done = erlang_sweep()  # the same sweep with the default launcher
     assert "Joblib.Parallel(n_jobs=2" in done.stdout + done.stderr
     a = pd.read_parquet(on_ray / sweep.SWEEP_TABLE)
     b = pd.read_parquet(on_joblib / sweep.SWEEP_TABLE)

@@ -16,7 +16,7 @@ from demandsim import sweep
 from demandsim.config import PROJECT_DIR, load_config
 from demandsim.outputs import RESULT_FILES, run_id
 from demandsim.stats import t_interval
-from helpers import cli, run
+from helpers import ERLANG_SWEEP, cli, erlang_sweep, run
 
 SHORT = ["run.days=1", "run.warmup_days=0.25"]
 POINTS = ["scenario=validation/erlang_a", "validation.servers=28,32"]
@@ -34,12 +34,10 @@ def contract_kpis() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory):
-    """The issue's form of the command, shortened: 2 points x 2 replications."""
-    out = tmp_path_factory.mktemp("sweep") / "sw"
-    done = cli("-m", *POINTS, "run.replications=2", *SHORT, f"hydra.sweep.dir={out}")
-    assert done.returncode == 0, done.stderr
-    return out, done
+def swept():
+    """The issue's form of the command, shortened: 2 points x 2 replications (helpers.ERLANG_SWEEP)."""
+    assert ERLANG_SWEEP == [*POINTS, "run.replications=2", *SHORT]
+    return erlang_sweep()
 
 
 def test_sweep_writes_one_tidy_table(swept):
