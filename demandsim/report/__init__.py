@@ -25,14 +25,16 @@ def figures(data) -> list[tuple[str, str, list]]:
 
     sections = []
     if data.is_sweep and data.x_key is not None:
-        sections.append(("Attendance within target against staffing",
+        against = "staffing" if data.x_key.startswith("staffing.") or data.x_key in (
+            "validation.servers", "validation.units") else data.x_key
+        sections.append((f"Attendance within target against {against}",
                          "Share of each grade's incidents attended within the grade's target, from the start of "
                          "the call; dashed lines: each grade's goal share.",
                          [("chart-attendance", charts.attendance_chart(data))]))
-        sections.append(("101 abandonment against staffing",
+        sections.append((f"101 abandonment against {against}",
                          "Share of 101 calls that ended abandoned, at the switchboard or on the secondary line; "
                          "dashed line: the 5% standard.", [("chart-abandon-101", charts.abandonment_chart(data))]))
-        sections.append(("999 answered within 10 seconds against staffing",
+        sections.append((f"999 answered within 10 seconds against {against}",
                          "Share of 999 calls answered within 10 s (abandoned calls count as not answered); "
                          "dashed line: the 90% expectation.", [("chart-sl-999", charts.service_level_chart(data))]))
     heat = charts.heatmap_charts(data, data.chosen)

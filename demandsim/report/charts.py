@@ -90,18 +90,33 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _line(fig, frame: pd.DataFrame, x_key: str, colour: str, name: str) -> None:
+DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+
+
+def _numeric(values) -> bool:
+    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values)
+
+
+def _line(fig, frame: pd.DataFrame, x_key: str, colour: str, name: str, dash: str = "solid") -> None:
+    """Mean against the swept value with its 95% band; for a non-numeric key (a scenario),
+    points with error bars, not a line (there is nothing between two scenarios)."""
     x = frame[x_key].to_numpy()
     mean = frame["mean"].to_numpy(dtype=float)
     low = frame["ci_low"].to_numpy(dtype=float)
     high = frame["ci_high"].to_numpy(dtype=float)
-    _band(fig, x, low, high, colour, name)
+    numeric = _numeric(x)
+    if numeric:
+        _band(fig, x, low, high, colour, name)
     hover = [f"{esc(x_key)}={esc(xv)}<br>mean {100 * m:.1f}%"
              + (f"<br>95% CI {100 * lo:.1f}–{100 * hi:.1f}%" if not np.isnan(lo) else "<br>no CI (1 replication)")
              + f"<br>{n} replication{'s' if n != 1 else ''}"
              for xv, m, lo, hi, n in zip(x, mean, low, high, frame["n"].to_numpy())]
-    fig.add_trace(go.Scatter(x=x, y=mean, mode="lines+markers", name=esc(name), line=dict(color=colour, width=2),
-                             marker=dict(size=7), hovertext=hover, hoverinfo="text", legendgroup=name))
+    error = None if numeric else dict(type="data", symmetric=False, array=np.clip(high, 0, 1) - mean,
+                                      arrayminus=mean - np.clip(low, 0, 1), color=colour, thickness=1.5)
+    fig.add_trace(go.Scatter(x=[esc(v) for v in x] if not numeric else x, y=mean,
+                             mode="lines+markers" if numeric else "markers", name=esc(name),
+                             line=dict(color=colour, width=2, dash=dash), marker=dict(size=8 if numeric else 10),
+                             error_y=error, hovertext=hover, hoverinfo="text", legendgroup=name))
 
 
 def _standard_line(fig, std: Standard, colour: str = STANDARD_COLOUR, label: str | None = None) -> None:
@@ -118,10 +133,10 @@ def _no_data(fig, text: str) -> None:
 def _sweep_figure(data: ReportData, title: str, y_title: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title=dict(text=esc(title), x=0.01), height=470,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
+                      legend=dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.01))
     fig.update_xaxes(title_text=key_title(data.x_key))
     xs = sorted({v for v in data.summary[data.x_key].dropna()}) if data.x_key in data.summary else []
-    if xs and all(isinstance(v, (int, float, np.integer, np.floating)) for v in xs):
+    if xs and _numeric(xs):
         pad = max((xs[-1] - xs[0]) * 0.04, 0.5)
         fig.update_xaxes(range=[xs[0] - pad, xs[-1] + pad])
         if len(xs) <= 25 and all(float(v).is_integer() for v in xs):
@@ -143,9 +158,10 @@ def attendance_chart(data: ReportData) -> go.Figure:
     goals = {s.kpi: s for s in data.standards}
     for grade in DEPLOYED_GRADES:
         kpi = f"attend_within_target_{grade}"
-        for label, frame in _series(data, kpi):
+        for i, (label, frame) in enumerate(_series(data, kpi)):
             if frame["mean"].notna().any():
-                _line(fig, frame, data.x_key, GRADE_COLOURS[grade], f"{grade}{' · ' + label if label else ''}")
+                _line(fig, frame, data.x_key, GRADE_COLOURS[grade], f"{grade}{' · ' + label if label else ''}",
+                      DASHES[i % len(DASHES)])
                 drawn = True
     shares = {goals[f"attend_within_target_{g}"].value for g in DEPLOYED_GRADES}
     if len(shares) == 1:  # one line for every grade

@@ -195,7 +195,8 @@ def load(folder: Path, run: str | None = None) -> ReportData:
     label = (sw.point_label({k: chosen_row[k] for k in swept}) or "the point") + \
         f", replication {int(chosen_row['replication'])} (seed {int(chosen_row['seed'])}, {chosen_row['run_dir']})"
     configs = [yaml.safe_load((folder / d / "config.yaml").read_text()) for d in runs["run_dir"]]
-    return ReportData(folder, str(agg.manifest.get("scenario") or chosen.summary.get("scenario", "")), True, chosen,
+    names = list(dict.fromkeys(str(c.get("scenario_name", "")) for c in configs))
+    return ReportData(folder, ", ".join(names) or str(agg.manifest.get("scenario", "")), True, chosen,
                       label, standards(chosen.config), shared_config_hash(configs), runs, agg.summary, swept,
                       x_key, series, sw.describe_missing(agg.missing), int(agg.manifest.get("replications", 1)))
 
@@ -228,7 +229,8 @@ def smallest_staffing(data: ReportData) -> list[dict]:
         return []
     summary = data.summary
     rows = []
-    for key in data.swept_keys:
+    numeric = [k for k in data.swept_keys if all(_is_number(v) for v in summary[k].dropna())]
+    for key in numeric:  # "least value" means nothing for a scenario name
         others = [k for k in data.swept_keys if k != key]
         groups = summary.groupby(others, dropna=False, sort=True) if others else [((), summary)]
         for other_values, group in groups:

@@ -50,18 +50,26 @@ def chart_div(fig, div_id: str) -> str:
 
 
 def kpi_table(data: ReportData) -> str:
-    """Headline KPIs with their 95% intervals (a single point) or values (a single run)."""
+    """Headline KPIs: per point, mean and 95% interval (a sweep), or the values (a single run)."""
     names = [s.kpi for s in data.standards] + ["calls_999_offered", "calls_101_offered", "utilisation_call_handlers"]
-    rows = []
     if data.is_sweep:
-        by = data.summary.set_index("kpi")
+        from demandsim.sweep import point_label
+
+        summary = data.summary
+        points = summary.drop_duplicates("point")
+        labels = {int(r["point"]): point_label({k: r[k] for k in data.swept_keys}) or "mean of replications"
+                  for _, r in points.iterrows()}
+        rows = []
         for name in names:
-            if name not in by.index:
-                continue
-            r = by.loc[name]
-            r = r.iloc[0] if hasattr(r, "iloc") and getattr(r, "ndim", 1) > 1 else r
-            rows.append({"kpi": name, "mean": _num(r["mean"]), "ci": _ci(r["ci_low"], r["ci_high"]), "n": int(r["n"])})
-        return table(rows, ["kpi", "mean", "ci", "n"], ["KPI", "mean", "95% confidence interval", "replications"])
+            row = {"kpi": name}
+            for point, label in labels.items():
+                hit = summary[(summary["point"] == point) & (summary["kpi"] == name)]
+                if not hit.empty:
+                    r = hit.iloc[0]
+                    row[label] = f"{_num(r['mean'])} ({_ci(r['ci_low'], r['ci_high'])}, n={int(r['n'])})"
+            rows.append(row)
+        return table(rows, ["kpi", *labels.values()], ["KPI", *labels.values()]) + \
+            '<p class="note">mean over replications (95% confidence interval, number of replications)</p>'
     kpis = data.chosen.summary.get("kpis", {})
     rows = [{"kpi": n, "value": _num(kpis.get(n))} for n in names if n in kpis]
     return table(rows, ["kpi", "value"], ["KPI", "value"])
@@ -75,7 +83,7 @@ def _num(x) -> str:
 
 def _ci(lo, hi) -> str:
     if lo != lo or hi != hi:
-        return "n/a (1 replication)"
+        return "no CI"
     return f"{_num(lo)} – {_num(hi)}"
 
 
@@ -92,7 +100,7 @@ def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: li
         parts.append(f'<div class="missing" id="missing"><b>Runs missing from this sweep</b> (their points are '
                      f"left out of the charts, or drawn from fewer replications; re-run the sweep command to "
                      f"complete them):<ul>{items}</ul></div>")
-    if data.is_sweep and data.swept_keys:
+    if smallest:
         parts.append("<h2>Smallest staffing that meets each standard</h2>")
         parts.append('<p class="note">The least swept value at which the standard is met with 95% confidence '
                      "(the whole 95% confidence interval of the mean over replications is on the right side of "
