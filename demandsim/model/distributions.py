@@ -71,7 +71,8 @@ class Duration:
                 raise ConfigError(f"{key}.high", high, f"must be >= low ({low})")
             return cls(kind, (low, high))
         if kind == "empirical":
-            values = _empirical_values(dist, key, base_dir)
+            # sorted, so the quantile function is monotone like the others
+            values = sorted(_empirical_values(dist, key, base_dir))
             return cls(kind, (tuple(values),))
         return cls(kind, ())  # none
 
