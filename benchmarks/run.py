@@ -278,7 +278,7 @@ def plan_cases(args) -> list[dict]:
     cases = []
     engines = chosen_engines(args)
     for name in engines:
-        days = args.fast_erlang_days if name == "fast" else args.erlang_days
+        days = args.fast_erlang_days if name == "fast" and args.fast_erlang_days else args.erlang_days
         cases.append({"id": f"{name}/erlang_a", "kind": "engine", "engine": name, "core": "erlang_a", "days": days})
     for name in engines:
         cases.append({"id": f"{name}/baseline", "kind": "engine", "engine": name, "core": "baseline", "days": args.days})
@@ -429,17 +429,22 @@ def run_sweep(args) -> dict:
     steps = []
     try:
         for cmd in (sweep_cmd, report_cmd):
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
             proc = subprocess.run(cmd, shell=True, cwd=ROOT, capture_output=True, text=True)
-            steps.append({"cmd": cmd, "s": time.perf_counter() - t0, "exit": proc.returncode,
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            # CPU of the command and the worker processes it waited for (approximate)
+            cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+            steps.append({"cmd": cmd, "s": time.perf_counter() - t0, "cpu_s": cpu, "exit": proc.returncode,
                           "stderr_tail": proc.stderr.strip().splitlines()[-3:]})
             if proc.returncode != 0:
                 return {"status": "error", "steps": steps, "note": f"failed: {cmd}"}
         wall = time.perf_counter() - started
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    return {"status": "ok", "wall_s": wall, "engine": engine, "steps": steps,
-            "note": f"engine {engine}; sweep {steps[0]['s']:.1f} s + report {steps[1]['s']:.1f} s"}
+    cpu = sum(step["cpu_s"] for step in steps)
+    return {"status": "ok", "wall_s": wall, "cpu_s": cpu, "engine": engine, "steps": steps,
+            "note": f"engine {engine}; sweep {steps[0]['s']:.1f} s + report {steps[1]['s']:.1f} s; "
+                    f"{cpu:.0f} CPU s in all, {cpu / (os.cpu_count() or 1):.0f} s on idle cores at best"}
 
 
 def machine_info() -> dict:
@@ -487,9 +492,9 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--days", type=float, default=365, help="simulated days of the baseline runs (default 365)")
     p.add_argument("--erlang-days", type=float, default=20,
-                   help="simulated days on the Erlang-A core, SimPy engine and peers (default 20: ~200,000 calls)")
-    p.add_argument("--fast-erlang-days", type=float, default=365,
-                   help="simulated days on the Erlang-A core for the fast engine (default 365: long enough to time)")
+                   help="simulated days on the Erlang-A core, every engine and peer (default 20: ~200,000 calls)")
+    p.add_argument("--fast-erlang-days", type=float, default=None,
+                   help="simulated days on the Erlang-A core for the fast engine (default: --erlang-days)")
     p.add_argument("--hub-days", type=float, default=None, help="days for the idiomatic hub peer (default: --days)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per case; the median after the first is used")
     p.add_argument("--quick", action="store_true", help="short smoke run: 28 baseline days, 2 Erlang-A days, 2 repeats")
@@ -506,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         child_main(json.loads(args.child))
         return 0
     if args.quick:
-        args.days, args.erlang_days, args.fast_erlang_days, args.repeats = 28, 2, 28, 2
+        args.days, args.erlang_days, args.repeats = 28, 2, 2
     if args.repeats < 1:
         p.error("--repeats must be >= 1")
 
@@ -570,7 +575,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_json:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now()
-        name = f"{stamp:%Y-%m-%d}-{git['short']}{'-quick' if args.quick else ''}.json"
+        partial = "-quick" if args.quick else ("-partial" if args.only or args.engines else "")
+        name = f"{stamp:%Y-%m-%d}-{git['short']}{partial}.json"
         record = {"date": stamp.isoformat(timespec="seconds"), "machine": machine, "git": git,
                   "options": {k: v for k, v in vars(args).items() if k != "child"},
                   "load_average": {"start": load, "end": load_end}, "erlang_a_core": ERLANG_A,
