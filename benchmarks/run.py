@@ -4,7 +4,7 @@ Usage (from the project root, with the bench extra installed: ``pip install -e '
 
     python -m benchmarks.run                # every case, a year of the baseline (a few minutes)
     python -m benchmarks.run --quick        # a short smoke run (about a minute), not for the record
-    python -m benchmarks.run --days 56 --repeats 5 --only erlang
+    python -m benchmarks.run --days 56 --repeats 5 --only erlang --engines simpy
     python -m benchmarks.run --sweep        # also time the 20 x 10 x 1-year sweep, when it exists
     make bench                              # installs the extra, then the first line
 
@@ -19,9 +19,14 @@ or compiling the machine code). What is timed:
 - a peer: its whole run, its own random draws included;
 - writing files: ``demandsim.outputs.write_run`` for the baseline run, on its own.
 
-The table printed shows calls/s, wall seconds and peak MB per case, then each target of
-the project's issue 4 with its ratio and pass/miss. A JSON record with the machine, the
-commit and every figure goes to ``benchmarks/results/<date>-<commit>.json``.
+The table printed shows per case: calls/s (calls simulated over the median wall time),
+wall and CPU seconds (CPU time hardly moves when other work shares the machine, so it
+cross-checks the wall figures), the first call, the peak memory of the case's process and
+the peak before its first run (imports and inputs). Then each target of the project's
+issue 4 with its ratio and pass/miss, and the sanity checks (Erlang-A core against
+theory; baseline KPIs of the peer against the engines). A JSON record with the machine,
+the commit and every figure goes to ``benchmarks/results/<date>-<commit>.json``
+(``-quick`` / ``-partial`` suffix for --quick and for --only / --engines runs).
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ def _erlang_a_check(stats: dict) -> dict:
 
 
 _CPU: list[float] = []  # CPU seconds of each timed call in this process
+_BEFORE: list[float] = []  # peak MB before the first timed call
 
 
 def _time_calls(fn, repeats: int) -> tuple[list[float], object]:
@@ -106,6 +112,7 @@ def _time_calls(fn, repeats: int) -> tuple[list[float], object]:
     time they hardly change when other work shares the machine.
     """
     walls, result = [], None
+    _BEFORE.append(_peak_mb())  # imports, config and inputs loaded; nothing simulated yet
     for _ in range(repeats):
         result = None
         gc.collect()
@@ -238,7 +245,8 @@ def child_main(spec: dict) -> None:
     except Exception as exc:  # noqa: BLE001 - reported in the table
         out = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
     out["peak_mb"] = _peak_mb()
-    out["rss_after_imports_mb"] = rss_start
+    out["peak_at_start_mb"] = rss_start
+    out["peak_before_runs_mb"] = _BEFORE[0] if _BEFORE else None
     print("BENCH-RESULT " + json.dumps(out, default=float))
 
 
@@ -312,7 +320,7 @@ def print_row(r: dict) -> None:
     if r["kind"] == "write":
         extra, rate = f"{r['total_mb']:.1f} MB of files (time to write them; no simulation)", "-"
     print(f"  {r['id']:<36} {r['days']:>6g} {r['calls']:>10,} {rate:>11} {r['wall_s']:>8.2f} {r['cpu_s']:>7.2f} "
-          f"{r['first_s']:>8.2f} {r['peak_mb']:>8.0f}   {extra}", flush=True)
+          f"{r['first_s']:>8.2f} {r['peak_mb']:>8.0f} {_fmt(r.get('peak_before_runs_mb')):>7}   {extra}", flush=True)
 
 
 def verdict(value, target, higher_is_better=True) -> str:
@@ -342,7 +350,7 @@ def compute_targets(results: dict, args, sweep: dict | None) -> list[dict]:
     rows = []
     fast = rate("fast/erlang_a")
     unavailable = None if "fast/erlang_a" in results else (
-        "fast engine not measured (--engines)" if "fast" in available_engines() else "fast engine not yet available")
+        "fast engine not measured in this run" if "fast" in available_engines() else "fast engine not yet available")
     for key, peer, label in (("fast_vs_simpy_idiomatic_erlang_a", "peer:simpy_idiomatic/erlang_a",
                               "fast engine vs idiomatic SimPy, Erlang-A core (calls/s ratio)"),
                              ("fast_vs_ciw_erlang_a", "peer:ciw/erlang_a", "fast engine vs Ciw, Erlang-A core")):
@@ -523,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     engines = chosen_engines(args)
     print(f"project engines: {', '.join(engines)}" + ("" if "fast" in available_engines()
                                                       else "; fast engine not yet available"))
-    print(f"\n  {'case':<36} {'days':>6} {'calls':>10} {'calls/s':>11} {'wall s':>8} {'cpu s':>7} {'first s':>8} {'peak MB':>8}")
+    print(f"\n  {'case':<36} {'days':>6} {'calls':>10} {'calls/s':>11} {'wall s':>8} {'cpu s':>7} {'first s':>8} {'peak MB':>8} {'pre MB':>7}")
 
     results: dict = {}
     for spec in plan_cases(args):
