@@ -3,7 +3,7 @@
 Usage (from the project root, with the bench extra installed: ``pip install -e '.[bench]'``)::
 
     python -m benchmarks.run                # every case, a year of the baseline (a few minutes)
-    python -m benchmarks.run --quick        # a short smoke run (about a minute), not for the record
+    python -m benchmarks.run --quick        # a short smoke run (a couple of minutes), not for the record
     python -m benchmarks.run --days 56 --repeats 5 --only erlang --engines simpy
     python -m benchmarks.run --sweep        # also time the 20 x 10 x 1-year sweep, when it exists
     make bench                              # installs the extra, then the first line
