@@ -119,7 +119,7 @@ def replicated_run(config, out_dir: Path) -> None:
 
     from demandsim import sweep
     from demandsim.errors import ConfigError
-    from demandsim.outputs import is_complete_run, run_id, write_run_folder
+    from demandsim.outputs import is_complete_run, remove_if_empty, run_id, write_run_folder
     from demandsim.runner import effective_seed, simulate
 
     n = config.run.replications
@@ -131,6 +131,8 @@ def replicated_run(config, out_dir: Path) -> None:
                                 float(c.run.days)) for r, c in enumerate(configs)]
     out_dir.mkdir(parents=True, exist_ok=True)
     sweep.clean_leftovers(out_dir)
+    manifest = out_dir / sweep.MANIFEST
+    had_manifest = manifest.exists()
     sweep.write_manifest(out_dir, [f"run.replications={n}"], [], n, planned, config.scenario_name)
     started = time.perf_counter()
     bar = None
@@ -144,6 +146,12 @@ def replicated_run(config, out_dir: Path) -> None:
                 write_run_folder(simulate(cfg), out_dir / run.folder, extra={"overrides": run.overrides})
             if bar:
                 bar.update(1)
+    except BaseException:
+        runs = out_dir / sweep.RUNS_DIR
+        if not had_manifest and not (runs.is_dir() and any(runs.iterdir())):
+            manifest.unlink(missing_ok=True)  # nothing ran: leave no folder behind (bad input)
+            remove_if_empty(runs)
+        raise
     finally:
         if bar:
             bar.close()
@@ -258,6 +266,10 @@ def describe_error(exc: BaseException, overrides: list[str]) -> str | None:
             if value is not None:
                 return f"{key}={value}: {first}"
             return f"{key}: {first}"
+    for err in _chain(exc):  # hydra/launcher=ray could not start or join Ray: not a bug of ours
+        if type(err).__module__.startswith("ray") or "Ray cluster" in str(err):
+            lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+            return f"hydra/launcher=ray: {lines[0] if lines else type(err).__name__}"
     for err in _chain(exc):
         if isinstance(err, OmegaConfBaseException) or type(err).__module__.startswith("hydra"):
             lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
