@@ -18,8 +18,9 @@ from demandsim import config as config_pkg
 from demandsim.errors import ConfigError, ScenarioRefused
 
 EXIT_BAD_INPUT = 2
-#: errors raised inside the Hydra task, reported by main() (Hydra would add its own
-#: multi-line report to stderr if they escaped the task)
+#: errors raised inside a single run's Hydra task, reported by main() (Hydra would add its
+#: own multi-line report to stderr if they escaped the task). A sweep's runs may run in other
+#: processes: they return their outcome to the sweeper instead (demandsim.sweep.FAILURES).
 _job_failures: list[BaseException] = []
 
 
@@ -35,7 +36,7 @@ def run_job(cfg):
     from hydra.types import RunMode
 
     from demandsim.outputs import headline_table, remove_if_empty, write_run
-    from demandsim.runner import check_replications, simulate
+    from demandsim.runner import check_replications, effective_seed, simulate
 
     config_pkg.setup()  # resolvers, in a launcher's worker process too
     hydra_cfg = HydraConfig.get()
@@ -60,16 +61,10 @@ def run_job(cfg):
         raise
     took = time.perf_counter() - started
     print(f"demandsim: {config.scenario_name}, {config.run.days:g} days (warm-up {config.run.warmup_days:g}), "
-          f"seed {result_seed(config)}, {result.counts['calls_simulated']:,} calls in {took:.1f} s")
+          f"seed {effective_seed(config)}, {result.counts['calls_simulated']:,} calls in {took:.1f} s")
     print(headline_table(result))
     print(f"Results: {out_dir}")
     return None
-
-
-def result_seed(config) -> int:
-    from demandsim.runner import effective_seed
-
-    return effective_seed(config)
 
 
 def sweep_job(cfg, hydra_cfg) -> dict:
