@@ -36,6 +36,7 @@ import datetime as dt
 import gc
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import os
 import platform
@@ -105,15 +106,21 @@ _CPU: list[float] = []  # CPU seconds of each timed call in this process
 _BEFORE: list[float] = []  # peak MB before the first timed call
 
 
+#: a case's timed calls go on past --repeats until they add up to this many seconds
+#: (short cases get more calls, so their median is steadier), up to MAX_REPEATS calls
+MIN_TIME_S = 3.0
+MAX_REPEATS = 25
+
+
 def _time_calls(fn, repeats: int) -> tuple[list[float], object]:
-    """Call ``fn()`` ``repeats`` times; wall seconds of each, and the last result.
+    """Call ``fn()`` ``repeats`` times (more for a short case); wall seconds of each, and the last result.
 
     The CPU seconds of each call (this process, all threads) go to ``_CPU``: unlike wall
     time they hardly change when other work shares the machine.
     """
     walls, result = [], None
     _BEFORE.append(_peak_mb())  # imports, config and inputs loaded; nothing simulated yet
-    for _ in range(repeats):
+    while len(walls) < repeats or (sum(walls) < MIN_TIME_S and len(walls) < MAX_REPEATS):
         result = None
         gc.collect()
         cpu = time.process_time()
@@ -223,7 +230,7 @@ def case_write(spec: dict) -> dict:
     result = simulate(cfg, progress=False)
     tmp = Path(tempfile.mkdtemp(prefix="demandsim-bench-"))
     try:
-        dirs = iter(tmp / f"run{i}" for i in range(spec["repeats"]))
+        dirs = (tmp / f"run{i}" for i in itertools.count())
         walls, _ = _time_calls(lambda: write_run(result, next(dirs)), spec["repeats"])
         files = {p.name: p.stat().st_size for p in (tmp / "run0").iterdir()}
     finally:
@@ -238,6 +245,8 @@ CASES = {"engine": case_engine, "peer_erlang_a": case_peer_erlang_a, "peer_hub":
 
 def child_main(spec: dict) -> None:
     """Run one case and print its result as one JSON line."""
+    global MIN_TIME_S
+    MIN_TIME_S = spec.get("min_time", MIN_TIME_S)
     rss_start = _peak_mb()
     try:
         out = CASES[spec["kind"]](spec)
@@ -299,7 +308,7 @@ def plan_cases(args) -> list[dict]:
     writer = "fast" if "fast" in engines else "simpy"  # which engine made the result does not matter
     cases.append({"id": "write_run/baseline", "kind": "write", "engine": writer, "days": args.days})
     for c in cases:
-        c["repeats"] = args.repeats
+        c["repeats"], c["min_time"] = args.repeats, args.min_time
     if args.only:
         cases = [c for c in cases if any(word in c["id"] for word in args.only.split(","))]
     return cases
@@ -313,12 +322,12 @@ def print_row(r: dict) -> None:
     if r.get("status") != "ok":
         print(f"  {r['id']:<36} {r.get('status', 'error')}: {r.get('error', '')}", flush=True)
         return
-    extra = ""
+    extra = f"x{len(r['walls_s'])}  "
     if "plan_s" in r:
-        extra = f"draws {r['plan_s']:.2f} s + loop {r['loop_s']:.2f} s"
+        extra += f"draws {r['plan_s']:.2f} s + loop {r['loop_s']:.2f} s"
     rate = _fmt(r["calls_per_s"])
     if r["kind"] == "write":
-        extra, rate = f"{r['total_mb']:.1f} MB of files (time to write them; no simulation)", "-"
+        extra, rate = extra + f"{r['total_mb']:.1f} MB of files (time to write them; no simulation)", "-"
     print(f"  {r['id']:<36} {r['days']:>6g} {r['calls']:>10,} {rate:>11} {r['wall_s']:>8.2f} {r['cpu_s']:>7.2f} "
           f"{r['first_s']:>8.2f} {r['peak_mb']:>8.0f} {_fmt(r.get('peak_before_runs_mb')):>7}   {extra}", flush=True)
 
@@ -505,6 +514,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="simulated days on the Erlang-A core for the fast engine (default: --erlang-days)")
     p.add_argument("--hub-days", type=float, default=None, help="days for the idiomatic hub peer (default: --days)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per case; the median after the first is used")
+    p.add_argument("--min-time", type=float, default=MIN_TIME_S,
+                   help=f"keep timing a case past --repeats until its calls add up to this (default {MIN_TIME_S:g} s, "
+                        f"at most {MAX_REPEATS} calls)")
     p.add_argument("--quick", action="store_true", help="short smoke run: 28 baseline days, 2 Erlang-A days, 2 repeats")
     p.add_argument("--engines", help="comma-separated project engines to measure (default: all in ENGINES)")
     p.add_argument("--only", help="comma-separated substrings of case ids to run (e.g. erlang,write)")
@@ -519,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         child_main(json.loads(args.child))
         return 0
     if args.quick:
-        args.days, args.erlang_days, args.repeats = 28, 2, 2
+        args.days, args.erlang_days, args.repeats, args.min_time = 28, 2, 2, 0.0
     if args.repeats < 1:
         p.error("--repeats must be >= 1")
 

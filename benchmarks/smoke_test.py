@@ -55,6 +55,6 @@ def test_idiomatic_hub_matches_reference_engine():
 
 def test_harness_runs_a_case_in_a_subprocess():
     r = bench.run_case({"id": "peer:simpy_idiomatic/erlang_a", "kind": "peer_erlang_a", "peer": "simpy_erlang_a",
-                        "days": 0.5, "repeats": 2})
+                        "days": 0.5, "repeats": 2, "min_time": 0})
     assert r["status"] == "ok", r
     assert r["calls"] > 0 and r["peak_mb"] > 0 and len(r["walls_s"]) == 2
