@@ -25,6 +25,17 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 
 
+def _session_folder() -> Path:
+    """A temporary folder removed when the test process ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="demandsim-sweep-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 #: a small staffing sweep of the baseline: 2 points x 2 replications of 1.5 days
 SMALL_SWEEP = ["scenario=baseline_2021", "staffing.call_handlers.shifts.2.staff=3,5", "run.replications=2",
                "run.days=1.5", "run.warmup_days=0.5"]
@@ -34,9 +45,7 @@ _made: dict = {}
 def small_sweep() -> Path:
     """Run :data:`SMALL_SWEEP` once per test session (into a temporary folder) and return its folder."""
     if "sweep" not in _made:
-        import tempfile
-
-        out = Path(tempfile.mkdtemp(prefix="demandsim-sweep-")) / "sw"
+        out = _session_folder() / "sw"
         done = cli("-m", *SMALL_SWEEP, f"hydra.sweep.dir={out}")
         assert done.returncode == 0, done.stderr
         _made["sweep"] = out
@@ -51,9 +60,7 @@ ERLANG_SWEEP = ["scenario=validation/erlang_a", "validation.servers=28,32", "run
 def erlang_sweep() -> tuple[Path, subprocess.CompletedProcess]:
     """Run :data:`ERLANG_SWEEP` once per test session (joblib, the default launcher); (folder, process)."""
     if "erlang" not in _made:
-        import tempfile
-
-        out = Path(tempfile.mkdtemp(prefix="demandsim-sweep-")) / "sw"
+        out = _session_folder() / "sw"
         done = cli("-m", *ERLANG_SWEEP, f"hydra.sweep.dir={out}")
         assert done.returncode == 0, done.stderr
         _made["erlang"] = out, done
