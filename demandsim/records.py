@@ -170,52 +170,52 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
     """Build the output tables from an engine's logs at the end of the run.
 
     Times after the horizon (a talk or an attendance still under way) become
-    missing; calls without an outcome become ``open_at_end``.
+    missing; calls without an outcome become ``open_at_end``. Columns are not
+    copied unless changed here (a year's log is large).
     """
     horizon = model.horizon_s
-    c = {k: v.copy() for k, v in calls.frame().items()}
-    c["outcome"][c["outcome"] == NONE] = OPEN_AT_END
-    c["t_end"][c["t_end"] > horizon] = np.nan
     start_how = model.calendar.start_hour_of_week
-    calls_df = pd.DataFrame({"call_id": np.arange(len(calls), dtype=np.int64)})
+    c = dict(calls.frame())
+    c["outcome"] = np.where(c["outcome"] == NONE, OPEN_AT_END, c["outcome"])
+    c["t_end"] = np.where(c["t_end"] > horizon, np.nan, c["t_end"])
+    codes = {"line": LINES, "origin": ORIGINS, "outcome": OUTCOMES, "answered_by": ANSWERERS,
+             "secondary_answered_by": ANSWERERS, "route": ROUTES}
+    columns = {"call_id": np.arange(len(calls), dtype=np.int64)}
     for name, values in c.items():
-        calls_df[name] = values
-    calls_df["line"] = _categorical(c["line"], LINES)
-    calls_df["origin"] = _categorical(c["origin"], ORIGINS)
-    calls_df["outcome"] = _categorical(c["outcome"], OUTCOMES)
-    calls_df["answered_by"] = _categorical(c["answered_by"], ANSWERERS)
-    calls_df["secondary_answered_by"] = _categorical(c["secondary_answered_by"], ANSWERERS)
-    calls_df["route"] = _categorical(c["route"], ROUTES)
-    calls_df["wait_s"] = np.where(np.isnan(c["t_answer"]), np.nan, c["t_answer"] - c["t_offer"])
-    calls_df["secondary_wait_s"] = c["t_secondary_answer"] - c["t_secondary_offer"]
-    calls_df["hour_of_week"] = ((c["t_offer"] // HOUR).astype(np.int64) + start_how) % 168
+        columns[name] = _categorical(values, codes[name]) if name in codes else values
+    columns["wait_s"] = np.where(np.isnan(c["t_answer"]), np.nan, c["t_answer"] - c["t_offer"])
+    columns["secondary_wait_s"] = c["t_secondary_answer"] - c["t_secondary_offer"]
+    columns["hour_of_week"] = ((c["t_offer"] // HOUR).astype(np.int64) + start_how) % 168
+    calls_df = pd.DataFrame(columns, copy=False)
 
-    i = {k: v.copy() for k, v in incidents.frame().items()}
+    i = dict(incidents.frame())
     for name in ("t_on_scene", "t_clear"):
-        i[name][i[name] > horizon] = np.nan
+        i[name] = np.where(i[name] > horizon, np.nan, i[name])
     grade = i["grade"].astype(np.int64)
     deployed = grade < len(DEPLOYED_GRADES)
     target = np.full(len(grade), np.nan)
     target[deployed] = model.grading.target_s[grade[deployed]]
     deadline = i["t_call_start"] + target
-    inc = pd.DataFrame({"incident_id": np.arange(len(incidents), dtype=np.int64)})
-    for name, values in i.items():
-        inc[name] = values
-    inc["source"] = _categorical(i["source"], SOURCES)
-    inc["grade"] = _categorical(i["grade"], GRADES)
-    inc["target_s"] = target
-    inc["attendance_s"] = i["t_on_scene"] - i["t_call_start"]
-    inc["dispatch_wait_s"] = i["t_assigned"] - i["t_ready"]
+    attendance = i["t_on_scene"] - i["t_call_start"]
     attended = ~np.isnan(i["t_on_scene"])
     # True/False where known; missing (None) if unattended and the target has not passed yet
-    within = pd.array(np.where(attended, inc["attendance_s"] <= target, False), dtype="boolean")
+    within = pd.array(np.where(attended, attendance <= target, False), dtype="boolean")
     within[deployed & ~attended & (deadline > horizon)] = pd.NA
     within[~deployed] = pd.NA
-    inc["within_target"] = within
     # still waiting for a unit when the target passed: the victim is owed an update
     waited_until = np.where(np.isnan(i["t_assigned"]), horizon, i["t_assigned"])
-    inc["victim_update_due"] = deployed & (waited_until > deadline) & (deadline <= horizon)
-    inc["hour_of_week"] = ((i["t_call_start"] // HOUR).astype(np.int64) + start_how) % 168
+    columns = {"incident_id": np.arange(len(incidents), dtype=np.int64)}
+    for name, values in i.items():
+        columns[name] = values
+    columns["source"] = _categorical(i["source"], SOURCES)
+    columns["grade"] = _categorical(i["grade"], GRADES)
+    columns["target_s"] = target
+    columns["attendance_s"] = attendance
+    columns["dispatch_wait_s"] = i["t_assigned"] - i["t_ready"]
+    columns["within_target"] = within
+    columns["victim_update_due"] = deployed & (waited_until > deadline) & (deadline <= horizon)
+    columns["hour_of_week"] = ((i["t_call_start"] // HOUR).astype(np.int64) + start_how) % 168
+    inc = pd.DataFrame(columns, copy=False)
 
     hours = levels.shape[1]
     iv = pd.DataFrame({"hour": np.arange(hours, dtype=np.int64),

@@ -151,7 +151,8 @@ IF_T_CALL_START, IF_T_READY, IF_T_ASSIGNED, IF_T_ON_SCENE, IF_T_CLEAR = range(5)
 IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear")
 II_CALL_ID, II_SOURCE, II_GRADE = range(3)
 II_NAMES = ("call_id", "source", "grade")
-CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES], dtype=np.int64)
+#: ids and codes of calls and incidents are int32 in the engine (half the memory of int64)
+CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES], dtype=np.int32)
 
 
 # ---------------------------------------------------------------- plumbing
@@ -681,7 +682,8 @@ class FastEngine:
         m, d = plan.model, plan.draws
         hours = len(m.calendar.hour_of_week)
         head = np.ascontiguousarray(np.stack([m.headcount[g][:hours] for g in STAFF_GROUPS]).astype(np.int64))
-        calls = max(1024, len(plan.arrivals_999) + 2 * len(plan.arrivals_101))
+        # first calls plus a fifth for redials and transfers; grown by half when short
+        calls = int(1.2 * (len(plan.arrivals_999) + len(plan.arrivals_101))) + 1024
         events = 4096
         margin = 2 * int(head.sum(axis=0).max(initial=0)) + 16
         secondary_staff = CH if m.pooled_secondary else SEC
@@ -691,11 +693,11 @@ class FastEngine:
             "k": np.zeros(N_K, np.int64),
             "staff": np.stack([head[:, 0] if hours else np.zeros(5, np.int64), np.zeros(5, np.int64)]),
             # rows are written whole when a call or incident is created: no pre-filling
-            "q": np.empty((3, calls), np.int64),
+            "q": np.empty((3, calls), np.int32),
             "cf": np.empty((calls, len(CF_NAMES))),
-            "ci": np.empty((calls, len(CI_NAMES)), np.int64),
+            "ci": np.empty((calls, len(CI_NAMES)), np.int32),
             "inc_f": np.empty((calls, len(IF_NAMES))),
-            "inc_i": np.empty((calls, len(II_NAMES)), np.int64),
+            "inc_i": np.empty((calls, len(II_NAMES)), np.int32),
             "route": np.ascontiguousarray(d.route),
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
             "level": np.zeros(len(LEVELS), np.int64),
@@ -742,7 +744,7 @@ class FastEngine:
         K = W["k"]
         calls = W["cf"].shape[0]
         if K[K_CALLS] + 2 > calls or K[K_INCIDENTS] + 2 > W["inc_f"].shape[0]:
-            size = 2 * calls
+            size = calls + calls // 2
             W["q"] = _grow(W["q"], size, axis=1)
             W["cf"] = _grow(W["cf"], size)
             W["ci"] = _grow(W["ci"], size)
