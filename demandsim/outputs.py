@@ -27,7 +27,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from demandsim import __version__
-from demandsim.config.schema import Config, PathsConfig, ReportConfig
+from demandsim.config.schema import Config, PathsConfig, ReportConfig, RunConfig
 from demandsim.runner import RunResult, effective_seed
 
 RESULT_FILES = ("summary.json", "calls.parquet", "incidents.parquet", "intervals.parquet", "config.yaml")
@@ -57,11 +57,13 @@ def run_id(cfg: Config) -> str:
     """What identifies one simulation: a hash of its resolved config with the seed it draws with.
 
     Settings that cannot change the results are left out (``run.replications``,
-    ``run.progress``, ``paths.results_dir``, ``report``), and the seed is folded in as
+    ``run.progress``, ``run.engine``: the engines give identical records,
+    ``paths.results_dir``, ``report``), and the seed is folded in as
     ``run.seed + run.replication``, so the same simulation has the same id however
     it was asked for. Sweeps name run folders by it and skip runs already done.
     """
-    run = dataclasses.replace(cfg.run, seed=effective_seed(cfg), replication=0, replications=1, progress=True)
+    run = dataclasses.replace(cfg.run, seed=effective_seed(cfg), replication=0, replications=1, progress=True,
+                              engine=RunConfig().engine)
     paths = dataclasses.replace(cfg.paths, results_dir=PathsConfig().results_dir)
     same = dataclasses.replace(cfg, run=run, paths=paths, report=ReportConfig())
     return hashlib.sha256(OmegaConf.to_yaml(OmegaConf.structured(same)).encode()).hexdigest()[:16]

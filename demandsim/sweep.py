@@ -54,6 +54,9 @@ PROGRESS_FILE = "progress"
 REPLICATION_KEY = "run.replication"
 #: columns of sweep.parquet before the swept keys and the KPIs
 RUN_COLUMNS = ["point", "replication", "seed", "run_id", "config_hash", "run_dir"]
+#: the engine a sweep uses unless run.engine is given: the compiled one, proven equal to
+#: the reference engine (tests/test_engines_equal.py)
+SWEEP_ENGINE = "fast"
 #: failures of the last sweep in this process (read by demandsim.cli.main)
 FAILURES: list[dict] = []
 
@@ -122,25 +125,36 @@ def expand_arguments(arguments: list[str], replications: int, config_loader):
 
 
 def plan_runs(jobs: list[list[str]], swept: list[str], compose) -> list[PlannedRun]:
-    """Compose every job's config (``compose(overrides) -> DictConfig``) and identify its run.
+    """Compose every point's config (``compose(overrides) -> DictConfig``) and identify its runs.
 
-    Bad input in any job (unknown key, wrong type) raises here, before anything runs.
+    A point is composed once; its replications differ only in ``run.replication``,
+    set on the composed config (composing is the slow part of planning). Bad input
+    in any job (unknown key, wrong type) raises here, before anything runs.
     """
+    import dataclasses
+
     from omegaconf import open_dict, read_write
 
     from demandsim import config as config_pkg
     from demandsim.outputs import run_id
     from demandsim.runner import check_replications, effective_seed
 
-    planned, points = [], {}
+    planned, points, composed = [], {}, {}
     for job, overrides in enumerate(jobs):
-        job_cfg = compose(list(overrides))
-        if "hydra" in job_cfg:  # the task sees the config without Hydra's node, as here
-            with read_write(job_cfg), open_dict(job_cfg):
-                del job_cfg["hydra"]
-        cfg = config_pkg.to_config(job_cfg)
+        is_replication = [o.partition("=")[0].lstrip("+~") == REPLICATION_KEY for o in overrides]
+        base = tuple(o for o, r in zip(overrides, is_replication) if not r)
+        if base not in composed:
+            job_cfg = compose(list(base))
+            if "hydra" in job_cfg:  # the task sees the config without Hydra's node, as here
+                with read_write(job_cfg), open_dict(job_cfg):
+                    del job_cfg["hydra"]
+            composed[base] = (config_pkg.to_config(job_cfg), {k: swept_value(job_cfg, k, list(base)) for k in swept})
+        cfg, values = composed[base]
+        for o, r in zip(overrides, is_replication):
+            if r:
+                replication = int(o.partition("=")[2])
+                cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, replication=replication))
         check_replications(cfg)
-        values = {k: swept_value(job_cfg, k, overrides) for k in swept}
         point = points.setdefault(json.dumps(values, sort_keys=True, default=str), len(points))
         planned.append(PlannedRun(job, list(overrides), point, values, cfg.run.replication, run_id(cfg),
                                   effective_seed(cfg), float(cfg.run.days)))
@@ -349,6 +363,8 @@ def run_sweep(sweeper, arguments: list[str]):
 
         raise ConfigError("run.replications", replications, "must be >= 1")
     params = [f"{k}={v}" for k, v in (sweeper.params or {}).items()]
+    if not any(a.partition("=")[0].lstrip("+~") == "run.engine" for a in params + list(arguments)):
+        params.append(f"run.engine={SWEEP_ENGINE}")  # identical results, many times faster
     _, swept, jobs = expand_arguments(params + list(arguments), replications, context.config_loader)
     started = time.perf_counter()
     planned = plan_runs(jobs, swept, lambda o: context.config_loader.load_sweep_config(config, o))

@@ -75,6 +75,15 @@ def test_replication_zero_is_the_single_run(swept):
         assert (value is None and pd.isna(row[name])) or row[name] == pytest.approx(value, abs=0, rel=1e-12), name
 
 
+def test_sweeps_use_the_fast_engine_with_the_reference_results(swept):
+    """A sweep runs on the compiled engine unless run.engine is given; the single run
+    above (reference engine) gave exactly the same KPIs, and the same run id."""
+    out, _ = swept
+    summaries = [json.loads(p.read_text()) for p in (out / sweep.RUNS_DIR).glob("*/summary.json")]
+    assert len(summaries) == 4 and {s["engine"] for s in summaries} == {sweep.SWEEP_ENGINE} == {"fast"}
+    assert run(["scenario=validation/erlang_a", *SHORT]).config.run.engine == "simpy"
+
+
 def test_summary_has_mean_and_95_percent_interval_per_point_and_kpi(swept):
     out, _ = swept
     table = pd.read_parquet(out / sweep.SWEEP_TABLE)
