@@ -180,16 +180,59 @@ def _change(W, lv, delta):
     since[lv] = t
 
 
+# Two binary heaps share one implementation: keys in a float array f and an int table d.
+#   pending events:  f = time, d = (sequence, kind, a, b)             by (time, sequence)
+#   dispatch queue:  f = ready time, d = (grade, sequence, incident)  by (grade, ready, sequence)
+# ``by_grade`` (0 or 1) says which: it is also the column of d holding the sequence number.
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
-def _event_less(t, e, i, j):
-    return t[i] < t[j] or (t[i] == t[j] and e[i, 0] < e[j, 0])
+def _heap_less(f, d, by_grade, i, j):
+    if by_grade and d[i, 0] != d[j, 0]:
+        return d[i, 0] < d[j, 0]
+    if f[i] != f[j]:
+        return f[i] < f[j]
+    return d[i, by_grade] < d[j, by_grade]
 
 
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
-def _event_swap(t, e, i, j):
-    t[i], t[j] = t[j], t[i]
-    for r in range(4):
-        e[i, r], e[j, r] = e[j, r], e[i, r]
+def _heap_swap(f, d, i, j):
+    f[i], f[j] = f[j], f[i]
+    for r in range(d.shape[1]):
+        d[i, r], d[j, r] = d[j, r], d[i, r]
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _heap_sift_up(f, d, by_grade, i):
+    """Move the new entry at ``i`` up to its place."""
+    while i > 0:
+        parent = (i - 1) // 2
+        if _heap_less(f, d, by_grade, i, parent):
+            _heap_swap(f, d, i, parent)
+            i = parent
+        else:
+            break
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _heap_pop(f, d, by_grade, n):
+    """Move the smallest of ``n`` entries to position ``n - 1``, restore the heap on the rest;
+    returns ``n - 1``, the new size and the position of the entry taken."""
+    n -= 1
+    if n > 0:
+        _heap_swap(f, d, 0, n)
+        i = 0
+        while True:
+            left = 2 * i + 1
+            if left >= n:
+                break
+            child = left
+            if left + 1 < n and _heap_less(f, d, by_grade, left + 1, left):
+                child = left + 1
+            if _heap_less(f, d, by_grade, child, i):
+                _heap_swap(f, d, i, child)
+                i = child
+            else:
+                break
+    return n
 
 
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
@@ -204,53 +247,15 @@ def _schedule(W, delay, kind, a, b):
     e[n, 3] = b
     K[K_EVSEQ] += 1
     K[K_EVENTS] = n + 1
-    i = n
-    while i > 0:
-        parent = (i - 1) // 2
-        if _event_less(t, e, i, parent):
-            _event_swap(t, e, i, parent)
-            i = parent
-        else:
-            break
+    _heap_sift_up(t, e, 0, n)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _pop_event(W):
-    K, t, e = W[W_K], W[W_EVT], W[W_EVI]
-    n = K[K_EVENTS] - 1
-    K[K_EVENTS] = n
-    if n > 0:
-        _event_swap(t, e, 0, n)
-        i = 0
-        while True:
-            left = 2 * i + 1
-            if left >= n:
-                break
-            child = left
-            if left + 1 < n and _event_less(t, e, left + 1, left):
-                child = left + 1
-            if _event_less(t, e, child, i):
-                _event_swap(t, e, i, child)
-                i = child
-            else:
-                break
-    return n  # the popped event now sits at position n
-
-
-@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
-def _dispatch_less(f, d, i, j):
-    if d[i, 0] != d[j, 0]:
-        return d[i, 0] < d[j, 0]
-    if f[i] != f[j]:
-        return f[i] < f[j]
-    return d[i, 1] < d[j, 1]
-
-
-@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
-def _dispatch_swap(f, d, i, j):
-    f[i], f[j] = f[j], f[i]
-    for r in range(3):
-        d[i, r], d[j, r] = d[j, r], d[i, r]
+    """Take the next event off the heap; it now sits at the returned position."""
+    K = W[W_K]
+    K[K_EVENTS] = _heap_pop(W[W_EVT], W[W_EVI], 0, K[K_EVENTS])
+    return K[K_EVENTS]
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -264,38 +269,15 @@ def _push_dispatch(W, grade, incident):
     d[n, 2] = incident
     K[K_DSEQ] += 1
     K[K_DISPATCH] = n + 1
-    i = n
-    while i > 0:
-        parent = (i - 1) // 2
-        if _dispatch_less(f, d, i, parent):
-            _dispatch_swap(f, d, i, parent)
-            i = parent
-        else:
-            break
+    _heap_sift_up(f, d, 1, n)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _pop_dispatch(W):
-    K, f, d = W[W_K], W[W_DHF], W[W_DHI]
-    top = d[0, 2]
-    n = K[K_DISPATCH] - 1
-    K[K_DISPATCH] = n
-    if n > 0:
-        _dispatch_swap(f, d, 0, n)
-        i = 0
-        while True:
-            left = 2 * i + 1
-            if left >= n:
-                break
-            child = left
-            if left + 1 < n and _dispatch_less(f, d, left + 1, left):
-                child = left + 1
-            if _dispatch_less(f, d, child, i):
-                _dispatch_swap(f, d, i, child)
-                i = child
-            else:
-                break
-    return top
+    """The most urgent incident waiting for a unit, taken off the queue."""
+    K = W[W_K]
+    K[K_DISPATCH] = _heap_pop(W[W_DHF], W[W_DHI], 1, K[K_DISPATCH])
+    return W[W_DHI][K[K_DISPATCH], 2]
 
 
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
