@@ -76,44 +76,58 @@ class CallDraws:
 
 
 def _uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int, k: int) -> np.ndarray:
-    """(rows, k) uniforms: the 999 block from the 999 stream, then the 101 block."""
-    a = stream(seed, purpose, LINE_999).random((n_999, k))
-    b = stream(seed, purpose, LINE_101).random((n_101 * attempts, k))
-    return np.concatenate([a, b])
+    """(rows, k) uniforms: the 999 block from the 999 stream, then the 101 block (filled in place)."""
+    out = np.empty((n_999 + n_101 * attempts, k))
+    stream(seed, purpose, LINE_999).random(out=out[:n_999])
+    stream(seed, purpose, LINE_101).random(out=out[n_999:])
+    return out
 
 
 def draw_calls(model, n_999: int, n_101: int, seed: int) -> CallDraws:
     """Draw every attribute of every call attempt for a compiled ``model``.
 
-    ``model`` is a :class:`demandsim.model.plan.ModelParts`.
+    ``model`` is a :class:`demandsim.model.plan.ModelParts`. Each purpose's
+    uniforms are turned into durations and dropped before the next purpose is
+    drawn, so a year's draws never hold much more memory than the result.
     """
     m = model
     A = m.max_attempts
-    u = lambda purpose, k: _uniforms(seed, purpose, n_999, n_101, A, k)  # noqa: E731
+    rows = n_999 + n_101 * A
 
-    patience = u("patience", 3)
-    handling = u("handling", 6)
-    redial = u("redial", 2)
-    travel_u = u("travel", 1)[:, 0]
-    scene_u = u("on_scene", 1)[:, 0]
+    def durations(purpose: str, kinds) -> list[np.ndarray]:
+        block = _uniforms(seed, purpose, n_999, n_101, A, len(kinds))
+        return [d.seconds(block[:, j]) for j, d in enumerate(kinds)]
+
+    def per_grade(purpose: str, kinds) -> np.ndarray:
+        u = _uniforms(seed, purpose, n_999, n_101, A, 1)[:, 0]
+        out = np.empty((rows, len(kinds)))
+        for g, d in enumerate(kinds):
+            out[:, g] = d.seconds(u)
+        return out
+
+    patience = durations("patience", (m.patience_999, m.patience_switchboard, m.patience_secondary))
+    handling = durations("handling", (*m.handling_999, *m.handling_secondary))
+    redial = _uniforms(seed, "redial", n_999, n_101, A, 2)
+    u_redial, redial_delay = redial[:, 0].copy(), m.redial_delay.seconds(redial[:, 1])
+    del redial
     return CallDraws(
         n_999=n_999,
         n_101=n_101,
         attempts=A,
-        patience_999=m.patience_999.seconds(patience[:, 0]),
-        patience_switchboard=m.patience_switchboard.seconds(patience[:, 1]),
-        patience_secondary=m.patience_secondary.seconds(patience[:, 2]),
-        triage=m.triage_time.seconds(u("triage", 1)[:, 0]),
-        route=m.route_code(u("routing", 1)[:, 0]),
-        question_999=m.handling_999[0].seconds(handling[:, 0]),
-        rest_999=m.handling_999[1].seconds(handling[:, 1]),
-        wrap_999=m.handling_999[2].seconds(handling[:, 2]),
-        question_secondary=m.handling_secondary[0].seconds(handling[:, 3]),
-        rest_secondary=m.handling_secondary[1].seconds(handling[:, 4]),
-        wrap_secondary=m.handling_secondary[2].seconds(handling[:, 5]),
-        u_grade=u("grade", 1)[:, 0],
-        travel=np.stack([d.seconds(travel_u) for d in m.travel], axis=1),
-        on_scene=np.stack([d.seconds(scene_u) for d in m.on_scene], axis=1),
-        u_redial=redial[:, 0],
-        redial_delay=m.redial_delay.seconds(redial[:, 1]),
+        patience_999=patience[0],
+        patience_switchboard=patience[1],
+        patience_secondary=patience[2],
+        triage=durations("triage", (m.triage_time,))[0],
+        route=m.route_code(_uniforms(seed, "routing", n_999, n_101, A, 1)[:, 0]),
+        question_999=handling[0],
+        rest_999=handling[1],
+        wrap_999=handling[2],
+        question_secondary=handling[3],
+        rest_secondary=handling[4],
+        wrap_secondary=handling[5],
+        u_grade=_uniforms(seed, "grade", n_999, n_101, A, 1)[:, 0],
+        travel=per_grade("travel", m.travel),
+        on_scene=per_grade("on_scene", m.on_scene),
+        u_redial=u_redial,
+        redial_delay=redial_delay,
     )

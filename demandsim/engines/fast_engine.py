@@ -717,9 +717,12 @@ class FastEngine:
         _close(state)
         if progress is not None:
             progress(m.horizon_s / 86400.0)
-        return finish_records(m, self._log(W, CALL_COLUMNS, W["cf"], CF_NAMES, W["ci"], CI_NAMES, K_CALLS),
-                              self._log(W, INCIDENT_COLUMNS, W["inc_f"], IF_NAMES, W["inc_i"], II_NAMES, K_INCIDENTS),
-                              W["area"])
+        calls = self._log(W, CALL_COLUMNS, W["cf"], CF_NAMES, W["ci"], CI_NAMES, K_CALLS)
+        incidents = self._log(W, INCIDENT_COLUMNS, W["inc_f"], IF_NAMES, W["inc_i"], II_NAMES, K_INCIDENTS)
+        area = W["area"]
+        del state
+        W.clear()  # the engine's working arrays go before the output tables are built
+        return finish_records(m, calls, incidents, area)
 
     @staticmethod
     def _make_room(W: dict, margin: int) -> None:

@@ -113,7 +113,9 @@ class Duration:
 
     def seconds(self, u: np.ndarray) -> np.ndarray:
         """Durations in seconds for uniforms ``u``."""
-        return self.minutes(u) * 60.0
+        out = self.minutes(u)
+        out *= 60.0  # in place: a year's column is large
+        return out
 
 
 def _empirical_values(dist, key: str, base_dir: Path | None) -> list[float]:
