@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 
 import numpy as np
@@ -57,11 +58,7 @@ class Staff:
         self.name = name
         self.headcount = headcount
         self.rostered = int(headcount[0]) if len(headcount) else 0
-        self.busy = 0
-
-    @property
-    def idle(self) -> int:
-        return max(self.rostered - self.busy, 0)
+        self.busy = 0  # may exceed rostered for a while after a shift ends
 
 
 class Queue:
@@ -144,7 +141,7 @@ class _Hub:
     def put_to_work(self, group: str) -> None:
         """Give idle members of ``group`` the work waiting for them, most urgent first."""
         staff = self.staff[group]
-        while staff.idle:
+        while staff.rostered > staff.busy:  # someone idle
             if group == CALL_HANDLERS and self.q999.waiting:
                 self.answer_999(self.head(self.q999, self.unanswered), BY_CALL_HANDLER)
             elif group == DIGITAL_DESK and self.q999.waiting >= self.m.digital_desk_threshold:
@@ -161,7 +158,7 @@ class _Hub:
 
     def unanswered(self, call: int) -> bool:
         """Still waiting in the 999 or switchboard queue (not answered, not hung up)."""
-        return self.calls.outcome[call] == NONE and np.isnan(self.calls.t_answer[call])
+        return self.calls.outcome[call] == NONE and math.isnan(self.calls.t_answer[call])
 
     def waiting_secondary(self, call: int) -> bool:
         """Still waiting on the secondary line."""
