@@ -229,14 +229,6 @@ def _chain(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
-def _override_value(key: str, overrides: list[str]) -> str | None:
-    for arg in overrides:
-        k, sep, value = arg.partition("=")
-        if sep and k.lstrip("+~") == key:
-            return value
-    return None
-
-
 def describe_error(exc: BaseException, overrides: list[str]) -> str | None:
     """One line for a bad-input error, or None if ``exc`` is not about input."""
     from hydra.errors import MissingConfigException, OverrideParseException
@@ -253,7 +245,7 @@ def describe_error(exc: BaseException, overrides: list[str]) -> str | None:
     for err in _chain(exc):
         if isinstance(err, OmegaConfBaseException) and getattr(err, "full_key", None):
             key = err.full_key
-            value = _override_value(key, overrides)
+            value = config_pkg.override_value(key, overrides)
             first = str(getattr(err, "msg", err)).splitlines()[0]
             if "not in struct" in first or re.search(r"Key '[^']+' not in '", first):
                 where = f"{key}={value}" if value is not None else f"{key} (in a config or scenario file)"

@@ -93,13 +93,11 @@ def swept_value(job_cfg, key: str, overrides: list[str]):
     """
     from omegaconf import DictConfig, ListConfig, OmegaConf
 
+    from demandsim.config import override_value
+
     value = OmegaConf.select(job_cfg, key, default=None, throw_on_missing=False)
     if value is None:
-        for text in overrides:
-            k, _, v = text.partition("=")
-            if k.lstrip("+~") == key:
-                return v
-        return None
+        return override_value(key, overrides)
     if isinstance(value, (DictConfig, ListConfig)):
         return json.dumps(OmegaConf.to_container(value, resolve=True), sort_keys=True)
     return value
@@ -141,7 +139,7 @@ def plan_runs(jobs: list[list[str]], swept: list[str], compose) -> list[PlannedR
 
     planned, points, composed = [], {}, {}
     for job, overrides in enumerate(jobs):
-        is_replication = [o.partition("=")[0].lstrip("+~") == REPLICATION_KEY for o in overrides]
+        is_replication = [config_pkg.override_key(o) == REPLICATION_KEY for o in overrides]
         base = tuple(o for o, r in zip(overrides, is_replication) if not r)
         if base not in composed:
             job_cfg = compose(list(base))
@@ -363,7 +361,7 @@ def run_sweep(sweeper, arguments: list[str]):
 
         raise ConfigError("run.replications", replications, "must be >= 1")
     params = [f"{k}={v}" for k, v in (sweeper.params or {}).items()]
-    if not any(a.partition("=")[0].lstrip("+~") == "run.engine" for a in params + list(arguments)):
+    if config_pkg.override_value("run.engine", params + list(arguments)) is None:
         params.append(f"run.engine={SWEEP_ENGINE}")  # identical results, many times faster
     _, swept, jobs = expand_arguments(params + list(arguments), replications, context.config_loader)
     started = time.perf_counter()

@@ -88,14 +88,23 @@ def load_config(overrides: list[str] | None = None) -> Config:
     return to_config(cfg)
 
 
+def override_key(text: str) -> str:
+    """The key of a command-line override (``+run.x=1`` -> ``run.x``)."""
+    return text.partition("=")[0].lstrip("+~")
+
+
+def override_value(key: str, overrides: list[str]) -> str | None:
+    """The value the command line gives ``key`` (the last one wins, as in Hydra), or None."""
+    value = None
+    for text in overrides:
+        if "=" in text and override_key(text) == key:
+            value = text.partition("=")[2]
+    return value
+
+
 def chosen_scenario(overrides: list[str]) -> str:
     """The scenario named on the command line, or the default one."""
-    name = "baseline_2021"
-    for arg in overrides:
-        key, _, value = arg.partition("=")
-        if key.lstrip("+~") == "scenario" and value:
-            name = value
-    return name
+    return override_value("scenario", overrides) or "baseline_2021"
 
 
 def scenario_refusals(overrides: list[str]) -> list[str]:
