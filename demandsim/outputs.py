@@ -93,6 +93,11 @@ def summary(result: RunResult) -> dict:
     }
 
 
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    """Write a table atomically as Parquet (no pandas index)."""
+    write_atomic(path, lambda p: frame.to_parquet(p, index=False, engine="pyarrow"))
+
+
 def write_run(result: RunResult, out_dir: Path, extra: dict | None = None) -> None:
     """Write every result file of one run into ``out_dir``.
 
@@ -102,7 +107,7 @@ def write_run(result: RunResult, out_dir: Path, extra: dict | None = None) -> No
     tables = {"calls.parquet": result.records.calls, "incidents.parquet": result.records.incidents,
               "intervals.parquet": result.records.intervals}
     for name, frame in tables.items():
-        write_atomic(out_dir / name, lambda p, f=frame: f.to_parquet(p, index=False, engine="pyarrow"))
+        write_parquet(out_dir / name, frame)
     write_atomic(out_dir / "config.yaml", lambda p: p.write_text(config_yaml(result)))
     text = json.dumps({**summary(result), **(extra or {})}, indent=2, allow_nan=False) + "\n"
     write_atomic(out_dir / "summary.json", lambda p: p.write_text(text))

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from demandsim.outputs import is_complete_run, write_atomic
+from demandsim.outputs import is_complete_run, write_atomic, write_parquet
 
 MANIFEST = "sweep.json"
 RUNS_DIR = "runs"
@@ -254,7 +254,7 @@ def write_tables(sweep_dir: Path) -> Aggregate:
     """(Re)write sweep.parquet and sweep_summary.parquet; returns what was written."""
     agg = aggregate(sweep_dir)
     for name, frame in ((SWEEP_TABLE, agg.runs), (SUMMARY_TABLE, agg.summary)):
-        write_atomic(Path(sweep_dir) / name, lambda p, f=frame: f.to_parquet(p, index=False, engine="pyarrow"))
+        write_parquet(Path(sweep_dir) / name, frame)
     return agg
 
 
