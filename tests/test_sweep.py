@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from demandsim import sweep
-from demandsim.config import PROJECT_DIR, load_config
-from demandsim.outputs import RESULT_FILES, run_id
+from demandsim.config import PROJECT_DIR, list_scenarios, load_config
+from demandsim.outputs import RESULT_FILES, config_text, run_id
 from demandsim.stats import t_interval
 from helpers import ERLANG_SWEEP, cli, erlang_sweep, run
 
@@ -219,6 +219,15 @@ def test_run_id_ignores_what_cannot_change_results():
     d = load_config(["run.seed=2022"])
     assert run_id(a) == run_id(b)
     assert run_id(a) != run_id(c) and run_id(c) == run_id(d)  # the same draws: the same simulation
+
+
+@pytest.mark.parametrize("scenario", list_scenarios())
+def test_config_text_is_omegaconfs_yaml(scenario):
+    """config.yaml, run ids and config hashes come from a fast dump that must read as OmegaConf writes it."""
+    from omegaconf import OmegaConf
+
+    cfg = load_config([f"scenario={scenario}", "run.replication=3"])
+    assert config_text(cfg) == OmegaConf.to_yaml(OmegaConf.structured(cfg))
 
 
 def test_t_interval():
