@@ -68,39 +68,73 @@ def run_job(cfg):
 
 
 def sweep_job(cfg, hydra_cfg) -> dict:
-    """One run of a sweep, in a launcher's worker: never raises for an ordinary error.
+    """One launcher job of a sweep, in a worker: one point's runs, never raises for an ordinary error.
 
-    The outcome goes back to the sweeper in the main process (across joblib or Ray
-    workers), which reports failures in one line; the run's folder
-    ``runs/<run_id>`` appears only when complete, and a run already there is skipped.
+    ``cfg`` is composed for the job's first run; the job's other runs (replications of
+    the same point, listed in sweep.json: :func:`demandsim.sweep.runs_of_job`) differ
+    only in ``run.replication``, so the config is composed once per job. The outcome of
+    each run goes back to the sweeper in the main process (across joblib or Ray
+    workers), which reports failures in one line; a run's folder ``runs/<run_id>``
+    appears only when complete, and a run already there is skipped.
     """
+    import dataclasses
     import shutil
 
     from demandsim import sweep
-    from demandsim.outputs import is_complete_run, run_id, write_run_folder
-    from demandsim.runner import simulate
+    from demandsim.outputs import run_id
 
     overrides = list(hydra_cfg.overrides.task)
     sweep_dir = Path(str(hydra_cfg.sweep.dir))
     scratch = Path(hydra_cfg.runtime.output_dir)
     try:
         config = config_pkg.to_config(cfg)
-        rid = run_id(config)
-        final = sweep_dir / sweep.RUNS_DIR / rid
-        if is_complete_run(final):
-            return {"status": "skipped", "run_id": rid}
-        result = simulate(config, progress=False, on_progress=sweep.progress_writer(scratch))
-        write_run_folder(result, final, extra={"overrides": overrides})
-        return {"status": "done", "run_id": rid}
+        first = run_id(config)
+        todo = sweep.runs_of_job(sweep_dir, first) or [
+            sweep.PlannedRun(0, overrides, 0, {}, config.run.replication, first, 0, float(config.run.days))]
+        outcomes = []
+        for planned in todo:
+            run_cfg = dataclasses.replace(config, run=dataclasses.replace(config.run, replication=planned.replication))
+            outcomes.append(_sweep_run(run_cfg, planned, sweep_dir, scratch))
+        return {"status": "done", "runs": outcomes}
     except Exception as exc:  # noqa: BLE001 - returned to the sweeper, reported by main()
-        message = describe_error(exc, overrides)
-        if message is None:
-            return {"status": "failed", "bad_input": False, "message": f"{type(exc).__name__}: {exc}",
-                    "details": traceback.format_exc()}
-        return {"status": "failed", "bad_input": True, "message": message}
+        return _failure(exc, overrides)
     finally:
         if scratch.parent.name == sweep.SCRATCH_DIR:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _sweep_run(config, planned, sweep_dir: Path, scratch: Path) -> dict:
+    """One run of a sweep job: simulated and written, or skipped if already done; its outcome."""
+    from demandsim import sweep
+    from demandsim.outputs import is_complete_run, run_id, write_run_folder
+    from demandsim.runner import simulate
+
+    rid = run_id(config)
+    overrides = list(planned.overrides)
+    if rid != planned.run_id:
+        return {"status": "failed", "run_id": planned.run_id, "bad_input": True,
+                "message": "its config changed while the sweep ran (were config or scenario files edited?); "
+                           "run the sweep command again"}
+    final = sweep_dir / sweep.RUNS_DIR / rid
+    if is_complete_run(final):
+        return {"status": "skipped", "run_id": rid}
+    progress = sweep.progress_writer(scratch)
+    try:
+        result = simulate(config, progress=False, on_progress=progress)
+        write_run_folder(result, final, extra={"overrides": overrides})
+    except Exception as exc:  # noqa: BLE001 - returned to the sweeper, reported by main()
+        return {**_failure(exc, overrides), "run_id": rid}
+    finally:
+        progress(0.0)  # this run's days are now counted from its folder
+    return {"status": "done", "run_id": rid}
+
+
+def _failure(exc: BaseException, overrides: list[str]) -> dict:
+    message = describe_error(exc, overrides)
+    if message is None:
+        return {"status": "failed", "bad_input": False, "message": f"{type(exc).__name__}: {exc}",
+                "details": traceback.format_exc()}
+    return {"status": "failed", "bad_input": True, "message": message}
 
 
 def replicated_run(config, out_dir: Path) -> None:

@@ -20,6 +20,13 @@ A folder appears only when complete (written under a temporary name, then rename
 so a run whose folder exists is done: re-running an interrupted sweep, or a sweep
 with a wider range or more replications, runs only what is missing.
 
+**Jobs.** A launcher job runs several replications of one point, one after another
+(``hydra.sweeper.runs_per_job``, default: enough jobs to keep every worker busy, at
+most :data:`MAX_RUNS_PER_JOB` runs each): composing a run's config in a worker costs
+about as much as a quarter of a simulated year, so a job composes its point once and
+changes only the replication (the seed). The job's runs are listed in ``sweep.json``
+(``batch``); the worker reads them from there.
+
 **Aggregation.** :func:`aggregate` rebuilds both tables from ``sweep.json`` and the
 run folders alone (the report calls it too); runs of the plan that have no folder are
 listed as missing, never dropped silently.
@@ -57,6 +64,11 @@ RUN_COLUMNS = ["point", "replication", "seed", "run_id", "config_hash", "run_dir
 #: the engine a sweep uses unless run.engine is given: the compiled one, proven equal to
 #: the reference engine (tests/test_engines_equal.py)
 SWEEP_ENGINE = "fast"
+#: most runs one launcher job does (hydra.sweeper.runs_per_job=null chooses up to this)
+MAX_RUNS_PER_JOB = 10
+#: with runs_per_job=null, aim for at least this many jobs per worker, so that workers
+#: finish close together
+JOBS_PER_WORKER = 8
 #: failures of the last sweep in this process (read by demandsim.cli.main)
 FAILURES: list[dict] = []
 
@@ -73,6 +85,7 @@ class PlannedRun:
     run_id: str
     seed: int
     days: float
+    batch: int | None = None  # launcher job that runs it in the latest launch (None: done before)
 
     @property
     def folder(self) -> str:
@@ -157,6 +170,71 @@ def plan_runs(jobs: list[list[str]], swept: list[str], compose) -> list[PlannedR
         planned.append(PlannedRun(job, list(overrides), point, values, cfg.run.replication, run_id(cfg),
                                   effective_seed(cfg), float(cfg.run.days)))
     return planned
+
+
+def workers_of(launcher_cfg) -> int:
+    """How many runs the launcher runs at once, as far as its config says (else this machine's cores)."""
+    cores = os.cpu_count() or 1
+    n_jobs = launcher_cfg.get("n_jobs") if launcher_cfg is not None else None
+    if isinstance(n_jobs, int) and n_jobs != 0:
+        return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib: -1 = every core
+    return cores
+
+
+def check_runs_per_job(setting) -> None:
+    """Refuse a ``hydra.sweeper.runs_per_job`` that is not null or a whole number >= 1."""
+    if setting is not None and (not isinstance(setting, int) or isinstance(setting, bool) or setting < 1):
+        from demandsim.errors import ConfigError
+
+        raise ConfigError("hydra.sweeper.runs_per_job", setting, "must be >= 1 (or null: chosen per sweep)")
+
+
+def choose_runs_per_job(setting, todo: int, workers: int) -> int:
+    """Runs per launcher job: ``setting`` if given, else enough jobs for every worker.
+
+    Example:
+        >>> choose_runs_per_job(None, todo=200, workers=2), choose_runs_per_job(None, todo=6, workers=2)
+        (10, 1)
+    """
+    if setting is not None:
+        check_runs_per_job(setting)
+        return setting
+    return max(1, min(MAX_RUNS_PER_JOB, todo // (JOBS_PER_WORKER * max(1, workers))))
+
+
+def make_batches(todo: list[PlannedRun], runs_per_job: int) -> list[list[PlannedRun]]:
+    """Split the runs to do into launcher jobs of ``runs_per_job`` runs at most.
+
+    A job's runs have the same overrides but for ``run.replication`` (one point), so a
+    worker composes one config for all of them. Sets each run's ``batch``. Example:
+        >>> runs = [PlannedRun(j, [f"x={j // 3}", f"run.replication={j % 3}"], j // 3, {}, j % 3, f"id{j}", j % 3, 1.0)
+        ...         for j in range(6)]
+        >>> [[r.run_id for r in b] for b in make_batches(runs, 2)]
+        [['id0', 'id1'], ['id2'], ['id3', 'id4'], ['id5']]
+    """
+    from demandsim.config import override_key
+
+    def same_point(a: PlannedRun, b: PlannedRun) -> bool:
+        def base(r: PlannedRun) -> list[str]:
+            return [o for o in r.overrides if override_key(o) != REPLICATION_KEY]
+
+        return a.point == b.point and base(a) == base(b)
+
+    batches: list[list[PlannedRun]] = []
+    for run in todo:
+        last = batches[-1] if batches else None
+        if last is None or len(last) >= runs_per_job or not same_point(last[0], run):
+            batches.append([])
+        run.batch = len(batches) - 1
+        batches[-1].append(run)
+    return batches
+
+
+def runs_of_job(sweep_dir: Path, run_id: str) -> list[PlannedRun]:
+    """The runs a launcher job does: those of the batch of ``run_id`` in ``sweep.json``."""
+    runs = planned_runs(read_manifest(sweep_dir))
+    batch = next((r.batch for r in runs if r.run_id == run_id and r.batch is not None), None)
+    return [r for r in runs if r.batch is not None and r.batch == batch] if batch is not None else []
 
 
 def write_manifest(sweep_dir: Path, arguments: list[str], swept: list[str], replications: int,
@@ -347,7 +425,6 @@ def progress_writer(scratch: Path):
 # ----------------------------------------------------------------- the sweep (main process)
 def run_sweep(sweeper, arguments: list[str]):
     """What ``DemandsimSweeper.sweep`` does: plan, skip finished runs, launch the rest, aggregate."""
-    from hydra.core.utils import JobStatus
     from omegaconf import read_write
 
     from demandsim import config as config_pkg
@@ -360,6 +437,7 @@ def run_sweep(sweeper, arguments: list[str]):
         from demandsim.errors import ConfigError
 
         raise ConfigError("run.replications", replications, "must be >= 1")
+    check_runs_per_job(getattr(sweeper, "runs_per_job", None))
     params = [f"{k}={v}" for k, v in (sweeper.params or {}).items()]
     if config_pkg.override_value("run.engine", params + list(arguments)) is None:
         params.append(f"run.engine={SWEEP_ENGINE}")  # identical results, many times faster
@@ -374,13 +452,16 @@ def run_sweep(sweeper, arguments: list[str]):
     existed = sweep_dir.exists()
     sweep_dir.mkdir(parents=True, exist_ok=True)
     clean_leftovers(sweep_dir)
-    write_manifest(sweep_dir, params + list(arguments), swept, replications, planned, str(config.scenario_name))
 
     todo, seen = [], set()
     for run in planned:
         if run.run_id not in seen and not is_complete_run(sweep_dir / run.folder):
             todo.append(run)
         seen.add(run.run_id)
+    per_job = choose_runs_per_job(getattr(sweeper, "runs_per_job", None), len(todo),
+                                  workers_of(config.hydra.get("launcher")))
+    batches = make_batches(todo, per_job)
+    write_manifest(sweep_dir, params + list(arguments), swept, replications, planned, str(config.scenario_name))
     points = len({r.point for r in planned})
     already = len({r.run_id for r in planned}) - len(todo)
     print(f"demandsim: sweep of {len(planned)} runs ({points} point{'s' * (points != 1)} x {replications} "
@@ -388,23 +469,14 @@ def run_sweep(sweeper, arguments: list[str]):
           + (f"; {already} already done, skipped" if already else ""), flush=True)
 
     results = []
-    if todo:
+    if batches:
         with SweepProgress(sweep_dir, todo, show=bool(config.run.progress)):
-            batch_size = sweeper.max_batch_size or len(todo)
-            for start in range(0, len(todo), batch_size):
-                batch = todo[start:start + batch_size]
-                results += launcher.launch([r.overrides for r in batch], initial_job_idx=start)
-    for run, ret in zip(todo, results):
-        outcome = ret._return_value if ret.status == JobStatus.COMPLETED else None
-        if isinstance(outcome, dict) and outcome.get("run_id") not in (None, run.run_id):
-            outcome = {"status": "failed", "bad_input": True,
-                       "message": "its config changed while the sweep ran (were config or scenario files "
-                                  "edited?); run the sweep command again"}
-        if not isinstance(outcome, dict) or outcome.get("status") == "failed":
-            FAILURES.append({"run": run, "message": (outcome or {}).get("message") if isinstance(outcome, dict)
-                             else f"{type(ret._return_value).__name__}: {ret._return_value}",
-                             "bad_input": isinstance(outcome, dict) and outcome.get("bad_input", False),
-                             "details": (outcome or {}).get("details") if isinstance(outcome, dict) else None})
+            batch_size = sweeper.max_batch_size or len(batches)
+            for start in range(0, len(batches), batch_size):
+                launch = batches[start:start + batch_size]
+                results += launcher.launch([b[0].overrides for b in launch], initial_job_idx=start)
+    for batch, ret in zip(batches, results):
+        record_failures(batch, ret)
     shutil.rmtree(sweep_dir / SCRATCH_DIR, ignore_errors=True)
 
     agg = write_tables(sweep_dir)
@@ -413,6 +485,31 @@ def run_sweep(sweeper, arguments: list[str]):
     else:
         print(sweep_digest(agg, time.perf_counter() - started, sweep_dir), flush=True)
     return [results]
+
+
+def record_failures(batch: list[PlannedRun], ret) -> None:
+    """Add to :data:`FAILURES` the runs of one launcher job that did not finish.
+
+    A job returns ``{"runs": [outcome per run]}`` or, if it failed before its first
+    run (e.g. bad input), one outcome for all its runs.
+    """
+    from hydra.core.utils import JobStatus
+
+    value = ret._return_value if ret.status == JobStatus.COMPLETED else None
+    if not isinstance(value, dict):
+        message = f"{type(ret._return_value).__name__}: {ret._return_value}"
+        FAILURES.extend({"run": run, "message": message, "bad_input": False, "details": None} for run in batch)
+        return
+    by_id = {o.get("run_id"): o for o in value.get("runs", [])}
+    for run in batch:
+        outcome = by_id.get(run.run_id, value if "runs" not in value else None)
+        if outcome is None:
+            outcome = {"status": "failed", "bad_input": True,
+                       "message": "its job did not run it: were config or scenario files edited while the sweep "
+                                  "ran? run the sweep command again"}
+        if outcome.get("status") == "failed":
+            FAILURES.append({"run": run, "message": outcome.get("message"),
+                             "bad_input": outcome.get("bad_input", False), "details": outcome.get("details")})
 
 
 HEADLINE = [("sl_999_10s", "999 in 10 s", True), ("abandon_rate_101", "101 abandoned", True),

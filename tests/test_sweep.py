@@ -172,6 +172,36 @@ def test_wider_sweep_reuses_finished_runs(swept, tmp_path):
     assert len(pd.read_parquet(out / sweep.SWEEP_TABLE)) == 6
 
 
+def test_a_job_runs_several_replications_with_the_same_results(swept, tmp_path):
+    """hydra.sweeper.runs_per_job=2: one launcher job per point (composed once), same runs and KPIs."""
+    out = tmp_path / "sw"
+    done = cli("-m", *POINTS, "run.replications=2", *SHORT, f"hydra.sweep.dir={out}", "hydra.sweeper.runs_per_job=2")
+    assert done.returncode == 0, done.stderr
+    runs = sweep.read_manifest(out)["runs"]
+    assert [r["batch"] for r in runs] == [0, 0, 1, 1] and {r["point"] for r in runs if r["batch"] == 1} == {1}
+    pd.testing.assert_frame_equal(pd.read_parquet(out / sweep.SWEEP_TABLE), pd.read_parquet(swept[0] / sweep.SWEEP_TABLE))
+    assert not (out / sweep.SCRATCH_DIR).exists()
+
+
+def test_runs_per_job_by_default_keeps_both_workers_busy():
+    assert sweep.choose_runs_per_job(None, todo=200, workers=2) == sweep.MAX_RUNS_PER_JOB
+    assert sweep.choose_runs_per_job(None, todo=48, workers=2) == 3
+    assert sweep.choose_runs_per_job(None, todo=4, workers=2) == 1
+    assert sweep.choose_runs_per_job(7, todo=4, workers=2) == 7
+    assert sweep.workers_of({"n_jobs": 2}) == 2 and sweep.workers_of({"n_jobs": -1}) == (os.cpu_count() or 1)
+
+
+def test_failing_runs_of_a_job_are_one_line_naming_the_point(tmp_path):
+    out = tmp_path / "sw"
+    done = cli("-m", "scenario=validation/erlang_a", "validation.servers=-3,28", "run.replications=2", *SHORT,
+               f"hydra.sweep.dir={out}", "hydra.sweeper.runs_per_job=2")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "validation.servers=-3" in lines[0] and "(2 runs failed)" in lines[0], done.stderr
+    table = pd.read_parquet(out / sweep.SWEEP_TABLE)
+    assert table["validation.servers"].tolist() == [28, 28]
+
+
 def test_failing_run_of_a_sweep_is_one_line_naming_the_point(tmp_path):
     out = tmp_path / "sw"
     done = cli("-m", "scenario=validation/erlang_a", "validation.servers=28,-3", *SHORT, f"hydra.sweep.dir={out}")
@@ -190,6 +220,8 @@ def test_failing_run_of_a_sweep_is_one_line_naming_the_point(tmp_path):
     (["run.replications=0"], ["run.replications", "0"]),
     (["-m", "scenario=validation/erlang_a", "validation.servers=28,32", "run.dayz=1"], ["run.dayz", "1"]),
     (["run.replications=2", "run.replication=1"], ["run.replication", "1"]),
+    (["-m", "scenario=validation/erlang_a", "validation.servers=28,32", "hydra.sweeper.runs_per_job=0"],
+     ["hydra.sweeper.runs_per_job", "0"]),
 ])
 def test_bad_sweep_input_is_refused_before_anything_runs(tmp_path, args, must_name):
     out = tmp_path / "out"

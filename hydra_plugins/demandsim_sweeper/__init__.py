@@ -17,8 +17,10 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 class DemandsimSweeper(BasicSweeper):
     """Hydra's basic sweeper (cartesian product of the swept values), plus replications."""
 
-    def __init__(self, max_batch_size: Optional[int] = None, params: Optional[Dict[str, str]] = None) -> None:
+    def __init__(self, max_batch_size: Optional[int] = None, params: Optional[Dict[str, str]] = None,
+                 runs_per_job: Optional[int] = None) -> None:
         super().__init__(max_batch_size=max_batch_size, params=params)
+        self.runs_per_job = runs_per_job
 
     def sweep(self, arguments: List[str]) -> Any:
         from demandsim.sweep import run_sweep
