@@ -11,8 +11,8 @@ two in step: a change to the model goes into both, or the equality test fails.
 Speed comes from state in flat arrays (no Python object per call or event), a
 binary heap of pending events ordered by (time, sequence number), and small
 compiled functions, one per step of the story, that all take the same tuple
-of state arrays ``W`` (positions ``W_*`` below) and run without reference
-counting. The loop is resumable: it stops at
+of state arrays ``W`` (positions ``W_*`` below), run without reference
+counting and are inlined into the loop (``_step``). The loop is resumable: it stops at
 a chosen time (for the progress bar) or when an array is full (Python grows it
 and carries on), so memory follows the run instead of a worst-case bound. The
 first run in a fresh checkout compiles; the compiled code is cached on disk.
@@ -156,6 +156,13 @@ CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES], dtype=np.in
 
 
 # ---------------------------------------------------------------- plumbing
+#: The steps of the story, compiled and then inlined by LLVM into their callers. Without
+#: inlining every call copies W onto the stack, flattened (about 290 machine words for its
+#: 38 arrays), which was more than half of the loop's time. (Cold compilation takes a few
+#: seconds longer.)
+_step = njit(cache=True, error_model="numpy", _nrt=False, forceinline=True)
+
+
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _change(W, lv, delta):
     """Level ``lv`` changes by ``delta`` now (HourlyLevels.change, same arithmetic)."""
@@ -212,7 +219,7 @@ def _heap_sift_up(f, d, by_grade, i):
             break
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _heap_pop(f, d, by_grade, n):
     """Move the smallest of ``n`` entries to position ``n - 1``, restore the heap on the rest;
     returns ``n - 1``, the new size and the position of the entry taken."""
@@ -250,7 +257,7 @@ def _schedule(W, delay, kind, a, b):
     _heap_sift_up(t, e, 0, n)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _pop_event(W):
     """Take the next event off the heap; it now sits at the returned position."""
     K = W[W_K]
@@ -258,7 +265,7 @@ def _pop_event(W):
     return K[K_EVENTS]
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _push_dispatch(W, grade, incident):
     """Queue an incident for a unit: grade first, then ready time, then arrival order."""
     K, f, d = W[W_K], W[W_DHF], W[W_DHI]
@@ -272,7 +279,7 @@ def _push_dispatch(W, grade, incident):
     _heap_sift_up(f, d, 1, n)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _pop_dispatch(W):
     """The most urgent incident waiting for a unit, taken off the queue."""
     K = W[W_K]
@@ -301,7 +308,7 @@ def _leave(W, q, lv):
     _change(W, lv, -1)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _head(W, q):
     """Pop the first caller in queue ``q`` who has not hung up."""
     K, Q, CI = W[W_K], W[W_Q], W[W_CI]
@@ -339,7 +346,7 @@ def _start_work(W, g):
 
 
 # ---------------------------------------------------------------- the story
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _answer_999(W, call, who):
     CF, CI = W[W_CF], W[W_CI]
     now = W[W_NOW][0]
@@ -357,7 +364,7 @@ def _answer_999(W, call, who):
     _schedule(W, q + r + w, EV_FINISH_WORK, g, 0)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _answer_secondary(W, call, who):
     CF, CI = W[W_CF], W[W_CI]
     now = W[W_NOW][0]
@@ -374,7 +381,7 @@ def _answer_secondary(W, call, who):
     _schedule(W, q + r + w, EV_FINISH_WORK, g, 0)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _answer_switchboard(W, call):
     _leave(W, QSWITCH, WSWITCH)
     W[W_CF][call, CF_T_ANSWER] = W[W_NOW][0]
@@ -383,7 +390,7 @@ def _answer_switchboard(W, call):
     _schedule(W, W[W_TRIAGE][W[W_CI][call, CI_DRAW_ROW]], EV_TRIAGE_ENDS, call, 0)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _assign_unit(W, incident):
     IF, II = W[W_INC_F], W[W_INC_I]
     now = W[W_NOW][0]
@@ -399,7 +406,7 @@ def _assign_unit(W, incident):
     _schedule(W, travel + on_scene, EV_FINISH_WORK, UNITS, 0)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _put_to_work(W, g):
     """Give idle members of group ``g`` the work waiting for them, most urgent first."""
     K, staff, PI = W[W_K], W[W_STAFF], W[W_PI]
@@ -419,14 +426,14 @@ def _put_to_work(W, g):
             return
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _finish_work(W, g):
     W[W_STAFF][1, g] -= 1
     _change(W, BUSY0 + g, -1)
     _put_to_work(W, g)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _offer_999(W, call):
     _join(W, Q999, W999, call)
     _put_to_work(W, CH)
@@ -437,7 +444,7 @@ def _offer_999(W, call):
             _schedule(W, patience, EV_HANGUP_999, call, 0)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _offer_101(W, call):
     _join(W, QSWITCH, WSWITCH, call)
     _put_to_work(W, SW)
@@ -447,7 +454,7 @@ def _offer_101(W, call):
             _schedule(W, patience, EV_HANGUP_SWITCHBOARD, call, 0)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _offer_secondary(W, call):
     _join(W, QSEC, WSEC, call)
     _put_to_work(W, W[W_PI][PI_SECONDARY_STAFF])
@@ -457,7 +464,7 @@ def _offer_secondary(W, call):
             _schedule(W, patience, EV_HANGUP_SECONDARY, call, 0)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _maybe_redial(W, call):
     """A 101 caller who hung up may ring 999, or 101 again, after a while."""
     CI, PF = W[W_CI], W[W_PF]
@@ -476,7 +483,7 @@ def _maybe_redial(W, call):
         _schedule(W, delay, EV_REDIAL, call, line)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _triage_ends(W, call):
     """The switchboard operator routes the call, then takes the next one."""
     CF, CI = W[W_CF], W[W_CI]
@@ -501,7 +508,7 @@ def _triage_ends(W, call):
     _finish_work(W, SW)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _question_set_ends(W, call, source):
     """THRIVE grading done: the incident exists and, if deployed, waits for a unit."""
     K, CF, CI, IF, II, cum = W[W_K], W[W_CF], W[W_CI], W[W_INC_F], W[W_INC_I], W[W_GCUM]
@@ -528,7 +535,7 @@ def _question_set_ends(W, call, source):
         _put_to_work(W, UNITS)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _caller_redials(W, parent, line):
     CI = W[W_CI]
     call = _new_call(W, line, CI[parent, CI_DRAW_ROW] + 1, CI[parent, CI_ORIGIN_CALL])
@@ -542,7 +549,7 @@ def _caller_redials(W, parent, line):
         _offer_101(W, call)
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _next_roster_hour(head, after):
     for hour in range(after + 1, head.shape[1]):
         for g in range(5):
@@ -551,7 +558,7 @@ def _next_roster_hour(head, after):
     return -1
 
 
-@njit(cache=True, error_model="numpy", _nrt=False)
+@_step
 def _roster_changes(W, hour):
     """At an hour when headcounts change: update, put new staff to work, wait for the next change."""
     head, staff = W[W_HEAD], W[W_STAFF]
