@@ -10,6 +10,11 @@ Tie rule (shared with every engine): events at the same instant happen in the
 order they were scheduled; within one event, the call moves on before the
 freed staff member takes the next piece of work.
 
+Speed without changing the model: each callback reads the clock once and hands
+``now`` on; the draws and the logs are read and written through memoryviews of
+their numpy arrays (plain Python numbers per element, no copies); each queue and
+staff group keeps its own time-integrated hourly level (:class:`Level`).
+
 Example:
     >>> from demandsim.config.schema import Config
     >>> from demandsim.model.plan import build_plan
@@ -26,11 +31,15 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_right
 from collections import deque
+from dataclasses import fields
+from types import SimpleNamespace
 
 import numpy as np
 import simpy
 
+from demandsim.draws import CallDraws
 from demandsim.model.calendar import DAY, HOUR
 from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
 from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999, STAFF_GROUPS, RunPlan
@@ -38,59 +47,169 @@ from demandsim.records import (
     ABANDONED, ABANDONED_SECONDARY, ABANDONED_SWITCHBOARD, ANSWERED, ANSWERED_SECONDARY,
     BY_CALL_HANDLER, BY_DIGITAL_DESK, BY_SECONDARY_HANDLER, BY_SWITCHBOARD, CALL_COLUMNS,
     CLOSED_AT_SWITCHBOARD, INCIDENT_COLUMNS, LEVELS, LINE_101, LINE_999, NONE, ORIGIN_REDIAL,
-    ORIGIN_TRANSFER, TRANSFERRED_TO_999, ColumnLog, HourlyLevels, RunRecords, finish_records,
+    ORIGIN_TRANSFER, TRANSFERRED_TO_999, ColumnLog, RunRecords, finish_records,
 )
 
 CALL_HANDLERS, SECONDARY_HANDLERS, DIGITAL_DESK, SWITCHBOARD, UNITS = STAFF_GROUPS
-BUSY = {g: LEVELS.index(f"busy_{g}") for g in STAFF_GROUPS}
-W999, WSWITCH, WSEC, WDISPATCH = (LEVELS.index(n) for n in
-                                  ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch"))
+INF = math.inf
 
 
-class Staff:
-    """One staff group: rostered headcount now, and how many are busy.
+class Level:
+    """A level of :data:`~demandsim.records.LEVELS` and its time integral per simulated hour.
+
+    The same bookkeeping as :meth:`demandsim.records.HourlyLevels.change`, with
+    the same arithmetic in the same order (the fast engine mirrors it), for one
+    level: it runs at every queue and staff change, and a Python list item is
+    much cheaper to update than an element of a numpy array.
+    """
+
+    def __init__(self, hours: int) -> None:
+        self.level = 0
+        self.since = 0.0
+        self.area = [0.0] * hours  # level-seconds per hour
+
+    def change(self, now: float, delta: int) -> None:
+        """The level changes by ``delta`` at time ``now``."""
+        level, since = self.level, self.since
+        if level and now > since:
+            area = self.area
+            first, last = int(since // HOUR), int(now // HOUR)
+            if first == last:
+                area[first] += level * (now - since)
+            else:
+                last = min(last, len(area))
+                area[first] += level * ((first + 1) * HOUR - since)
+                full = level * HOUR
+                for hour in range(first + 1, last):
+                    area[hour] += full
+                if last < len(area):
+                    area[last] += level * (now - last * HOUR)
+        self.level = level + delta
+        self.since = now
+
+
+class Staff(Level):
+    """One staff group: rostered headcount now, and how many are busy (``level``).
 
     Nobody is sent home mid-call: when the roster drops below the number busy,
     the extra people finish their call and then are not replaced.
+    ``takes_work(now)`` gives the group's idle members the work waiting for them.
     """
 
-    def __init__(self, name: str, headcount: np.ndarray) -> None:
+    def __init__(self, name: str, headcount: np.ndarray, hours: int) -> None:
+        super().__init__(hours)
         self.name = name
         self.headcount = headcount
         self.rostered = int(headcount[0]) if len(headcount) else 0
-        self.busy = 0  # may exceed rostered for a while after a shift ends
+        self.takes_work = None  # set by the hub: the group's rule for what to do next
 
 
-class Queue:
-    """First-come-first-served queue of call rows with lazy removal of hang-ups."""
+class Queue(Level):
+    """First-come-first-served queue of call rows with lazy removal of hang-ups.
 
-    def __init__(self) -> None:
+    ``level`` counts the live callers (hung-up ones may still sit in ``rows``).
+    """
+
+    def __init__(self, hours: int) -> None:
+        super().__init__(hours)
         self.rows: deque = deque()
-        self.waiting = 0  # live callers (hung-up ones may still sit in ``rows``)
+
+
+class _Log:
+    """The columns of a :class:`~demandsim.records.ColumnLog`, written through memoryviews.
+
+    Each column is a numpy array (same dtypes and defaults as the ColumnLog)
+    exposed as a memoryview attribute: one element read or written through a
+    memoryview is a plain Python number and costs a fraction of numpy scalar
+    indexing, without the memory of Python lists.
+    """
+
+    def __init__(self, columns: dict) -> None:
+        self._spec = columns
+        self._n = 0
+        self._capacity = 1024
+        self._arrays = {name: np.full(self._capacity, default, dtype=dtype) for name, (dtype, default) in columns.items()}
+        self._view()
+
+    def _view(self) -> None:
+        for name, array in self._arrays.items():
+            setattr(self, name, memoryview(array))
+
+    def new(self) -> int:
+        """Append a row of defaults and return its index."""
+        n = self._n
+        if n == self._capacity:
+            self._capacity *= 2
+            for name, (dtype, default) in self._spec.items():
+                grown = np.full(self._capacity, default, dtype=dtype)
+                grown[:n] = self._arrays[name]
+                self._arrays[name] = grown
+            self._view()
+        self._n = n + 1
+        return n
+
+    def column_log(self) -> ColumnLog:
+        """The filled rows as a :class:`~demandsim.records.ColumnLog` (no copy)."""
+        for name in self._spec:
+            delattr(self, name)  # release the views
+        return ColumnLog.from_arrays(self._spec, {name: a[: self._n] for name, a in self._arrays.items()})
+
+
+def _draw_views(draws: CallDraws) -> SimpleNamespace:
+    """The draws' columns as memoryviews (``travel[row, grade]`` works too), and ``row_of_101``."""
+    views = {f.name: getattr(draws, f.name) for f in fields(draws)}
+    views = {name: memoryview(v) if isinstance(v, np.ndarray) else v for name, v in views.items()}
+    return SimpleNamespace(**views, row_of_101=draws.row_of_101)
 
 
 class _Hub:
     def __init__(self, env: simpy.Environment, plan: RunPlan) -> None:
-        self.env, self.plan, self.m, self.d = env, plan, plan.model, plan.draws
-        self.calls = ColumnLog(CALL_COLUMNS)
-        self.incidents = ColumnLog(INCIDENT_COLUMNS)
-        self.levels = HourlyLevels(len(self.m.calendar.hour_of_week))
-        self.staff = {g: Staff(g, self.m.headcount[g]) for g in STAFF_GROUPS}
-        self.q999, self.qswitch, self.qsec = Queue(), Queue(), Queue()
+        self.env, self.plan, self.m, self.d = env, plan, plan.model, _draw_views(plan.draws)
+        self.calls = _Log(CALL_COLUMNS)
+        self.incidents = _Log(INCIDENT_COLUMNS)
+        hours = len(self.m.calendar.hour_of_week)
+        self.staff = {g: Staff(g, self.m.headcount[g], hours) for g in STAFF_GROUPS}
+        self.call_handlers, self.secondary_handlers = self.staff[CALL_HANDLERS], self.staff[SECONDARY_HANDLERS]
+        self.digital_desk, self.switchboard, self.units = (self.staff[DIGITAL_DESK], self.staff[SWITCHBOARD],
+                                                           self.staff[UNITS])
+        self.call_handlers.takes_work = self.call_handlers_take_work
+        self.secondary_handlers.takes_work = self.secondary_handlers_take_work
+        self.digital_desk.takes_work = self.digital_desk_takes_work
+        self.switchboard.takes_work = self.switchboard_takes_work
+        self.units.takes_work = self.units_take_work
+        self.q999, self.qswitch, self.qsec = Queue(hours), Queue(hours), Queue(hours)
         self.dispatch: list = []  # heap of (grade, t_ready, seq, incident)
+        self.dispatch_waiting = Level(hours)
         self.seq = 0
-        self.secondary_staff = CALL_HANDLERS if self.m.pooled_secondary else SECONDARY_HANDLERS
+        self.pooled_secondary = self.m.pooled_secondary
+        self.secondary_staff = self.call_handlers if self.pooled_secondary else self.secondary_handlers
+        # Grading.grade is np.searchsorted(side="right"); bisect_right on the same
+        # numbers gives the same grade without a numpy call per incident
+        self.grade_cumulative = [np.asarray(c).tolist() for c in self.m.grading.cumulative]
+
+    def levels(self) -> list[Level]:
+        """Every level, in the order of :data:`~demandsim.records.LEVELS`."""
+        by_name = {"waiting_999": self.q999, "waiting_switchboard": self.qswitch,
+                   "waiting_secondary": self.qsec, "waiting_dispatch": self.dispatch_waiting}
+        by_name.update({f"busy_{g}": s for g, s in self.staff.items()})
+        return [by_name[name] for name in LEVELS]
 
     # ------------------------------------------------------------ plumbing
     def after(self, delay: float, action, arg) -> None:
         """Run ``action(arg)`` ``delay`` seconds from now."""
         self.env.timeout(delay).callbacks.append(lambda _event: action(arg))
 
-    def arrivals(self, times: np.ndarray, action):
-        """Process: feed pre-drawn arrival times, in order, to ``action(index)``."""
-        for index, t in enumerate(times):
-            yield self.env.timeout(t - self.env.now)
+    def arrivals(self, times: np.ndarray, action) -> None:
+        """Feed pre-drawn arrival times, in order, to ``action(index)``; each arrival books the next."""
+        times = memoryview(times)
+
+        def arrive(index: int) -> None:
             action(index)
+            if index + 1 < len(times):
+                self.after(times[index + 1] - self.env.now, arrive, index + 1)
+
+        if len(times):
+            self.after(times[0] - self.env.now, arrive, 0)
 
     def roster_changes(self):
         """Process: at each hour when any headcount changes, update and put new staff to work."""
@@ -103,25 +222,12 @@ class _Hub:
             for s in changed:
                 s.rostered = int(s.headcount[hour])
             for s in changed:
-                self.put_to_work(s.name)
+                s.takes_work(self.env.now)
 
-    def start_work(self, group: str) -> None:
-        self.staff[group].busy += 1
-        self.levels.change(BUSY[group], self.env.now, +1)
-
-    def finish_work(self, group: str) -> None:
-        self.staff[group].busy -= 1
-        self.levels.change(BUSY[group], self.env.now, -1)
-        self.put_to_work(group)
-
-    def join(self, queue: Queue, level: int, row: int) -> None:
-        queue.rows.append(row)
-        queue.waiting += 1
-        self.levels.change(level, self.env.now, +1)
-
-    def leave(self, queue: Queue, level: int) -> None:
-        queue.waiting -= 1
-        self.levels.change(level, self.env.now, -1)
+    def finish_work(self, staff: Staff) -> None:
+        now = self.env.now
+        staff.change(now, -1)
+        staff.takes_work(now)
 
     def head(self, queue: Queue, still_waiting) -> int:
         """Pop the first caller in ``queue`` who has not hung up."""
@@ -130,31 +236,49 @@ class _Hub:
             if still_waiting(call):
                 return call
 
-    def new_call(self, line: int, draw_row: int, origin_call: int = NONE) -> int:
+    def new_call(self, line: int, draw_row: int, now: float, origin_call: int = NONE) -> int:
         c = self.calls
         call = c.new()
-        c.line[call], c.draw_row[call], c.t_offer[call] = line, draw_row, self.env.now
+        c.line[call], c.draw_row[call], c.t_offer[call] = line, draw_row, now
         c.origin_call_id[call] = call if origin_call == NONE else origin_call
         return call
 
     # ------------------------------------------------------------ who takes what next
-    def put_to_work(self, group: str) -> None:
-        """Give idle members of ``group`` the work waiting for them, most urgent first."""
-        staff = self.staff[group]
-        while staff.rostered > staff.busy:  # someone idle
-            if group == CALL_HANDLERS and self.q999.waiting:
-                self.answer_999(self.head(self.q999, self.unanswered), BY_CALL_HANDLER)
-            elif group == DIGITAL_DESK and self.q999.waiting >= self.m.digital_desk_threshold:
-                self.answer_999(self.head(self.q999, self.unanswered), BY_DIGITAL_DESK)
-            elif group == self.secondary_staff and self.qsec.waiting:
-                who = BY_CALL_HANDLER if group == CALL_HANDLERS else BY_SECONDARY_HANDLER
-                self.answer_secondary(self.head(self.qsec, self.waiting_secondary), who)
-            elif group == SWITCHBOARD and self.qswitch.waiting:
-                self.answer_switchboard(self.head(self.qswitch, self.unanswered))
-            elif group == UNITS and self.dispatch:
-                self.assign_unit(heapq.heappop(self.dispatch)[3])
+    # Each group's idle members (rostered > busy) take the work waiting for them, most urgent first.
+    def call_handlers_take_work(self, now: float) -> None:
+        """999 callers; then, if the secondary line is pooled with the call handlers, its callers."""
+        staff = self.call_handlers
+        while staff.rostered > staff.level:
+            if self.q999.level:
+                self.answer_999(self.head(self.q999, self.unanswered), BY_CALL_HANDLER, now)
+            elif self.pooled_secondary and self.qsec.level:
+                self.answer_secondary(self.head(self.qsec, self.waiting_secondary), BY_CALL_HANDLER, now)
             else:
                 return
+
+    def digital_desk_takes_work(self, now: float) -> None:
+        """999 callers, only while the 999 queue is at least the desk's threshold long."""
+        staff = self.digital_desk
+        while staff.rostered > staff.level and self.q999.level >= self.m.digital_desk_threshold:
+            self.answer_999(self.head(self.q999, self.unanswered), BY_DIGITAL_DESK, now)
+
+    def secondary_handlers_take_work(self, now: float) -> None:
+        """Secondary-line callers, unless that line is pooled with the call handlers."""
+        staff = self.secondary_handlers
+        while staff.rostered > staff.level and not self.pooled_secondary and self.qsec.level:
+            self.answer_secondary(self.head(self.qsec, self.waiting_secondary), BY_SECONDARY_HANDLER, now)
+
+    def switchboard_takes_work(self, now: float) -> None:
+        """101 callers."""
+        staff = self.switchboard
+        while staff.rostered > staff.level and self.qswitch.level:
+            self.answer_switchboard(self.head(self.qswitch, self.unanswered), now)
+
+    def units_take_work(self, now: float) -> None:
+        """Incidents waiting for a unit, by grade, then by time ready."""
+        staff = self.units
+        while staff.rostered > staff.level and self.dispatch:
+            self.assign_unit(heapq.heappop(self.dispatch)[3], now)
 
     def unanswered(self, call: int) -> bool:
         """Still waiting in the 999 or switchboard queue (not answered, not hung up)."""
@@ -166,58 +290,64 @@ class _Hub:
 
     # ------------------------------------------------------------ 999 line
     def call_999_arrives(self, index: int) -> None:
-        self.offer_999(self.new_call(LINE_999, index))
+        now = self.env.now
+        self.offer_999(self.new_call(LINE_999, index, now), now)
 
-    def offer_999(self, call: int) -> None:
+    def offer_999(self, call: int, now: float) -> None:
         """A caller reaches the 999 queue: answered at once if a handler is free."""
-        self.join(self.q999, W999, call)
-        self.put_to_work(CALL_HANDLERS)
-        self.put_to_work(DIGITAL_DESK)
+        self.q999.rows.append(call)
+        self.q999.change(now, +1)
+        self.call_handlers_take_work(now)
+        self.digital_desk_takes_work(now)
         if self.unanswered(call):
             patience = self.d.patience_999[self.calls.draw_row[call]]
-            if patience < np.inf:
+            if patience < INF:
                 self.after(patience, self.caller_hangs_up_999, call)
 
     def caller_hangs_up_999(self, call: int) -> None:
         if self.unanswered(call):
-            self.calls.outcome[call], self.calls.t_end[call] = ABANDONED, self.env.now
-            self.leave(self.q999, W999)
+            now = self.env.now
+            self.calls.outcome[call], self.calls.t_end[call] = ABANDONED, now
+            self.q999.change(now, -1)
 
-    def answer_999(self, call: int, who: int) -> None:
-        c, now = self.calls, self.env.now
-        self.leave(self.q999, W999)
+    def answer_999(self, call: int, who: int, now: float) -> None:
+        c, d = self.calls, self.d
+        self.q999.change(now, -1)
         c.t_answer[call], c.answered_by[call], c.outcome[call] = now, who, ANSWERED
-        group = CALL_HANDLERS if who == BY_CALL_HANDLER else DIGITAL_DESK
-        self.start_work(group)
+        staff = self.call_handlers if who == BY_CALL_HANDLER else self.digital_desk
+        staff.change(now, +1)
         row = c.draw_row[call]
-        question, rest, wrap = self.d.question_999[row], self.d.rest_999[row], self.d.wrap_999[row]
+        question, rest, wrap = d.question_999[row], d.rest_999[row], d.wrap_999[row]
         c.t_end[call] = now + question + rest
         source = SOURCE_999 if c.line[c.origin_call_id[call]] == LINE_999 else SOURCE_FROM_101
         self.after(question, self.question_set_ends, (call, source))
-        self.after(question + rest + wrap, self.finish_work, group)
+        self.after(question + rest + wrap, self.finish_work, staff)
 
     # ------------------------------------------------------------ 101 line
     def call_101_arrives(self, index: int) -> None:
-        self.offer_101(self.new_call(LINE_101, self.d.row_of_101(index, 0)))
+        now = self.env.now
+        self.offer_101(self.new_call(LINE_101, self.d.row_of_101(index, 0), now), now)
 
-    def offer_101(self, call: int) -> None:
-        self.join(self.qswitch, WSWITCH, call)
-        self.put_to_work(SWITCHBOARD)
+    def offer_101(self, call: int, now: float) -> None:
+        self.qswitch.rows.append(call)
+        self.qswitch.change(now, +1)
+        self.switchboard_takes_work(now)
         if self.unanswered(call):
             patience = self.d.patience_switchboard[self.calls.draw_row[call]]
-            if patience < np.inf:
+            if patience < INF:
                 self.after(patience, self.caller_hangs_up_switchboard, call)
 
     def caller_hangs_up_switchboard(self, call: int) -> None:
         if self.unanswered(call):
-            self.calls.outcome[call], self.calls.t_end[call] = ABANDONED_SWITCHBOARD, self.env.now
-            self.leave(self.qswitch, WSWITCH)
-            self.maybe_redial(call)
+            now = self.env.now
+            self.calls.outcome[call], self.calls.t_end[call] = ABANDONED_SWITCHBOARD, now
+            self.qswitch.change(now, -1)
+            self.maybe_redial(call, now)
 
-    def answer_switchboard(self, call: int) -> None:
-        self.leave(self.qswitch, WSWITCH)
-        self.calls.t_answer[call], self.calls.answered_by[call] = self.env.now, BY_SWITCHBOARD
-        self.start_work(SWITCHBOARD)
+    def answer_switchboard(self, call: int, now: float) -> None:
+        self.qswitch.change(now, -1)
+        self.calls.t_answer[call], self.calls.answered_by[call] = now, BY_SWITCHBOARD
+        self.switchboard.change(now, +1)
         self.after(self.d.triage[self.calls.draw_row[call]], self.triage_ends, call)
 
     def triage_ends(self, call: int) -> None:
@@ -227,48 +357,51 @@ class _Hub:
         c.route[call] = route
         if route == ROUTE_TO_999:
             c.outcome[call], c.t_end[call] = TRANSFERRED_TO_999, now
-            transfer = self.new_call(LINE_999, c.draw_row[call], c.origin_call_id[call])
+            transfer = self.new_call(LINE_999, c.draw_row[call], now, c.origin_call_id[call])
             c.origin[transfer], c.parent_call_id[transfer], c.attempt[transfer] = ORIGIN_TRANSFER, call, c.attempt[call]
             c.next_call_id[call] = transfer
-            self.offer_999(transfer)
+            self.offer_999(transfer, now)
         elif route == ROUTE_SECONDARY:
             c.t_secondary_offer[call] = now
-            self.offer_secondary(call)
+            self.offer_secondary(call, now)
         else:
             c.outcome[call], c.t_end[call] = CLOSED_AT_SWITCHBOARD, now
-        self.finish_work(SWITCHBOARD)
+        self.switchboard.change(now, -1)  # the operator is free for the next caller
+        self.switchboard_takes_work(now)
 
-    def offer_secondary(self, call: int) -> None:
-        self.join(self.qsec, WSEC, call)
-        self.put_to_work(self.secondary_staff)
+    def offer_secondary(self, call: int, now: float) -> None:
+        self.qsec.rows.append(call)
+        self.qsec.change(now, +1)
+        self.secondary_staff.takes_work(now)
         if self.waiting_secondary(call):
             patience = self.d.patience_secondary[self.calls.draw_row[call]]
-            if patience < np.inf:
+            if patience < INF:
                 self.after(patience, self.caller_hangs_up_secondary, call)
 
     def caller_hangs_up_secondary(self, call: int) -> None:
         if self.waiting_secondary(call):
-            self.calls.outcome[call], self.calls.t_end[call] = ABANDONED_SECONDARY, self.env.now
-            self.leave(self.qsec, WSEC)
-            self.maybe_redial(call)
+            now = self.env.now
+            self.calls.outcome[call], self.calls.t_end[call] = ABANDONED_SECONDARY, now
+            self.qsec.change(now, -1)
+            self.maybe_redial(call, now)
 
-    def answer_secondary(self, call: int, who: int) -> None:
-        c, now = self.calls, self.env.now
-        self.leave(self.qsec, WSEC)
+    def answer_secondary(self, call: int, who: int, now: float) -> None:
+        c, d = self.calls, self.d
+        self.qsec.change(now, -1)
         c.t_secondary_answer[call], c.secondary_answered_by[call], c.outcome[call] = now, who, ANSWERED_SECONDARY
-        group = CALL_HANDLERS if who == BY_CALL_HANDLER else SECONDARY_HANDLERS
-        self.start_work(group)
+        staff = self.call_handlers if who == BY_CALL_HANDLER else self.secondary_handlers
+        staff.change(now, +1)
         row = c.draw_row[call]
-        question, rest, wrap = self.d.question_secondary[row], self.d.rest_secondary[row], self.d.wrap_secondary[row]
+        question, rest, wrap = d.question_secondary[row], d.rest_secondary[row], d.wrap_secondary[row]
         c.t_end[call] = now + question + rest
         self.after(question, self.question_set_ends, (call, SOURCE_SECONDARY))
-        self.after(question + rest + wrap, self.finish_work, group)
+        self.after(question + rest + wrap, self.finish_work, staff)
 
     # ------------------------------------------------------------ redial
-    def maybe_redial(self, call: int) -> None:
+    def maybe_redial(self, call: int, now: float) -> None:
         """A 101 caller who hung up may ring 999, or 101 again, after a while."""
         c, m = self.calls, self.m
-        attempt = int(c.attempt[call])
+        attempt = c.attempt[call]
         if attempt + 1 >= m.max_attempts:
             return
         row = c.draw_row[call]
@@ -280,16 +413,16 @@ class _Hub:
         else:
             return
         delay = self.d.redial_delay[row]
-        if self.env.now + delay < m.horizon_s:
+        if now + delay < m.horizon_s:
             self.after(delay, self.caller_redials, (call, line))
 
     def caller_redials(self, args) -> None:
         parent, line = args
-        c = self.calls
-        call = self.new_call(line, c.draw_row[parent] + 1, c.origin_call_id[parent])
+        c, now = self.calls, self.env.now
+        call = self.new_call(line, c.draw_row[parent] + 1, now, c.origin_call_id[parent])
         c.origin[call], c.parent_call_id[call], c.attempt[call] = ORIGIN_REDIAL, parent, c.attempt[parent] + 1
         c.next_call_id[parent] = call
-        (self.offer_999 if line == LINE_999 else self.offer_101)(call)
+        (self.offer_999 if line == LINE_999 else self.offer_101)(call, now)
 
     # ------------------------------------------------------------ grading and dispatch
     def question_set_ends(self, args) -> None:
@@ -297,7 +430,7 @@ class _Hub:
         call, source = args
         c, now = self.calls, self.env.now
         row = c.draw_row[call]
-        grade = self.m.grading.grade(source, self.d.u_grade[row])
+        grade = bisect_right(self.grade_cumulative[source], self.d.u_grade[row])  # Grading.grade
         i = self.incidents
         incident = i.new()
         c.incident_id[call] = incident
@@ -308,19 +441,19 @@ class _Hub:
         if grade < N_DEPLOYED:
             heapq.heappush(self.dispatch, (grade, now, self.seq, incident))
             self.seq += 1
-            self.levels.change(WDISPATCH, now, +1)
-            self.put_to_work(UNITS)
+            self.dispatch_waiting.change(now, +1)
+            self.units_take_work(now)
 
-    def assign_unit(self, incident: int) -> None:
-        i, now = self.incidents, self.env.now
-        self.levels.change(WDISPATCH, now, -1)
-        self.start_work(UNITS)
+    def assign_unit(self, incident: int, now: float) -> None:
+        i, d = self.incidents, self.d
+        self.dispatch_waiting.change(now, -1)
+        self.units.change(now, +1)
         row, grade = self.calls.draw_row[i.call_id[incident]], i.grade[incident]
-        travel, on_scene = self.d.travel[row, grade], self.d.on_scene[row, grade]
+        travel, on_scene = d.travel[row, grade], d.on_scene[row, grade]
         i.t_assigned[incident] = now
         i.t_on_scene[incident] = now + travel
         i.t_clear[incident] = now + travel + on_scene
-        self.after(travel + on_scene, self.finish_work, UNITS)
+        self.after(travel + on_scene, self.finish_work, self.units)
 
 
 class SimpyEngine:
@@ -332,8 +465,8 @@ class SimpyEngine:
         """Simulate to the horizon. ``progress(days_done)`` is called once per simulated day."""
         env = simpy.Environment()
         hub = _Hub(env, plan)
-        env.process(hub.arrivals(plan.arrivals_999, hub.call_999_arrives))
-        env.process(hub.arrivals(plan.arrivals_101, hub.call_101_arrives))
+        hub.arrivals(plan.arrivals_999, hub.call_999_arrives)
+        hub.arrivals(plan.arrivals_101, hub.call_101_arrives)
         env.process(hub.roster_changes())
         horizon = plan.model.horizon_s
         day = 0
@@ -342,5 +475,8 @@ class SimpyEngine:
             env.run(until=min(day * DAY, horizon))
             if progress is not None:
                 progress(min(day * DAY, horizon) / DAY)
-        levels = hub.levels.close(horizon)
-        return finish_records(plan.model, hub.calls, hub.incidents, levels)
+        levels = hub.levels()
+        for level in levels:
+            level.change(horizon, 0)  # account every level up to the horizon
+        areas = np.array([level.area for level in levels], dtype=np.float64).reshape(len(LEVELS), -1)
+        return finish_records(plan.model, hub.calls.column_log(), hub.incidents.column_log(), areas)
