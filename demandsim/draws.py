@@ -11,8 +11,17 @@ numbers), and any engine that reads this table reproduces the same model.
 Rows: the 999 calls in arrival order (one attempt each: a 999 caller who hangs
 up is not modelled as redialling), then for each 101 call in arrival order
 ``max_attempts`` rows, one per attempt (the first call, then its redials,
-whichever line they go to). A row holds every attribute a call could need on
-any line; unused ones are simply not read.
+whichever line they go to).
+
+Which line a row's call is on, where the switchboard sends it and the grade it
+would get are all decided by the row's own uniforms, before any queueing. So
+durations are computed only where a call could need them: a 999 handling time
+only for rows that can reach a 999 handler, the secondary line's only for rows
+routed there, travel and time on scene only for the grade the row would get,
+nothing for a redial row its caller would never make. Every uniform is still
+drawn, so each row keeps its place in its streams; the other entries are NaN
+and never read (``tests/test_model.py`` checks that the records are the same as
+with every entry computed). This is about a third of the work of computing all.
 
 Example:
     >>> import numpy as np
@@ -83,33 +92,98 @@ def _uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int, k:
     return out
 
 
-def draw_calls(model, n_999: int, n_101: int, seed: int) -> CallDraws:
+def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: np.ndarray) -> dict:
+    """Boolean masks of the rows that may need each kind of attribute (see module docstring).
+
+    ``on_101``: rows whose call may ring 101 (first calls and redials to 101);
+    ``on_999``: rows that may reach a 999 handler (999 calls, switchboard transfers,
+    redials to 999); ``on_secondary``: 101 rows the switchboard would forward;
+    ``redials``: rows whose caller would ring again after hanging up.
+    """
+    m, A = model, model.max_attempts
+    rows = n_999 + n_101 * A
+    line = np.full(rows, -1, dtype=np.int8)  # -1: a redial this caller never makes
+    line[:n_999] = LINE_999
+    family = line[n_999:].reshape(n_101, A)  # a view: one row per 101 caller, one column per attempt
+    family[:, 0] = LINE_101
+    u = u_redial[n_999:].reshape(n_101, A)
+    for attempt in range(1, A):
+        # only a 101 call whose caller hangs up leads to a redial (not a 999 call)
+        before = family[:, attempt - 1] == LINE_101
+        to_999 = before & (u[:, attempt - 1] < m.redial_to_999)
+        to_101 = before & ~to_999 & (u[:, attempt - 1] < m.redial_to_999 + m.redial_to_101)
+        family[to_999, attempt], family[to_101, attempt] = LINE_999, LINE_101
+    on_101 = line == LINE_101
+    from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999
+
+    redials = np.zeros(rows, dtype=bool)
+    redials[n_999:].reshape(n_101, A)[:, :A - 1] = (
+        (family[:, :A - 1] == LINE_101) & (u[:, :A - 1] < m.redial_to_999 + m.redial_to_101))
+    return {
+        "on_101": on_101,
+        "on_999": (line == LINE_999) | (on_101 & (route == ROUTE_TO_999)),
+        "on_secondary": on_101 & (route == ROUTE_SECONDARY),
+        "from_999_line": np.arange(rows) < n_999,
+        "redials": redials,
+    }
+
+
+def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = False) -> CallDraws:
     """Draw every attribute of every call attempt for a compiled ``model``.
 
     ``model`` is a :class:`demandsim.model.plan.ModelParts`. Each purpose's
     uniforms are turned into durations and dropped before the next purpose is
     drawn, so a year's draws never hold much more memory than the result.
+    Durations are computed only for rows that may need them (module docstring),
+    or for every row with ``every_entry`` (for tests: the records must not change).
     """
+    from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
+
     m = model
     A = m.max_attempts
     rows = n_999 + n_101 * A
+    redial = _uniforms(seed, "redial", n_999, n_101, A, 2)
+    u_redial = redial[:, 0].copy()
+    route = m.route_code(_uniforms(seed, "routing", n_999, n_101, A, 1)[:, 0])
+    need = reachable_rows(m, n_999, n_101, u_redial, route)
+    if every_entry:
+        need = {k: np.ones(rows, dtype=bool) for k in need}
+    where = {k: np.flatnonzero(mask) for k, mask in need.items()}  # once: each is used for several columns
 
-    def durations(purpose: str, kinds) -> list[np.ndarray]:
+    def fill(u: np.ndarray, duration, rows_needed: np.ndarray) -> np.ndarray:
+        out = np.full(rows, np.nan)
+        out[rows_needed] = duration.seconds(u[rows_needed])
+        return out
+
+    def durations(purpose: str, kinds, masks) -> list[np.ndarray]:
         block = _uniforms(seed, purpose, n_999, n_101, A, len(kinds))
-        return [d.seconds(block[:, j]) for j, d in enumerate(kinds)]
+        return [fill(block[:, j], d, mask) for j, (d, mask) in enumerate(zip(kinds, masks))]
+
+    redial_delay = fill(redial[:, 1], m.redial_delay, where["redials"])
+    del redial
+    patience = durations("patience", (m.patience_999, m.patience_switchboard, m.patience_secondary),
+                         (where["on_999"], where["on_101"], where["on_secondary"]))
+    handling = durations("handling", (*m.handling_999, *m.handling_secondary),
+                         (where["on_999"],) * 3 + (where["on_secondary"],) * 3)
+    u_grade = _uniforms(seed, "grade", n_999, n_101, A, 1)[:, 0]
+
+    # the grade each row would get if graded: by the source its call reaches a grader from
+    grade = np.full(rows, -1, dtype=np.int64)
+    cum = m.grading.cumulative
+    for source, mask in ((SOURCE_999, need["on_999"] & need["from_999_line"]),
+                         (SOURCE_FROM_101, need["on_999"] & ~need["from_999_line"]),
+                         (SOURCE_SECONDARY, need["on_secondary"])):
+        grade[mask] = np.searchsorted(cum[source], u_grade[mask], side="right")
 
     def per_grade(purpose: str, kinds) -> np.ndarray:
         u = _uniforms(seed, purpose, n_999, n_101, A, 1)[:, 0]
-        out = np.empty((rows, len(kinds)))
+        out = np.full((rows, len(kinds)), np.nan)
         for g, d in enumerate(kinds):
-            out[:, g] = d.seconds(u)
+            rows_needed = np.arange(rows) if every_entry else np.flatnonzero(grade == g)
+            out[rows_needed, g] = d.seconds(u[rows_needed])
         return out
 
-    patience = durations("patience", (m.patience_999, m.patience_switchboard, m.patience_secondary))
-    handling = durations("handling", (*m.handling_999, *m.handling_secondary))
-    redial = _uniforms(seed, "redial", n_999, n_101, A, 2)
-    u_redial, redial_delay = redial[:, 0].copy(), m.redial_delay.seconds(redial[:, 1])
-    del redial
+    assert len(m.travel) == N_DEPLOYED
     return CallDraws(
         n_999=n_999,
         n_101=n_101,
@@ -117,15 +191,15 @@ def draw_calls(model, n_999: int, n_101: int, seed: int) -> CallDraws:
         patience_999=patience[0],
         patience_switchboard=patience[1],
         patience_secondary=patience[2],
-        triage=durations("triage", (m.triage_time,))[0],
-        route=m.route_code(_uniforms(seed, "routing", n_999, n_101, A, 1)[:, 0]),
+        triage=durations("triage", (m.triage_time,), (where["on_101"],))[0],
+        route=route,
         question_999=handling[0],
         rest_999=handling[1],
         wrap_999=handling[2],
         question_secondary=handling[3],
         rest_secondary=handling[4],
         wrap_secondary=handling[5],
-        u_grade=_uniforms(seed, "grade", n_999, n_101, A, 1)[:, 0],
+        u_grade=u_grade,
         travel=per_grade("travel", m.travel),
         on_scene=per_grade("on_scene", m.on_scene),
         u_redial=u_redial,

@@ -66,3 +66,25 @@ def test_unknown_engine_is_named():
     assert set(ENGINES) == {"simpy", "fast"}
     with pytest.raises(ConfigError, match="run.engine=warp"):
         get_engine("warp")
+
+
+@pytest.mark.parametrize("case", [f"scenario={s}" for s in list_scenarios()] + sorted(EXTRA_CASES))
+def test_durations_drawn_only_where_needed_change_no_record(case):
+    """The draws compute a duration only for rows that can need it (demandsim.draws);
+    computing every entry instead must give exactly the same records."""
+    import dataclasses
+
+    import numpy as np
+
+    from demandsim.draws import draw_calls
+
+    overrides = [case, *SHORT, "run.seed=33"] if case.startswith("scenario=") else [*SHORT, "run.seed=33",
+                                                                                    *EXTRA_CASES[case]]
+    plan = build_plan(load_config(overrides))
+    d = plan.draws
+    full = dataclasses.replace(plan, draws=draw_calls(plan.model, d.n_999, d.n_101, plan.seed, every_entry=True))
+    assert np.isnan(d.travel).sum() > np.isnan(full.draws.travel).sum()  # some entries were left out
+    engine = get_engine("simpy")
+    lean, every = engine.run(plan), engine.run(full)
+    for table in ("calls", "incidents", "intervals"):
+        pd.testing.assert_frame_equal(getattr(lean, table), getattr(every, table), check_exact=True, obj=table)
