@@ -67,25 +67,36 @@ class Level:
         self.level = 0
         self.since = 0.0
         self.area = [0.0] * hours  # level-seconds per hour
+        # the hour ``since`` falls in, and when it ends: most changes come within the
+        # same hour as the last one, and then need no division to find it (float //
+        # by HOUR is exact floor, so ``now < hour_end`` iff ``int(now // HOUR) == hour``)
+        self.hour, self.hour_end = 0, HOUR
 
     def change(self, now: float, delta: int) -> None:
-        """The level changes by ``delta`` at time ``now``."""
-        level, since = self.level, self.since
-        if level and now > since:
-            area = self.area
-            first, last = int(since // HOUR), int(now // HOUR)
-            if first == last:
-                area[first] += level * (now - since)
-            else:
-                last = min(last, len(area))
-                area[first] += level * ((first + 1) * HOUR - since)
-                full = level * HOUR
-                for hour in range(first + 1, last):
-                    area[hour] += full
-                if last < len(area):
-                    area[last] += level * (now - last * HOUR)
+        """The level changes by ``delta`` at time ``now`` (never before the last change)."""
+        level = self.level
+        if now < self.hour_end:  # same hour as ``since``: int(now // HOUR) == self.hour
+            if level and now > self.since:
+                self.area[self.hour] += level * (now - self.since)
+        else:
+            if level and now > self.since:
+                self._account_hours(now)
+            self.hour = int(now // HOUR)
+            self.hour_end = (self.hour + 1) * HOUR
         self.level = level + delta
         self.since = now
+
+    def _account_hours(self, now: float) -> None:
+        """Add the level from ``since`` to ``now``, a later hour, spread over the hours."""
+        area, level, since = self.area, self.level, self.since
+        first, last = self.hour, int(now // HOUR)
+        last = min(last, len(area))
+        area[first] += level * ((first + 1) * HOUR - since)
+        full = level * HOUR
+        for hour in range(first + 1, last):
+            area[hour] += full
+        if last < len(area):
+            area[last] += level * (now - last * HOUR)
 
 
 class Staff(Level):
@@ -195,21 +206,27 @@ class _Hub:
         return [by_name[name] for name in LEVELS]
 
     # ------------------------------------------------------------ plumbing
-    def after(self, delay: float, action, arg) -> None:
-        """Run ``action(arg)`` ``delay`` seconds from now."""
-        self.env.timeout(delay).callbacks.append(lambda _event: action(arg))
+    def after(self, now: float, delay: float, action, arg) -> None:
+        """Run ``action(arg, then)`` ``delay`` seconds after ``now``, the current time.
+
+        ``then`` is the time the event fires at: SimPy files it under ``now + delay``,
+        the same sum, so callbacks get the clock without asking the environment.
+        """
+        then = now + delay
+        self.env.timeout(delay).callbacks.append(lambda _event: action(arg, then))
 
     def arrivals(self, times: np.ndarray, action) -> None:
         """Feed pre-drawn arrival times, in order, to ``action(index)``; each arrival books the next."""
         times = memoryview(times)
 
-        def arrive(index: int) -> None:
-            action(index)
+        def arrive(index: int, now: float) -> None:
+            action(index, now)
             if index + 1 < len(times):
-                self.after(times[index + 1] - self.env.now, arrive, index + 1)
+                self.after(now, times[index + 1] - now, arrive, index + 1)
 
         if len(times):
-            self.after(times[0] - self.env.now, arrive, 0)
+            now = self.env.now
+            self.after(now, times[0] - now, arrive, 0)
 
     def roster_changes(self):
         """Process: at each hour when any headcount changes, update and put new staff to work."""
@@ -224,8 +241,7 @@ class _Hub:
             for s in changed:
                 s.takes_work(self.env.now)
 
-    def finish_work(self, staff: Staff) -> None:
-        now = self.env.now
+    def finish_work(self, staff: Staff, now: float) -> None:
         staff.change(now, -1)
         staff.takes_work(now)
 
@@ -289,8 +305,7 @@ class _Hub:
         return self.calls.outcome[call] == NONE
 
     # ------------------------------------------------------------ 999 line
-    def call_999_arrives(self, index: int) -> None:
-        now = self.env.now
+    def call_999_arrives(self, index: int, now: float) -> None:
         self.offer_999(self.new_call(LINE_999, index, now), now)
 
     def offer_999(self, call: int, now: float) -> None:
@@ -302,11 +317,10 @@ class _Hub:
         if self.unanswered(call):
             patience = self.d.patience_999[self.calls.draw_row[call]]
             if patience < INF:
-                self.after(patience, self.caller_hangs_up_999, call)
+                self.after(now, patience, self.caller_hangs_up_999, call)
 
-    def caller_hangs_up_999(self, call: int) -> None:
+    def caller_hangs_up_999(self, call: int, now: float) -> None:
         if self.unanswered(call):
-            now = self.env.now
             self.calls.outcome[call], self.calls.t_end[call] = ABANDONED, now
             self.q999.change(now, -1)
 
@@ -320,12 +334,11 @@ class _Hub:
         question, rest, wrap = d.question_999[row], d.rest_999[row], d.wrap_999[row]
         c.t_end[call] = now + question + rest
         source = SOURCE_999 if c.line[c.origin_call_id[call]] == LINE_999 else SOURCE_FROM_101
-        self.after(question, self.question_set_ends, (call, source))
-        self.after(question + rest + wrap, self.finish_work, staff)
+        self.after(now, question, self.question_set_ends, (call, source))
+        self.after(now, question + rest + wrap, self.finish_work, staff)
 
     # ------------------------------------------------------------ 101 line
-    def call_101_arrives(self, index: int) -> None:
-        now = self.env.now
+    def call_101_arrives(self, index: int, now: float) -> None:
         self.offer_101(self.new_call(LINE_101, self.d.row_of_101(index, 0), now), now)
 
     def offer_101(self, call: int, now: float) -> None:
@@ -335,11 +348,10 @@ class _Hub:
         if self.unanswered(call):
             patience = self.d.patience_switchboard[self.calls.draw_row[call]]
             if patience < INF:
-                self.after(patience, self.caller_hangs_up_switchboard, call)
+                self.after(now, patience, self.caller_hangs_up_switchboard, call)
 
-    def caller_hangs_up_switchboard(self, call: int) -> None:
+    def caller_hangs_up_switchboard(self, call: int, now: float) -> None:
         if self.unanswered(call):
-            now = self.env.now
             self.calls.outcome[call], self.calls.t_end[call] = ABANDONED_SWITCHBOARD, now
             self.qswitch.change(now, -1)
             self.maybe_redial(call, now)
@@ -348,11 +360,11 @@ class _Hub:
         self.qswitch.change(now, -1)
         self.calls.t_answer[call], self.calls.answered_by[call] = now, BY_SWITCHBOARD
         self.switchboard.change(now, +1)
-        self.after(self.d.triage[self.calls.draw_row[call]], self.triage_ends, call)
+        self.after(now, self.d.triage[self.calls.draw_row[call]], self.triage_ends, call)
 
-    def triage_ends(self, call: int) -> None:
+    def triage_ends(self, call: int, now: float) -> None:
         """The switchboard operator routes the call, then takes the next one."""
-        c, now = self.calls, self.env.now
+        c = self.calls
         route = self.d.route[c.draw_row[call]]
         c.route[call] = route
         if route == ROUTE_TO_999:
@@ -376,11 +388,10 @@ class _Hub:
         if self.waiting_secondary(call):
             patience = self.d.patience_secondary[self.calls.draw_row[call]]
             if patience < INF:
-                self.after(patience, self.caller_hangs_up_secondary, call)
+                self.after(now, patience, self.caller_hangs_up_secondary, call)
 
-    def caller_hangs_up_secondary(self, call: int) -> None:
+    def caller_hangs_up_secondary(self, call: int, now: float) -> None:
         if self.waiting_secondary(call):
-            now = self.env.now
             self.calls.outcome[call], self.calls.t_end[call] = ABANDONED_SECONDARY, now
             self.qsec.change(now, -1)
             self.maybe_redial(call, now)
@@ -394,8 +405,8 @@ class _Hub:
         row = c.draw_row[call]
         question, rest, wrap = d.question_secondary[row], d.rest_secondary[row], d.wrap_secondary[row]
         c.t_end[call] = now + question + rest
-        self.after(question, self.question_set_ends, (call, SOURCE_SECONDARY))
-        self.after(question + rest + wrap, self.finish_work, staff)
+        self.after(now, question, self.question_set_ends, (call, SOURCE_SECONDARY))
+        self.after(now, question + rest + wrap, self.finish_work, staff)
 
     # ------------------------------------------------------------ redial
     def maybe_redial(self, call: int, now: float) -> None:
@@ -414,21 +425,21 @@ class _Hub:
             return
         delay = self.d.redial_delay[row]
         if now + delay < m.horizon_s:
-            self.after(delay, self.caller_redials, (call, line))
+            self.after(now, delay, self.caller_redials, (call, line))
 
-    def caller_redials(self, args) -> None:
+    def caller_redials(self, args, now: float) -> None:
         parent, line = args
-        c, now = self.calls, self.env.now
+        c = self.calls
         call = self.new_call(line, c.draw_row[parent] + 1, now, c.origin_call_id[parent])
         c.origin[call], c.parent_call_id[call], c.attempt[call] = ORIGIN_REDIAL, parent, c.attempt[parent] + 1
         c.next_call_id[parent] = call
         (self.offer_999 if line == LINE_999 else self.offer_101)(call, now)
 
     # ------------------------------------------------------------ grading and dispatch
-    def question_set_ends(self, args) -> None:
+    def question_set_ends(self, args, now: float) -> None:
         """THRIVE grading done: the incident exists and, if deployed, waits for a unit."""
         call, source = args
-        c, now = self.calls, self.env.now
+        c = self.calls
         row = c.draw_row[call]
         grade = bisect_right(self.grade_cumulative[source], self.d.u_grade[row])  # Grading.grade
         i = self.incidents
@@ -453,7 +464,7 @@ class _Hub:
         i.t_assigned[incident] = now
         i.t_on_scene[incident] = now + travel
         i.t_clear[incident] = now + travel + on_scene
-        self.after(travel + on_scene, self.finish_work, self.units)
+        self.after(now, travel + on_scene, self.finish_work, self.units)
 
 
 class SimpyEngine:
