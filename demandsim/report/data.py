@@ -24,12 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from demandsim import sweep as sw
 from demandsim.config.schema import DEPLOYED_GRADES
 from demandsim.errors import ConfigError
-from demandsim.outputs import is_complete_run
+from demandsim.outputs import is_complete_run, read_yaml
 from demandsim.stats import Interval
 
 #: keys left out of a sweep's shared-config hash: they vary between its runs by design
@@ -101,7 +100,7 @@ def load_run(folder: Path) -> RunData:
         raise ReportError(f"{folder}: not a complete run folder (summary.json, the Parquet tables and "
                           "config.yaml are expected)")
     summary = json.loads((folder / "summary.json").read_text())
-    config = yaml.safe_load((folder / "config.yaml").read_text())
+    config = read_yaml(folder / "config.yaml")
     return RunData(folder, summary, config, pd.read_parquet(folder / "calls.parquet"),
                    pd.read_parquet(folder / "incidents.parquet"), pd.read_parquet(folder / "intervals.parquet"))
 
@@ -194,7 +193,7 @@ def load(folder: Path, run: str | None = None) -> ReportData:
     chosen = load_run(folder / chosen_row["run_dir"])
     label = (sw.point_label({k: chosen_row[k] for k in swept}) or "the point") + \
         f", replication {int(chosen_row['replication'])} (seed {int(chosen_row['seed'])}, {chosen_row['run_dir']})"
-    configs = [yaml.safe_load((folder / d / "config.yaml").read_text()) for d in runs["run_dir"]]
+    configs = [read_yaml(folder / d / "config.yaml") for d in runs["run_dir"]]
     names = list(dict.fromkeys(str(c.get("scenario_name", "")) for c in configs))
     return ReportData(folder, ", ".join(names) or str(agg.manifest.get("scenario", "")), True, chosen,
                       label, standards(chosen.config), shared_config_hash(configs), runs, agg.summary, swept,
