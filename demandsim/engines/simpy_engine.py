@@ -10,10 +10,11 @@ Tie rule (shared with every engine): events at the same instant happen in the
 order they were scheduled; within one event, the call moves on before the
 freed staff member takes the next piece of work.
 
-Speed without changing the model: each callback reads the clock once and hands
-``now`` on; the draws and the logs are read and written through memoryviews of
-their numpy arrays (plain Python numbers per element, no copies); each queue and
-staff group keeps its own time-integrated hourly level (:class:`Level`).
+Speed without changing the model: each callback is handed the time it fires at
+(``now``) and passes it on; the draws and the logs are read and written through
+memoryviews of their numpy arrays (plain Python numbers per element, no copies);
+each queue and staff group keeps its own time-integrated hourly level
+(:class:`Level`).
 
 Example:
     >>> from demandsim.config.schema import Config
@@ -139,7 +140,8 @@ class _Log:
         self._spec = columns
         self._n = 0
         self._capacity = 1024
-        self._arrays = {name: np.full(self._capacity, default, dtype=dtype) for name, (dtype, default) in columns.items()}
+        self._arrays = {name: np.full(self._capacity, default, dtype=dtype)
+                        for name, (dtype, default) in columns.items()}
         self._view()
 
     def _view(self) -> None:
@@ -216,7 +218,7 @@ class _Hub:
         self.env.timeout(delay).callbacks.append(lambda _event: action(arg, then))
 
     def arrivals(self, times: np.ndarray, action) -> None:
-        """Feed pre-drawn arrival times, in order, to ``action(index)``; each arrival books the next."""
+        """Feed pre-drawn arrival times, in order, to ``action(index, now)``; each arrival books the next."""
         times = memoryview(times)
 
         def arrive(index: int, now: float) -> None:
