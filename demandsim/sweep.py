@@ -135,6 +135,79 @@ def expand_arguments(arguments: list[str], replications: int, config_loader):
     return overrides, swept, jobs
 
 
+class PointComposer:
+    """Compose each point's config for planning: ``composer(overrides) -> DictConfig``.
+
+    The first point is composed by Hydra (``compose``). A later point whose overrides
+    differ from the first one's only in plain config values (single values: no config
+    group such as ``scenario``, no mapping or list, no ``+``/``~``, no key nested in
+    another override's key) is made by
+    applying those values to a copy of the first point's config with Hydra's own
+    override step, which is what composing would do after the same defaults: about
+    ten times faster than composing, which matters on one core while the workers wait.
+    Anything else is composed in full. Workers always compose their point in full and
+    refuse to run if its run id differs from the planned one, so a difference could
+    never go unnoticed.
+    """
+
+    def __init__(self, compose, config_loader=None) -> None:
+        self.compose, self.loader = compose, config_loader
+        self.template: tuple[list, object] | None = None
+
+    def __call__(self, overrides: list[str]):
+        import copy
+
+        if self.template is not None:
+            quick = self._by_values(overrides)
+            if quick is not None:
+                return quick
+        cfg = self.compose(list(overrides))
+        if self.template is None:
+            self.template = (self._parse(overrides), copy.deepcopy(cfg))
+        return cfg
+
+    def _parse(self, overrides: list[str]):
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        return OverridesParser.create(config_loader=self.loader).parse_overrides(list(overrides))
+
+    def _by_values(self, overrides: list[str]):
+        import copy
+
+        from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+        base, cfg = self.template
+        try:
+            parsed = self._parse(overrides)
+            repository = getattr(self.loader, "repository", None)
+            if repository is None or len(parsed) != len(base):
+                return None
+            keys = [o.key_or_group for o in parsed]
+            changed = []
+            for new, old in zip(parsed, base):
+                if new.key_or_group != old.key_or_group or new.input_line == old.input_line:
+                    if new.key_or_group != old.key_or_group:
+                        return None
+                    continue
+                # a mapping or list value is merged into what is there: onto the first point's
+                # value, not the default one, so it is composed in full
+                plain = new.is_sweep_override() is False and new.package is None and not (
+                    new.is_add() or new.is_force_add() or new.is_delete() or new.is_hydra_override()
+                    or isinstance(new.value(), (dict, list)))
+                if not plain or repository.group_exists(new.key_or_group.replace(".", "/")):
+                    return None
+                changed.append(new)
+            for o in changed:
+                if any(k != o.key_or_group and (k.startswith(o.key_or_group + ".")
+                                                or o.key_or_group.startswith(k + ".")) for k in keys):
+                    return None
+            point = copy.deepcopy(cfg)
+            ConfigLoaderImpl._apply_overrides_to_config(changed, point)
+            return point
+        except Exception:  # noqa: BLE001 - any doubt: compose in full (errors are reported from there)
+            return None
+
+
 def plan_runs(jobs: list[list[str]], swept: list[str], compose) -> list[PlannedRun]:
     """Compose every point's config (``compose(overrides) -> DictConfig``) and identify its runs.
 
@@ -443,7 +516,8 @@ def run_sweep(sweeper, arguments: list[str]):
         params.append(f"run.engine={SWEEP_ENGINE}")  # identical results, many times faster
     _, swept, jobs = expand_arguments(params + list(arguments), replications, context.config_loader)
     started = time.perf_counter()
-    planned = plan_runs(jobs, swept, lambda o: context.config_loader.load_sweep_config(config, o))
+    composer = PointComposer(lambda o: context.config_loader.load_sweep_config(config, o), context.config_loader)
+    planned = plan_runs(jobs, swept, composer)
     sweep_dir = Path(str(config.hydra.sweep.dir)).absolute()
     # fixed here, once: a worker (another process, another machine's working directory)
     # would otherwise resolve ${now:...} and relative paths for itself

@@ -268,3 +268,38 @@ def test_t_interval():
     assert ci.half_width == pytest.approx(4.302652729911275 * 1.0 / 3 ** 0.5)  # t(0.975, 2) * sd / sqrt(n)
     one = t_interval([0.5])
     assert one.n == 1 and one.mean == 0.5 and not one.above(0.1) and not one.below(0.9)
+
+
+def test_planning_applies_plain_values_to_the_first_point_and_composes_the_rest():
+    """sweep.PointComposer: a point that differs only in config values is the first point's
+    config with those values set, exactly as Hydra composes it; a config group is composed."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    from demandsim import config as config_pkg
+
+    config_pkg.setup()
+    with initialize_config_dir(config_dir=str(config_pkg.CONFIG_DIR), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        composed = []
+
+        def compose(overrides):
+            composed.append(list(overrides))
+            return loader.load_configuration(config_pkg.PRIMARY_CONFIG, list(overrides), RunMode.RUN)
+
+        composer = sweep.PointComposer(compose, loader)
+        base = ["scenario=baseline_2021", "run.days=2"]
+        points = [
+            [*base, "staffing.units.shifts.1.staff=16", "callers.redial.delay={kind:exponential,mean:3}"],
+            [*base, "staffing.units.shifts.1.staff=30", "callers.redial.delay={kind:exponential,mean:3}"],
+            [*base, "staffing.units.shifts.1.staff=30", "callers.redial.delay={kind:deterministic,value:4}"],
+            ["scenario=demand_2024", "run.days=2", "staffing.units.shifts.1.staff=16",
+             "callers.redial.delay={kind:exponential,mean:3}"],
+        ]
+        for overrides in points:
+            quick = config_pkg.to_config(composer(overrides))
+            full = config_pkg.to_config(loader.load_configuration(config_pkg.PRIMARY_CONFIG, overrides, RunMode.RUN))
+            assert quick == full, overrides
+    # a changed mapping (merged into what is there) and a group (scenario) are composed in full
+    assert composed == [points[0], points[2], points[3]]
