@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,8 +163,26 @@ class RunRecords:
     intervals: pd.DataFrame
 
 
+@functools.lru_cache(maxsize=None)
+def _category_dtype(names: tuple) -> pd.CategoricalDtype:
+    """One dtype per list of names, built once (building it is most of a small table's cost)."""
+    return pd.CategoricalDtype(list(names))
+
+
 def _categorical(codes: np.ndarray, names) -> pd.Categorical:
-    return pd.Categorical.from_codes(codes.astype(np.int64), categories=list(names))
+    """The codes as a categorical of ``names``, without copying them when they are already small ints."""
+    return pd.Categorical.from_codes(codes, dtype=_category_dtype(tuple(names)))
+
+
+def _hour_index(t: np.ndarray) -> np.ndarray:
+    """``(t // HOUR).astype(np.int64)`` for times ``t >= 0``, without float floor division (slow in numpy).
+
+    ``t / HOUR`` rounds to the exact quotient's floor or to one above it, and ``h * HOUR``
+    is exact, so the correction gives the same integers.
+    """
+    h = (t / HOUR).astype(np.int64)
+    h -= h * HOUR > t
+    return h
 
 
 def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, levels: np.ndarray) -> RunRecords:
@@ -185,23 +204,24 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
         columns[name] = _categorical(values, codes[name]) if name in codes else values
     columns["wait_s"] = np.where(np.isnan(c["t_answer"]), np.nan, c["t_answer"] - c["t_offer"])
     columns["secondary_wait_s"] = c["t_secondary_answer"] - c["t_secondary_offer"]
-    columns["hour_of_week"] = ((c["t_offer"] // HOUR).astype(np.int64) + start_how) % 168
+    columns["hour_of_week"] = (_hour_index(c["t_offer"]) + start_how) % 168
     calls_df = pd.DataFrame(columns, copy=False)
 
     i = dict(incidents.frame())
     for name in ("t_on_scene", "t_clear"):
         i[name] = np.where(i[name] > horizon, np.nan, i[name])
-    grade = i["grade"].astype(np.int64)
+    grade = i["grade"]
     deployed = grade < len(DEPLOYED_GRADES)
-    target = np.full(len(grade), np.nan)
-    target[deployed] = model.grading.target_s[grade[deployed]]
+    # target by grade code: the deployed grades' targets, missing for the others
+    target_of = np.full(len(GRADES), np.nan)
+    target_of[: len(DEPLOYED_GRADES)] = model.grading.target_s[: len(DEPLOYED_GRADES)]
+    target = target_of[grade]
     deadline = i["t_call_start"] + target
     attendance = i["t_on_scene"] - i["t_call_start"]
     attended = ~np.isnan(i["t_on_scene"])
-    # True/False where known; missing (None) if unattended and the target has not passed yet
-    within = pd.array(np.where(attended, attendance <= target, False), dtype="boolean")
-    within[deployed & ~attended & (deadline > horizon)] = pd.NA
-    within[~deployed] = pd.NA
+    # True/False where known; missing (NA) if not deployed, or unattended and the target has not passed yet
+    within = pd.arrays.BooleanArray(attended & (attendance <= target),
+                                    ~deployed | (~attended & (deadline > horizon)))
     # still waiting for a unit when the target passed: the victim is owed an update
     waited_until = np.where(np.isnan(i["t_assigned"]), horizon, i["t_assigned"])
     columns = {"incident_id": np.arange(len(incidents), dtype=np.int64)}
@@ -214,17 +234,17 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
     columns["dispatch_wait_s"] = i["t_assigned"] - i["t_ready"]
     columns["within_target"] = within
     columns["victim_update_due"] = deployed & (waited_until > deadline) & (deadline <= horizon)
-    columns["hour_of_week"] = ((i["t_call_start"] // HOUR).astype(np.int64) + start_how) % 168
+    columns["hour_of_week"] = (_hour_index(i["t_call_start"]) + start_how) % 168
     inc = pd.DataFrame(columns, copy=False)
 
+    # the hourly table is small: its columns are copied, so none of them is a view of the model
     hours = levels.shape[1]
-    iv = pd.DataFrame({"hour": np.arange(hours, dtype=np.int64),
-                       "hour_of_week": model.calendar.hour_of_week[:hours]})
-    iv["t_start"] = iv["hour"] * HOUR
-    length = np.minimum(HOUR, horizon - iv["t_start"].to_numpy())
-    iv["length_s"] = length
+    t_start = np.arange(hours, dtype=np.int64) * HOUR
+    length = np.minimum(HOUR, horizon - t_start)
+    columns = {"hour": np.arange(hours, dtype=np.int64), "hour_of_week": model.calendar.hour_of_week[:hours].copy(),
+               "t_start": t_start, "length_s": length}
     for k, name in enumerate(LEVELS):
-        iv[f"mean_{name}"] = levels[k] / length
+        columns[f"mean_{name}"] = levels[k] / length
     for group in STAFF_GROUPS:
-        iv[f"rostered_{group}"] = model.headcount[group][:hours]
-    return RunRecords(calls_df, inc, iv)
+        columns[f"rostered_{group}"] = model.headcount[group][:hours].copy()
+    return RunRecords(calls_df, inc, pd.DataFrame(columns, copy=False))
