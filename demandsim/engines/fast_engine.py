@@ -156,6 +156,19 @@ CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES], dtype=np.in
 
 
 # ---------------------------------------------------------------- plumbing
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _hour_of(t):
+    """``int(t // HOUR)`` for a time ``t >= 0``, without float floor division (a call to fmod).
+
+    ``t / HOUR`` rounds to the exact quotient's floor or to one above it, and ``h * HOUR``
+    is exact, so the correction gives the same integer as ``t // HOUR``.
+    """
+    h = int(t / HOUR)
+    if h * HOUR > t:
+        h -= 1
+    return h
+
+
 #: The steps of the story, compiled and then inlined by LLVM into their callers. Without
 #: inlining every call copies W onto the stack, flattened (about 290 machine words for its
 #: 38 arrays), which was more than half of the loop's time. (Cold compilation takes a few
@@ -172,8 +185,8 @@ def _change(W, lv, delta):
     lev = level[lv]
     s0 = since[lv]
     if lev != 0 and t > s0:
-        first = int(s0 // HOUR)
-        last = int(t // HOUR)
+        first = _hour_of(s0)
+        last = _hour_of(t)
         if first == last:
             area[lv, first] += lev * (t - s0)
         else:
