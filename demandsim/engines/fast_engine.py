@@ -95,7 +95,7 @@ PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_
 REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
 FIELDS = ("ci_defaults", "now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
           "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101",
-          "travel", "on_scene") + DRAW_FIELDS
+          "travel", "on_scene") + DRAW_FIELDS + ("arrival_t", "arrival_i")
 W_CI_DEFAULTS = 0
 W_NOW = 1
 W_K = 2
@@ -134,6 +134,10 @@ W_WRAP_SECONDARY = 34
 W_U_GRADE = 35
 W_U_REDIAL = 36
 W_REDIAL_DELAY = 37
+#: the next arrival of each line, kept out of the event heap: its time (W_ARRIVAL_T[line]),
+#: sequence number and index in the line's arrivals (W_ARRIVAL_I[line], the index -1 if none)
+W_ARRIVAL_T = 38
+W_ARRIVAL_I = 39
 
 # counters in W[W_K]
 K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DSEQ, K_DISPATCH = range(6)
@@ -586,14 +590,30 @@ def _roster_changes(W, hour):
         _schedule(W, nxt * HOUR - W[W_NOW][0], EV_ROSTER, nxt, 0)
 
 
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _schedule_arrival(W, line, index):
+    """The line's arrival ``index`` (if there is one) happens at its time, as ``_schedule`` would have it.
+
+    Arrivals are a third of all events on the Erlang-A core: each line's next one waits
+    beside the heap instead of in it, and ``_advance`` takes whichever of the heap's top
+    and the two arrivals comes first by (time, sequence number), the heap's own order.
+    """
+    times = W[W_A999] if line == LINE_999 else W[W_A101]
+    K, nxt = W[W_K], W[W_ARRIVAL_I]
+    if index < times.shape[0]:
+        W[W_ARRIVAL_T][line] = W[W_NOW][0] + (times[index] - W[W_NOW][0])
+        nxt[line, 0] = K[K_EVSEQ]
+        nxt[line, 1] = index
+        K[K_EVSEQ] += 1
+    else:
+        nxt[line, 1] = NONE
+
+
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _start(W):
     """The reference engine's three processes start in this order."""
-    a999, a101 = W[W_A999], W[W_A101]
-    if a999.shape[0] > 0:
-        _schedule(W, a999[0] - W[W_NOW][0], EV_ARRIVAL_999, 0, 0)
-    if a101.shape[0] > 0:
-        _schedule(W, a101[0] - W[W_NOW][0], EV_ARRIVAL_101, 0, 0)
+    _schedule_arrival(W, LINE_999, 0)
+    _schedule_arrival(W, LINE_101, 0)
     hour = _next_roster_hour(W[W_HEAD], 0)
     if hour > 0:
         _schedule(W, hour * HOUR - W[W_NOW][0], EV_ROSTER, hour, 0)
@@ -603,28 +623,40 @@ def _start(W):
 def _advance(W, until):
     """Run events before ``until`` (and before the horizon), while there is room to record them."""
     K, PI, t, e = W[W_K], W[W_PI], W[W_EVT], W[W_EVI]
+    arrival_t, arrival_i = W[W_ARRIVAL_T], W[W_ARRIVAL_I]
     horizon = W[W_PF][PF_HORIZON]
     calls_room, incidents_room = W[W_CF].shape[0], W[W_INC_F].shape[0]
-    while K[K_EVENTS] > 0:
-        if t[0] >= horizon:
+    while True:
+        # the next event: the heap's top or a line's next arrival, the first by (time, sequence)
+        kind, first, seq = NONE, 0.0, 0
+        if K[K_EVENTS] > 0:
+            kind, first, seq = e[0, 1], t[0], e[0, 0]
+        for line in (LINE_999, LINE_101):
+            if arrival_i[line, 1] != NONE and (kind == NONE or arrival_t[line] < first or (
+                    arrival_t[line] == first and arrival_i[line, 0] < seq)):
+                kind, first, seq = EV_ARRIVAL_999 if line == LINE_999 else EV_ARRIVAL_101, arrival_t[line], \
+                    arrival_i[line, 0]
+        if kind == NONE or first >= horizon:
             return FINISHED
-        if t[0] >= until:
+        if first >= until:
             return REACHED_UNTIL
         if (K[K_CALLS] + 2 > calls_room or K[K_INCIDENTS] + 2 > incidents_room
                 or K[K_EVENTS] + PI[PI_EVENT_MARGIN] > t.shape[0] or K[K_DISPATCH] + 2 > W[W_DHF].shape[0]):
             return NEED_ROOM
-        W[W_NOW][0] = t[0]
+        W[W_NOW][0] = first
+        if kind == EV_ARRIVAL_999:
+            a = arrival_i[LINE_999, 1]
+            _offer_999(W, _new_call(W, LINE_999, a, NONE))
+            _schedule_arrival(W, LINE_999, a + 1)
+            continue
+        if kind == EV_ARRIVAL_101:
+            a = arrival_i[LINE_101, 1]
+            _offer_101(W, _new_call(W, LINE_101, PI[PI_N_999] + a * PI[PI_ATTEMPTS], NONE))
+            _schedule_arrival(W, LINE_101, a + 1)
+            continue
         at = _pop_event(W)
         kind, a, b = e[at, 1], e[at, 2], e[at, 3]
-        if kind == EV_ARRIVAL_999:
-            _offer_999(W, _new_call(W, LINE_999, a, NONE))
-            if a + 1 < W[W_A999].shape[0]:
-                _schedule(W, W[W_A999][a + 1] - W[W_NOW][0], EV_ARRIVAL_999, a + 1, 0)
-        elif kind == EV_ARRIVAL_101:
-            _offer_101(W, _new_call(W, LINE_101, PI[PI_N_999] + a * PI[PI_ATTEMPTS], NONE))
-            if a + 1 < W[W_A101].shape[0]:
-                _schedule(W, W[W_A101][a + 1] - W[W_NOW][0], EV_ARRIVAL_101, a + 1, 0)
-        elif kind == EV_ROSTER:
+        if kind == EV_ROSTER:
             _roster_changes(W, a)
         elif kind == EV_HANGUP_999:
             if _unanswered(W, a):
@@ -651,7 +683,6 @@ def _advance(W, until):
             _finish_work(W, a)
         elif kind == EV_REDIAL:
             _caller_redials(W, a, b)
-    return FINISHED
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -719,6 +750,7 @@ class FastEngine:
             "on_scene": np.ascontiguousarray(d.on_scene),
         }
         W.update({name: np.ascontiguousarray(getattr(d, name), dtype=np.float64) for name in DRAW_FIELDS})
+        W.update(arrival_t=np.zeros(2), arrival_i=np.full((2, 2), NONE, np.int64))
         assert tuple(W) == FIELDS
         state = tuple(W.values())
         _start(state)
