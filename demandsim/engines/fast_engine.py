@@ -9,7 +9,9 @@ So both engines write identical ``calls.parquet`` and ``incidents.parquet``
 two in step: a change to the model goes into both, or the equality test fails.
 
 Speed comes from state in flat arrays (no Python object per call or event), a
-binary heap of pending events ordered by (time, sequence number), and small
+binary heap of pending events ordered by (time, sequence number) with each
+line's next arrival kept beside it, one event where two would fall at one
+instant (the question set and the work ending together), and small
 compiled functions, one per step of the story, that all take the same tuple
 of state arrays ``W`` (positions ``W_*`` below), run without reference
 counting and are inlined into the loop (``_step``). The loop is resumable: it stops at
