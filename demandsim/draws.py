@@ -142,22 +142,33 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     m = model
     A = m.max_attempts
     rows = n_999 + n_101 * A
-    redial = _uniforms(seed, "redial", n_999, n_101, A, 2)
+    # only 101 callers route and redial: a run without them draws neither
+    redial = _uniforms(seed, "redial", n_999, n_101, A, 2) if n_101 or every_entry else np.zeros((rows, 2))
     u_redial = redial[:, 0].copy()
-    route = m.route_code(_uniforms(seed, "routing", n_999, n_101, A, 1)[:, 0])
+    route = (m.route_code(_uniforms(seed, "routing", n_999, n_101, A, 1)[:, 0]) if n_101 or every_entry
+             else np.zeros(rows, dtype=np.int8))
     need = reachable_rows(m, n_999, n_101, u_redial, route)
     if every_entry:
         need = {k: np.ones(rows, dtype=bool) for k in need}
     where = {k: np.flatnonzero(mask) for k, mask in need.items()}  # once: each is used for several columns
 
-    def fill(u: np.ndarray, duration, rows_needed: np.ndarray) -> np.ndarray:
+    # one all-NaN column shared by every column no row needs (engines never write draws):
+    # allocating and filling a fresh one each costs more than drawing a used one
+    unused = np.full(rows, np.nan)
+
+    def fill(u: np.ndarray | None, duration, rows_needed: np.ndarray) -> np.ndarray:
+        if len(rows_needed) == rows:  # every row: no gather and scatter
+            return duration.seconds(u)
+        if not len(rows_needed):
+            return unused
         out = np.full(rows, np.nan)
         out[rows_needed] = duration.seconds(u[rows_needed])
         return out
 
-    def durations(purpose: str, kinds, masks) -> list[np.ndarray]:
-        block = _uniforms(seed, purpose, n_999, n_101, A, len(kinds))
-        return [fill(block[:, j], d, mask) for j, (d, mask) in enumerate(zip(kinds, masks))]
+    def durations(purpose: str, kinds, wanted) -> list[np.ndarray]:
+        # a purpose no row needs is not drawn at all (e.g. the secondary line's in a 999-only run)
+        block = _uniforms(seed, purpose, n_999, n_101, A, len(kinds)) if any(len(w) for w in wanted) else None
+        return [fill(None if block is None else block[:, j], d, w) for j, (d, w) in enumerate(zip(kinds, wanted))]
 
     redial_delay = fill(redial[:, 1], m.redial_delay, where["redials"])
     del redial
@@ -174,13 +185,14 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
                          (SOURCE_FROM_101, need["on_999"] & ~need["from_999_line"]),
                          (SOURCE_SECONDARY, need["on_secondary"])):
         grade[mask] = np.searchsorted(cum[source], u_grade[mask], side="right")
+    by_grade = [np.arange(rows) if every_entry else np.flatnonzero(grade == g) for g in range(N_DEPLOYED)]
 
     def per_grade(purpose: str, kinds) -> np.ndarray:
-        u = _uniforms(seed, purpose, n_999, n_101, A, 1)[:, 0]
         out = np.full((rows, len(kinds)), np.nan)
-        for g, d in enumerate(kinds):
-            rows_needed = np.arange(rows) if every_entry else np.flatnonzero(grade == g)
-            out[rows_needed, g] = d.seconds(u[rows_needed])
+        if any(len(w) for w in by_grade):
+            u = _uniforms(seed, purpose, n_999, n_101, A, 1)[:, 0]
+            for g, d in enumerate(kinds):
+                out[by_grade[g], g] = d.seconds(u[by_grade[g]])
         return out
 
     assert len(m.travel) == N_DEPLOYED
