@@ -70,8 +70,8 @@ class CallDraws:
     rest_secondary: np.ndarray
     wrap_secondary: np.ndarray
     u_grade: np.ndarray
-    travel: np.ndarray  # (rows, 3 deployed grades)
-    on_scene: np.ndarray  # (rows, 3 deployed grades)
+    travel: np.ndarray  # for the deployed grade the row would get (NaN if none)
+    on_scene: np.ndarray
     u_redial: np.ndarray
     redial_delay: np.ndarray
 
@@ -147,9 +147,8 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     u_redial = redial[:, 0].copy()
     route = (m.route_code(_uniforms(seed, "routing", n_999, n_101, A, 1)[:, 0]) if n_101 or every_entry
              else np.zeros(rows, dtype=np.int8))
-    need = reachable_rows(m, n_999, n_101, u_redial, route)
-    if every_entry:
-        need = {k: np.ones(rows, dtype=bool) for k in need}
+    reach = reachable_rows(m, n_999, n_101, u_redial, route)
+    need = {k: np.ones(rows, dtype=bool) for k in reach} if every_entry else reach
     where = {k: np.flatnonzero(mask) for k, mask in need.items()}  # once: each is used for several columns
 
     # one all-NaN column shared by every column no row needs (engines never write draws):
@@ -179,20 +178,24 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     u_grade = _uniforms(seed, "grade", n_999, n_101, A, 1)[:, 0]
 
     # the grade each row would get if graded: by the source its call reaches a grader from
+    # (also with every_entry: travel and on-scene time are drawn for that grade only;
+    # tests/test_engines_equal.py checks them against each incident's grade)
     grade = np.full(rows, -1, dtype=np.int64)
     cum = m.grading.cumulative
-    for source, mask in ((SOURCE_999, need["on_999"] & need["from_999_line"]),
-                         (SOURCE_FROM_101, need["on_999"] & ~need["from_999_line"]),
-                         (SOURCE_SECONDARY, need["on_secondary"])):
+    for source, mask in ((SOURCE_999, reach["on_999"] & reach["from_999_line"]),
+                         (SOURCE_FROM_101, reach["on_999"] & ~reach["from_999_line"]),
+                         (SOURCE_SECONDARY, reach["on_secondary"])):
         grade[mask] = np.searchsorted(cum[source], u_grade[mask], side="right")
-    by_grade = [np.arange(rows) if every_entry else np.flatnonzero(grade == g) for g in range(N_DEPLOYED)]
+    by_grade = [np.flatnonzero(grade == g) for g in range(N_DEPLOYED)]
 
     def per_grade(purpose: str, kinds) -> np.ndarray:
-        out = np.full((rows, len(kinds)), np.nan)
-        if any(len(w) for w in by_grade):
-            u = _uniforms(seed, purpose, n_999, n_101, A, 1)[:, 0]
-            for g, d in enumerate(kinds):
-                out[by_grade[g], g] = d.seconds(u[by_grade[g]])
+        """One column: each row's duration from its own grade's distribution (one uniform per row)."""
+        if not any(len(w) for w in by_grade):
+            return unused
+        out = np.full(rows, np.nan)
+        u = _uniforms(seed, purpose, n_999, n_101, A, 1)[:, 0]
+        for g, d in enumerate(kinds):
+            out[by_grade[g]] = d.seconds(u[by_grade[g]])
         return out
 
     assert len(m.travel) == N_DEPLOYED

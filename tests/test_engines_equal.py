@@ -83,8 +83,34 @@ def test_durations_drawn_only_where_needed_change_no_record(case):
     plan = build_plan(load_config(overrides))
     d = plan.draws
     full = dataclasses.replace(plan, draws=draw_calls(plan.model, d.n_999, d.n_101, plan.seed, every_entry=True))
-    assert np.isnan(d.travel).sum() > np.isnan(full.draws.travel).sum()  # some entries were left out
+    def left_out(draws) -> int:
+        return sum(int(np.isnan(getattr(draws, name)).sum()) for name in ("patience_999", "patience_switchboard",
+                   "patience_secondary", "triage", "question_999", "question_secondary", "redial_delay"))
+
+    assert left_out(d) > left_out(full.draws)  # some entries were left out
     engine = get_engine("simpy")
     lean, every = engine.run(plan), engine.run(full)
     for table in ("calls", "incidents", "intervals"):
         pd.testing.assert_frame_equal(getattr(lean, table), getattr(every, table), check_exact=True, obj=table)
+
+
+@pytest.mark.parametrize("scenario", ["baseline_2021", "validation/priority_dispatch"])
+def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
+    """The draws keep one travel and one on-scene time per row, for the grade the row's
+    call would get: each attended incident's times must be its own grade's distribution
+    applied to its row's uniform."""
+    from demandsim.draws import _uniforms
+
+    plan = build_plan(load_config([f"scenario={scenario}", *SHORT, "run.seed=34"]))
+    records = get_engine("simpy").run(plan)
+    inc = records.incidents.dropna(subset=["t_assigned", "t_clear"])
+    assert len(inc) > 50
+    d, m = plan.draws, plan.model
+    rows = records.calls.set_index("call_id").loc[inc["call_id"], "draw_row"].to_numpy()
+    codes = inc["grade"].cat.codes.to_numpy()
+    for purpose, kinds, measured in (("travel", m.travel, inc["t_on_scene"] - inc["t_assigned"]),
+                                     ("on_scene", m.on_scene, inc["t_clear"] - inc["t_on_scene"])):
+        u = _uniforms(plan.seed, purpose, d.n_999, d.n_101, d.attempts, 1)[:, 0]
+        expected = [float(kinds[g].seconds(u[[r]])[0]) for r, g in zip(rows, codes)]
+        assert measured.to_numpy() == pytest.approx(expected, abs=1e-6), purpose
+    assert len(set(codes)) > 1  # more than one grade was attended

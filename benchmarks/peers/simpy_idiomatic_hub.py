@@ -284,9 +284,9 @@ class IdiomaticHub:
             yield req
             self.dispatch_waiting -= 1
             record[3] = env.now
-            yield env.timeout(self.travel[row][grade])
+            yield env.timeout(self.travel[row])  # drawn for this row's grade
             record[4] = env.now
-            yield env.timeout(self.on_scene[row][grade])
+            yield env.timeout(self.on_scene[row])
 
 
 def simulate(plan: RunPlan) -> HubLog:

@@ -433,9 +433,8 @@ def _assign_unit(W, incident):
     _change(W, WDISPATCH, -1)
     _start_work(W, UNITS)
     row = W[W_CI][II[incident, II_CALL_ID], CI_DRAW_ROW]
-    grade = II[incident, II_GRADE]
-    travel = W[W_TRAVEL][row, grade]
-    on_scene = W[W_ON_SCENE][row, grade]
+    travel = W[W_TRAVEL][row]  # drawn for this row's grade
+    on_scene = W[W_ON_SCENE][row]
     IF[incident, IF_T_ASSIGNED] = now
     IF[incident, IF_T_ON_SCENE] = now + travel
     IF[incident, IF_T_CLEAR] = now + travel + on_scene

@@ -169,7 +169,7 @@ class _Log:
 
 
 def _draw_views(draws: CallDraws) -> SimpleNamespace:
-    """The draws' columns as memoryviews (``travel[row, grade]`` works too), and ``row_of_101``."""
+    """The draws' columns as memoryviews, and ``row_of_101``."""
     views = {f.name: getattr(draws, f.name) for f in fields(draws)}
     views = {name: memoryview(v) if isinstance(v, np.ndarray) else v for name, v in views.items()}
     return SimpleNamespace(**views, row_of_101=draws.row_of_101)
@@ -461,8 +461,8 @@ class _Hub:
         i, d = self.incidents, self.d
         self.dispatch_waiting.change(now, -1)
         self.units.change(now, +1)
-        row, grade = self.calls.draw_row[i.call_id[incident]], i.grade[incident]
-        travel, on_scene = d.travel[row, grade], d.on_scene[row, grade]
+        row = self.calls.draw_row[i.call_id[incident]]
+        travel, on_scene = d.travel[row], d.on_scene[row]  # drawn for the grade this row's call gets
         i.t_assigned[incident] = now
         i.t_on_scene[incident] = now + travel
         i.t_clear[incident] = now + travel + on_scene
