@@ -123,37 +123,6 @@ class ColumnLog:
         return {name: getattr(self, name)[: self._n] for name in self._spec}
 
 
-class HourlyLevels:
-    """Time integral of each level in :data:`LEVELS`, per simulated hour."""
-
-    def __init__(self, hours: int) -> None:
-        self.area = np.zeros((len(LEVELS), hours))
-        self.level = [0] * len(LEVELS)
-        self.since = [0.0] * len(LEVELS)
-
-    def change(self, k: int, now: float, delta: int) -> None:
-        """Level ``k`` changes by ``delta`` at time ``now``."""
-        level, since = self.level[k], self.since[k]
-        if level and now > since:
-            first, last = int(since // HOUR), int(now // HOUR)
-            if first == last:
-                self.area[k, first] += level * (now - since)
-            else:
-                last = min(last, self.area.shape[1])
-                self.area[k, first] += level * ((first + 1) * HOUR - since)
-                self.area[k, first + 1 : last] += level * HOUR
-                if last < self.area.shape[1]:
-                    self.area[k, last] += level * (now - last * HOUR)
-        self.level[k] = level + delta
-        self.since[k] = now
-
-    def close(self, now: float) -> np.ndarray:
-        """Account every level up to ``now`` and return the areas (level-seconds)."""
-        for k in range(len(LEVELS)):
-            self.change(k, now, 0)
-        return self.area
-
-
 @dataclass
 class RunRecords:
     """What one run produced: the three tables, in seconds from time 0."""

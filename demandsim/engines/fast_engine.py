@@ -186,7 +186,7 @@ _step = njit(cache=True, error_model="numpy", _nrt=False, forceinline=True)
 
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _change(W, lv, delta):
-    """Level ``lv`` changes by ``delta`` now (HourlyLevels.change, same arithmetic)."""
+    """Level ``lv`` changes by ``delta`` now (simpy_engine.Level.change, same arithmetic)."""
     t = W[W_NOW][0]
     level, since, area = W[W_LEVEL], W[W_SINCE], W[W_AREA]
     n_hours = area.shape[1]

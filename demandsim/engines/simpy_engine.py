@@ -58,10 +58,9 @@ INF = math.inf
 class Level:
     """A level of :data:`~demandsim.records.LEVELS` and its time integral per simulated hour.
 
-    The same bookkeeping as :meth:`demandsim.records.HourlyLevels.change`, with
-    the same arithmetic in the same order (the fast engine mirrors it), for one
-    level: it runs at every queue and staff change, and a Python list item is
-    much cheaper to update than an element of a numpy array.
+    It runs at every queue and staff change, so the areas are a Python list (an
+    item is much cheaper to update than an element of a numpy array). The fast
+    engine's ``_change`` does the same arithmetic in the same order.
     """
 
     def __init__(self, hours: int) -> None:
