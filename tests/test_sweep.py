@@ -303,3 +303,19 @@ def test_planning_applies_plain_values_to_the_first_point_and_composes_the_rest(
             assert quick == full, overrides
     # a changed mapping (merged into what is there) and a group (scenario) are composed in full
     assert composed == [points[0], points[2], points[3]]
+
+
+def test_a_job_whose_config_was_not_planned_runs_nothing(tmp_path):
+    """If a worker's composed config is not the planned one (files edited mid-sweep), its job
+    fails in one line for each of its runs and writes no run folder."""
+    from omegaconf import OmegaConf
+
+    from demandsim import cli
+
+    planned = sweep.PlannedRun(0, ["run.replication=0"], 0, {}, 0, "0123456789abcdef", 1, 1.0, batch=0)
+    sweep.write_manifest(tmp_path, [], [], 1, [planned], "baseline_2021")
+    hydra_cfg = OmegaConf.create({"overrides": {"task": ["run.days=1"]}, "sweep": {"dir": str(tmp_path)},
+                                  "runtime": {"output_dir": str(tmp_path / sweep.SCRATCH_DIR / "0")}})
+    outcome = cli.sweep_job(OmegaConf.structured(load_config(["run.days=1", "run.warmup_days=0"])), hydra_cfg)
+    assert outcome["status"] == "failed" and outcome["message"] == cli.CONFIG_CHANGED
+    assert not (tmp_path / sweep.RUNS_DIR).exists()
