@@ -149,9 +149,24 @@ def _hour_index(t: np.ndarray) -> np.ndarray:
     ``t / HOUR`` rounds to the exact quotient's floor or to one above it, and ``h * HOUR``
     is exact, so the correction gives the same integers.
     """
-    h = (t / HOUR).astype(np.int64)
-    h -= h * HOUR > t
+    q = t / HOUR
+    h = q.astype(np.int64)
+    h -= np.multiply(h, HOUR, out=q) > t  # q's memory reused: a fresh array costs more than the arithmetic
     return h
+
+
+def _hour_of_week(t: np.ndarray, horizon: float, start_how: int) -> np.ndarray:
+    """``(t // HOUR + start_how) % 168`` for times ``0 <= t <= horizon``: the hour's entry in a
+    table of every hour of the run (an integer modulo per time is several times slower)."""
+    week = (np.arange(int(horizon // HOUR) + 1, dtype=np.int64) + start_how) % 168
+    return week[_hour_index(t)]
+
+
+def _past_horizon_missing(t: np.ndarray, horizon: float) -> np.ndarray:
+    """A copy of ``t`` with times after the horizon missing (few are: cheaper than np.where)."""
+    t = t.copy()
+    t[t > horizon] = np.nan
+    return t
 
 
 def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, levels: np.ndarray) -> RunRecords:
@@ -165,20 +180,20 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
     start_how = model.calendar.start_hour_of_week
     c = dict(calls.frame())
     c["outcome"] = np.where(c["outcome"] == NONE, OPEN_AT_END, c["outcome"])
-    c["t_end"] = np.where(c["t_end"] > horizon, np.nan, c["t_end"])
+    c["t_end"] = _past_horizon_missing(c["t_end"], horizon)
     codes = {"line": LINES, "origin": ORIGINS, "outcome": OUTCOMES, "answered_by": ANSWERERS,
              "secondary_answered_by": ANSWERERS, "route": ROUTES}
     columns = {"call_id": np.arange(len(calls), dtype=np.int64)}
     for name, values in c.items():
         columns[name] = _categorical(values, codes[name]) if name in codes else values
-    columns["wait_s"] = np.where(np.isnan(c["t_answer"]), np.nan, c["t_answer"] - c["t_offer"])
+    columns["wait_s"] = c["t_answer"] - c["t_offer"]  # missing if unanswered: NaN - t is that NaN
     columns["secondary_wait_s"] = c["t_secondary_answer"] - c["t_secondary_offer"]
-    columns["hour_of_week"] = (_hour_index(c["t_offer"]) + start_how) % 168
+    columns["hour_of_week"] = _hour_of_week(c["t_offer"], horizon, start_how)
     calls_df = pd.DataFrame(columns, copy=False)
 
     i = dict(incidents.frame())
     for name in ("t_on_scene", "t_clear"):
-        i[name] = np.where(i[name] > horizon, np.nan, i[name])
+        i[name] = _past_horizon_missing(i[name], horizon)
     grade = i["grade"]
     deployed = grade < len(DEPLOYED_GRADES)
     # target by grade code: the deployed grades' targets, missing for the others
@@ -203,7 +218,7 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
     columns["dispatch_wait_s"] = i["t_assigned"] - i["t_ready"]
     columns["within_target"] = within
     columns["victim_update_due"] = deployed & (waited_until > deadline) & (deadline <= horizon)
-    columns["hour_of_week"] = (_hour_index(i["t_call_start"]) + start_how) % 168
+    columns["hour_of_week"] = _hour_of_week(i["t_call_start"], horizon, start_how)
     inc = pd.DataFrame(columns, copy=False)
 
     # the hourly table is small: its columns are copied, so none of them is a view of the model

@@ -97,58 +97,59 @@ PF_HORIZON, PF_TO_999, PF_TO_101 = range(3)
 PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_EVENT_MARGIN = range(6)
 # what _advance returns
 REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
-FIELDS = ("ci_defaults", "now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
+FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
           "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101",
           "travel", "on_scene") + DRAW_FIELDS + ("arrival_t", "arrival_i")
-W_CI_DEFAULTS = 0
-W_NOW = 1
-W_K = 2
-W_STAFF = 3
-W_Q = 4
-W_CF = 5
-W_CI = 6
-W_INC_F = 7
-W_INC_I = 8
-W_ROUTE = 9
-W_GCUM = 10
-W_LEVEL = 11
-W_SINCE = 12
-W_AREA = 13
-W_EVT = 14
-W_EVI = 15
-W_DHF = 16
-W_DHI = 17
-W_PF = 18
-W_PI = 19
-W_HEAD = 20
-W_A999 = 21
-W_A101 = 22
-W_TRAVEL = 23
-W_ON_SCENE = 24
-W_PATIENCE_999 = 25
-W_PATIENCE_SWITCHBOARD = 26
-W_PATIENCE_SECONDARY = 27
-W_TRIAGE = 28
-W_QUESTION_999 = 29
-W_REST_999 = 30
-W_WRAP_999 = 31
-W_QUESTION_SECONDARY = 32
-W_REST_SECONDARY = 33
-W_WRAP_SECONDARY = 34
-W_U_GRADE = 35
-W_U_REDIAL = 36
-W_REDIAL_DELAY = 37
+W_NOW = 0
+W_K = 1
+W_STAFF = 2
+W_Q = 3
+W_CF = 4
+W_CI = 5
+W_INC_F = 6
+W_INC_I = 7
+W_ROUTE = 8
+W_GCUM = 9
+W_LEVEL = 10
+W_SINCE = 11
+W_AREA = 12
+W_EVT = 13
+W_EVI = 14
+W_DHF = 15
+W_DHI = 16
+W_PF = 17
+W_PI = 18
+W_HEAD = 19
+W_A999 = 20
+W_A101 = 21
+W_TRAVEL = 22
+W_ON_SCENE = 23
+W_PATIENCE_999 = 24
+W_PATIENCE_SWITCHBOARD = 25
+W_PATIENCE_SECONDARY = 26
+W_TRIAGE = 27
+W_QUESTION_999 = 28
+W_REST_999 = 29
+W_WRAP_999 = 30
+W_QUESTION_SECONDARY = 31
+W_REST_SECONDARY = 32
+W_WRAP_SECONDARY = 33
+W_U_GRADE = 34
+W_U_REDIAL = 35
+W_REDIAL_DELAY = 36
 #: the next arrival of each line, kept out of the event heap: its time (W_ARRIVAL_T[line]),
 #: sequence number and index in the line's arrivals (W_ARRIVAL_I[line], the index -1 if none)
-W_ARRIVAL_T = 38
-W_ARRIVAL_I = 39
+W_ARRIVAL_T = 37
+W_ARRIVAL_I = 38
 
 # counters in W[W_K]
 K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DSEQ, K_DISPATCH = range(6)
 K_HEAD, K_TAIL, K_WAITING = 6, 9, 12  # + queue index (Q999, QSWITCH, QSEC)
 N_K = 15
 Q999, QSWITCH, QSEC = 0, 1, 2
-# rows of the call columns (float, int), the incident columns, the draws
+# the call columns (float, int) and the incident columns: W[W_CF][CF_T_END, call] and so on.
+# Column-major, a column per row of the array, so that each output column is one contiguous
+# slice at the end (numpy's conversions of strided columns took twice as long).
 CF_T_OFFER, CF_T_ANSWER, CF_T_END, CF_T_SECONDARY_OFFER, CF_T_SECONDARY_ANSWER = range(5)
 CF_NAMES = ("t_offer", "t_answer", "t_end", "t_secondary_offer", "t_secondary_answer")
 (CI_ORIGIN_CALL, CI_PARENT, CI_ATTEMPT, CI_DRAW_ROW, CI_LINE, CI_ORIGIN, CI_ANSWERED_BY, CI_OUTCOME, CI_ROUTE,
@@ -161,6 +162,7 @@ II_CALL_ID, II_SOURCE, II_GRADE = range(3)
 II_NAMES = ("call_id", "source", "grade")
 #: ids and codes of calls and incidents are int32 in the engine (half the memory of int64)
 CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES], dtype=np.int32)
+CF_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CF_NAMES], dtype=np.float64)
 
 
 # ---------------------------------------------------------------- plumbing
@@ -328,7 +330,7 @@ def _pop_dispatch(W):
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _unanswered(W, call):
     """Still waiting in the 999 or switchboard queue."""
-    return W[W_CI][call, CI_OUTCOME] == NONE and math.isnan(W[W_CF][call, CF_T_ANSWER])
+    return W[W_CI][CI_OUTCOME, call] == NONE and math.isnan(W[W_CF][CF_T_ANSWER, call])
 
 
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
@@ -354,7 +356,7 @@ def _head(W, q):
         call = Q[q, K[K_HEAD + q]]
         K[K_HEAD + q] += 1
         if q == QSEC:
-            if CI[call, CI_OUTCOME] == NONE:
+            if CI[CI_OUTCOME, call] == NONE:
                 return call
         elif _unanswered(W, call):
             return call
@@ -365,15 +367,11 @@ def _new_call(W, line, draw_row, origin_call):
     K, CF, CI = W[W_K], W[W_CF], W[W_CI]
     call = K[K_CALLS]
     K[K_CALLS] = call + 1
-    # the arrays are not pre-filled: every column of the new row is written here
-    for col in range(CI.shape[1]):
-        CI[call, col] = W[W_CI_DEFAULTS][col]
-    for col in range(CF.shape[1]):
-        CF[call, col] = np.nan
-    CI[call, CI_LINE] = line
-    CI[call, CI_DRAW_ROW] = draw_row
-    CF[call, CF_T_OFFER] = W[W_NOW][0]
-    CI[call, CI_ORIGIN_CALL] = call if origin_call == NONE else origin_call
+    # the other columns hold their defaults already (filled when the arrays are made, see _blank)
+    CI[CI_LINE, call] = line
+    CI[CI_DRAW_ROW, call] = draw_row
+    CF[CF_T_OFFER, call] = W[W_NOW][0]
+    CI[CI_ORIGIN_CALL, call] = call if origin_call == NONE else origin_call
     return call
 
 
@@ -389,15 +387,15 @@ def _answer_999(W, call, who):
     CF, CI = W[W_CF], W[W_CI]
     now = W[W_NOW][0]
     _leave(W, Q999, W999)
-    CF[call, CF_T_ANSWER] = now
-    CI[call, CI_ANSWERED_BY] = who
-    CI[call, CI_OUTCOME] = ANSWERED
+    CF[CF_T_ANSWER, call] = now
+    CI[CI_ANSWERED_BY, call] = who
+    CI[CI_OUTCOME, call] = ANSWERED
     g = CH if who == BY_CALL_HANDLER else DD
     _start_work(W, g)
-    row = CI[call, CI_DRAW_ROW]
+    row = CI[CI_DRAW_ROW, call]
     q, r, w = W[W_QUESTION_999][row], W[W_REST_999][row], W[W_WRAP_999][row]
-    CF[call, CF_T_END] = now + q + r
-    source = SOURCE_999 if CI[CI[call, CI_ORIGIN_CALL], CI_LINE] == LINE_999 else SOURCE_FROM_101
+    CF[CF_T_END, call] = now + q + r
+    source = SOURCE_999 if CI[CI_LINE, CI[CI_ORIGIN_CALL, call]] == LINE_999 else SOURCE_FROM_101
     _schedule_talk(W, call, source, g, q, r, w)
 
 
@@ -406,24 +404,24 @@ def _answer_secondary(W, call, who):
     CF, CI = W[W_CF], W[W_CI]
     now = W[W_NOW][0]
     _leave(W, QSEC, WSEC)
-    CF[call, CF_T_SECONDARY_ANSWER] = now
-    CI[call, CI_SECONDARY_ANSWERED_BY] = who
-    CI[call, CI_OUTCOME] = ANSWERED_SECONDARY
+    CF[CF_T_SECONDARY_ANSWER, call] = now
+    CI[CI_SECONDARY_ANSWERED_BY, call] = who
+    CI[CI_OUTCOME, call] = ANSWERED_SECONDARY
     g = CH if who == BY_CALL_HANDLER else SEC
     _start_work(W, g)
-    row = CI[call, CI_DRAW_ROW]
+    row = CI[CI_DRAW_ROW, call]
     q, r, w = W[W_QUESTION_SECONDARY][row], W[W_REST_SECONDARY][row], W[W_WRAP_SECONDARY][row]
-    CF[call, CF_T_END] = now + q + r
+    CF[CF_T_END, call] = now + q + r
     _schedule_talk(W, call, SOURCE_SECONDARY, g, q, r, w)
 
 
 @_step
 def _answer_switchboard(W, call):
     _leave(W, QSWITCH, WSWITCH)
-    W[W_CF][call, CF_T_ANSWER] = W[W_NOW][0]
-    W[W_CI][call, CI_ANSWERED_BY] = BY_SWITCHBOARD
+    W[W_CF][CF_T_ANSWER, call] = W[W_NOW][0]
+    W[W_CI][CI_ANSWERED_BY, call] = BY_SWITCHBOARD
     _start_work(W, SW)
-    _schedule(W, W[W_TRIAGE][W[W_CI][call, CI_DRAW_ROW]], EV_TRIAGE_ENDS, call, 0)
+    _schedule(W, W[W_TRIAGE][W[W_CI][CI_DRAW_ROW, call]], EV_TRIAGE_ENDS, call, 0)
 
 
 @_step
@@ -432,12 +430,12 @@ def _assign_unit(W, incident):
     now = W[W_NOW][0]
     _change(W, WDISPATCH, -1)
     _start_work(W, UNITS)
-    row = W[W_CI][II[incident, II_CALL_ID], CI_DRAW_ROW]
+    row = W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, incident]]
     travel = W[W_TRAVEL][row]  # drawn for this row's grade
     on_scene = W[W_ON_SCENE][row]
-    IF[incident, IF_T_ASSIGNED] = now
-    IF[incident, IF_T_ON_SCENE] = now + travel
-    IF[incident, IF_T_CLEAR] = now + travel + on_scene
+    IF[IF_T_ASSIGNED, incident] = now
+    IF[IF_T_ON_SCENE, incident] = now + travel
+    IF[IF_T_CLEAR, incident] = now + travel + on_scene
     _schedule(W, travel + on_scene, EV_FINISH_WORK, UNITS, 0)
 
 
@@ -474,7 +472,7 @@ def _offer_999(W, call):
     _put_to_work(W, CH)
     _put_to_work(W, DD)
     if _unanswered(W, call):
-        patience = W[W_PATIENCE_999][W[W_CI][call, CI_DRAW_ROW]]
+        patience = W[W_PATIENCE_999][W[W_CI][CI_DRAW_ROW, call]]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_999, call, 0)
 
@@ -484,7 +482,7 @@ def _offer_101(W, call):
     _join(W, QSWITCH, WSWITCH, call)
     _put_to_work(W, SW)
     if _unanswered(W, call):
-        patience = W[W_PATIENCE_SWITCHBOARD][W[W_CI][call, CI_DRAW_ROW]]
+        patience = W[W_PATIENCE_SWITCHBOARD][W[W_CI][CI_DRAW_ROW, call]]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_SWITCHBOARD, call, 0)
 
@@ -493,8 +491,8 @@ def _offer_101(W, call):
 def _offer_secondary(W, call):
     _join(W, QSEC, WSEC, call)
     _put_to_work(W, W[W_PI][PI_SECONDARY_STAFF])
-    if W[W_CI][call, CI_OUTCOME] == NONE:
-        patience = W[W_PATIENCE_SECONDARY][W[W_CI][call, CI_DRAW_ROW]]
+    if W[W_CI][CI_OUTCOME, call] == NONE:
+        patience = W[W_PATIENCE_SECONDARY][W[W_CI][CI_DRAW_ROW, call]]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_SECONDARY, call, 0)
 
@@ -503,9 +501,9 @@ def _offer_secondary(W, call):
 def _maybe_redial(W, call):
     """A 101 caller who hung up may ring 999, or 101 again, after a while."""
     CI, PF = W[W_CI], W[W_PF]
-    if CI[call, CI_ATTEMPT] + 1 >= W[W_PI][PI_MAX_ATTEMPTS]:
+    if CI[CI_ATTEMPT, call] + 1 >= W[W_PI][PI_MAX_ATTEMPTS]:
         return
-    row = CI[call, CI_DRAW_ROW]
+    row = CI[CI_DRAW_ROW, call]
     u = W[W_U_REDIAL][row]
     if u < PF[PF_TO_999]:
         line = LINE_999
@@ -523,23 +521,23 @@ def _triage_ends(W, call):
     """The switchboard operator routes the call, then takes the next one."""
     CF, CI = W[W_CF], W[W_CI]
     now = W[W_NOW][0]
-    route = W[W_ROUTE][CI[call, CI_DRAW_ROW]]
-    CI[call, CI_ROUTE] = route
+    route = W[W_ROUTE][CI[CI_DRAW_ROW, call]]
+    CI[CI_ROUTE, call] = route
     if route == ROUTE_TO_999:
-        CI[call, CI_OUTCOME] = TRANSFERRED_TO_999
-        CF[call, CF_T_END] = now
-        transfer = _new_call(W, LINE_999, CI[call, CI_DRAW_ROW], CI[call, CI_ORIGIN_CALL])
-        CI[transfer, CI_ORIGIN] = ORIGIN_TRANSFER
-        CI[transfer, CI_PARENT] = call
-        CI[transfer, CI_ATTEMPT] = CI[call, CI_ATTEMPT]
-        CI[call, CI_NEXT_CALL] = transfer
+        CI[CI_OUTCOME, call] = TRANSFERRED_TO_999
+        CF[CF_T_END, call] = now
+        transfer = _new_call(W, LINE_999, CI[CI_DRAW_ROW, call], CI[CI_ORIGIN_CALL, call])
+        CI[CI_ORIGIN, transfer] = ORIGIN_TRANSFER
+        CI[CI_PARENT, transfer] = call
+        CI[CI_ATTEMPT, transfer] = CI[CI_ATTEMPT, call]
+        CI[CI_NEXT_CALL, call] = transfer
         _offer_999(W, transfer)
     elif route == ROUTE_SECONDARY:
-        CF[call, CF_T_SECONDARY_OFFER] = now
+        CF[CF_T_SECONDARY_OFFER, call] = now
         _offer_secondary(W, call)
     else:
-        CI[call, CI_OUTCOME] = CLOSED_AT_SWITCHBOARD
-        CF[call, CF_T_END] = now
+        CI[CI_OUTCOME, call] = CLOSED_AT_SWITCHBOARD
+        CF[CF_T_END, call] = now
     _finish_work(W, SW)
 
 
@@ -548,22 +546,22 @@ def _question_set_ends(W, call, source):
     """THRIVE grading done: the incident exists and, if deployed, waits for a unit."""
     K, CF, CI, IF, II, cum = W[W_K], W[W_CF], W[W_CI], W[W_INC_F], W[W_INC_I], W[W_GCUM]
     now = W[W_NOW][0]
-    u = W[W_U_GRADE][CI[call, CI_DRAW_ROW]]
+    u = W[W_U_GRADE][CI[CI_DRAW_ROW, call]]
     grade = 0  # searchsorted(cum[source], u, side="right"), as demandsim.model.shares.pick
     while grade < cum.shape[1] - 1 and cum[source, grade] <= u:
         grade += 1
     incident = K[K_INCIDENTS]
     K[K_INCIDENTS] = incident + 1
-    CI[call, CI_INCIDENT] = incident
-    start = CF[CI[call, CI_PARENT], CF_T_OFFER] if CI[call, CI_ORIGIN] == ORIGIN_TRANSFER else CF[call, CF_T_OFFER]
-    II[incident, II_CALL_ID] = call
-    II[incident, II_SOURCE] = source
-    II[incident, II_GRADE] = grade
-    IF[incident, IF_T_CALL_START] = start
-    IF[incident, IF_T_READY] = now
-    IF[incident, IF_T_ASSIGNED] = np.nan
-    IF[incident, IF_T_ON_SCENE] = np.nan
-    IF[incident, IF_T_CLEAR] = np.nan
+    CI[CI_INCIDENT, call] = incident
+    start = CF[CF_T_OFFER, CI[CI_PARENT, call]] if CI[CI_ORIGIN, call] == ORIGIN_TRANSFER else CF[CF_T_OFFER, call]
+    II[II_CALL_ID, incident] = call
+    II[II_SOURCE, incident] = source
+    II[II_GRADE, incident] = grade
+    IF[IF_T_CALL_START, incident] = start
+    IF[IF_T_READY, incident] = now
+    IF[IF_T_ASSIGNED, incident] = np.nan
+    IF[IF_T_ON_SCENE, incident] = np.nan
+    IF[IF_T_CLEAR, incident] = np.nan
     if grade < N_DEPLOYED:
         _push_dispatch(W, grade, incident)
         _change(W, WDISPATCH, 1)
@@ -573,11 +571,11 @@ def _question_set_ends(W, call, source):
 @_step
 def _caller_redials(W, parent, line):
     CI = W[W_CI]
-    call = _new_call(W, line, CI[parent, CI_DRAW_ROW] + 1, CI[parent, CI_ORIGIN_CALL])
-    CI[call, CI_ORIGIN] = ORIGIN_REDIAL
-    CI[call, CI_PARENT] = parent
-    CI[call, CI_ATTEMPT] = CI[parent, CI_ATTEMPT] + 1
-    CI[parent, CI_NEXT_CALL] = call
+    call = _new_call(W, line, CI[CI_DRAW_ROW, parent] + 1, CI[CI_ORIGIN_CALL, parent])
+    CI[CI_ORIGIN, call] = ORIGIN_REDIAL
+    CI[CI_PARENT, call] = parent
+    CI[CI_ATTEMPT, call] = CI[CI_ATTEMPT, parent] + 1
+    CI[CI_NEXT_CALL, parent] = call
     if line == LINE_999:
         _offer_999(W, call)
     else:
@@ -643,7 +641,7 @@ def _advance(W, until):
     K, PI, t, e = W[W_K], W[W_PI], W[W_EVT], W[W_EVI]
     arrival_t, arrival_i = W[W_ARRIVAL_T], W[W_ARRIVAL_I]
     horizon = W[W_PF][PF_HORIZON]
-    calls_room, incidents_room = W[W_CF].shape[0], W[W_INC_F].shape[0]
+    calls_room, incidents_room = W[W_CF].shape[1], W[W_INC_F].shape[1]
     while True:
         # the next event: the heap's top or a line's next arrival, the first by (time, sequence)
         kind, first, seq = NONE, 0.0, 0
@@ -678,19 +676,19 @@ def _advance(W, until):
             _roster_changes(W, a)
         elif kind == EV_HANGUP_999:
             if _unanswered(W, a):
-                W[W_CI][a, CI_OUTCOME] = ABANDONED
-                W[W_CF][a, CF_T_END] = W[W_NOW][0]
+                W[W_CI][CI_OUTCOME, a] = ABANDONED
+                W[W_CF][CF_T_END, a] = W[W_NOW][0]
                 _leave(W, Q999, W999)
         elif kind == EV_HANGUP_SWITCHBOARD:
             if _unanswered(W, a):
-                W[W_CI][a, CI_OUTCOME] = ABANDONED_SWITCHBOARD
-                W[W_CF][a, CF_T_END] = W[W_NOW][0]
+                W[W_CI][CI_OUTCOME, a] = ABANDONED_SWITCHBOARD
+                W[W_CF][CF_T_END, a] = W[W_NOW][0]
                 _leave(W, QSWITCH, WSWITCH)
                 _maybe_redial(W, a)
         elif kind == EV_HANGUP_SECONDARY:
-            if W[W_CI][a, CI_OUTCOME] == NONE:
-                W[W_CI][a, CI_OUTCOME] = ABANDONED_SECONDARY
-                W[W_CF][a, CF_T_END] = W[W_NOW][0]
+            if W[W_CI][CI_OUTCOME, a] == NONE:
+                W[W_CI][CI_OUTCOME, a] = ABANDONED_SECONDARY
+                W[W_CF][CF_T_END, a] = W[W_NOW][0]
                 _leave(W, QSEC, WSEC)
                 _maybe_redial(W, a)
         elif kind == EV_TRIAGE_ENDS:
@@ -716,7 +714,7 @@ def _close(W):
 
 # ---------------------------------------------------------------- the Python side
 def _grow(array: np.ndarray, size: int, axis: int = 0) -> np.ndarray:
-    """``array`` extended to ``size`` along ``axis`` (new cells uninitialised: rows are written whole)."""
+    """``array`` extended to ``size`` along ``axis`` (new cells uninitialised)."""
     shape = list(array.shape)
     shape[axis] = size
     grown = np.empty(shape, dtype=array.dtype)
@@ -724,6 +722,17 @@ def _grow(array: np.ndarray, size: int, axis: int = 0) -> np.ndarray:
     index[axis] = slice(0, array.shape[axis])
     grown[tuple(index)] = array
     return grown
+
+
+def _blank(defaults: np.ndarray, size: int) -> np.ndarray:
+    """Columns of ``size`` records, column ``j`` filled with ``defaults[j]``.
+
+    Filling whole columns here is cheaper than writing every column of each new call in
+    the loop (17 scattered stores per call, as the columns are far apart).
+    """
+    blank = np.empty((len(defaults), size), dtype=defaults.dtype)
+    blank[...] = defaults[:, None]
+    return blank
 
 
 class FastEngine:
@@ -742,16 +751,15 @@ class FastEngine:
         margin = 2 * int(head.sum(axis=0).max(initial=0)) + 16
         secondary_staff = CH if m.pooled_secondary else SEC
         W = {
-            "ci_defaults": CI_DEFAULTS,
             "now": np.zeros(1),
             "k": np.zeros(N_K, np.int64),
             "staff": np.stack([head[:, 0] if hours else np.zeros(5, np.int64), np.zeros(5, np.int64)]),
-            # rows are written whole when a call or incident is created: no pre-filling
             "q": np.empty((3, calls), np.int32),
-            "cf": np.empty((calls, len(CF_NAMES))),
-            "ci": np.empty((calls, len(CI_NAMES)), np.int32),
-            "inc_f": np.empty((calls, len(IF_NAMES))),
-            "inc_i": np.empty((calls, len(II_NAMES)), np.int32),
+            # a new call's columns hold their defaults already; incidents are written whole when created
+            "cf": _blank(CF_DEFAULTS, calls),
+            "ci": _blank(CI_DEFAULTS, calls),
+            "inc_f": np.empty((len(IF_NAMES), calls)),
+            "inc_i": np.empty((len(II_NAMES), calls), np.int32),
             "route": np.ascontiguousarray(d.route),
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
             "level": np.zeros(len(LEVELS), np.int64),
@@ -800,14 +808,15 @@ class FastEngine:
     @staticmethod
     def _make_room(W: dict, margin: int) -> None:
         K = W["k"]
-        calls = W["cf"].shape[0]
-        if K[K_CALLS] + 2 > calls or K[K_INCIDENTS] + 2 > W["inc_f"].shape[0]:
+        calls = W["cf"].shape[1]
+        if K[K_CALLS] + 2 > calls or K[K_INCIDENTS] + 2 > W["inc_f"].shape[1]:
             size = calls + calls // 2
-            W["q"] = _grow(W["q"], size, axis=1)
-            W["cf"] = _grow(W["cf"], size)
-            W["ci"] = _grow(W["ci"], size)
-            W["inc_f"] = _grow(W["inc_f"], size)
-            W["inc_i"] = _grow(W["inc_i"], size)
+            for name in ("q", "inc_f", "inc_i"):
+                W[name] = _grow(W[name], size, axis=1)
+            for name, defaults in (("cf", CF_DEFAULTS), ("ci", CI_DEFAULTS)):
+                grown = _blank(defaults, size)
+                grown[:, :calls] = W[name]
+                W[name] = grown
         events = W["evt"].shape[0]
         if K[K_EVENTS] + margin > events or K[K_DISPATCH] + 2 > W["dhf"].shape[0]:
             size = 2 * max(events, K[K_EVENTS] + margin)
@@ -819,6 +828,6 @@ class FastEngine:
     @staticmethod
     def _log(W: dict, columns: dict, floats, float_names, ints, int_names, counter) -> ColumnLog:
         n = int(W["k"][counter])
-        arrays = {name: floats[:n, row] for row, name in enumerate(float_names)}
-        arrays.update({name: ints[:n, row].astype(columns[name][0]) for row, name in enumerate(int_names)})
+        arrays = {name: floats[row, :n] for row, name in enumerate(float_names)}
+        arrays.update({name: ints[row, :n].astype(columns[name][0]) for row, name in enumerate(int_names)})
         return ColumnLog.from_arrays(columns, arrays)
