@@ -1,8 +1,11 @@
 """The random numbers of a run, drawn before any queueing happens.
 
 Each source of randomness has its own seeded stream per line of origin
-(``SeedSequence(seed, spawn_key=(purpose, line))``), and each stream is read in
-arrival order, one fixed-size block per call attempt. So a call's patience,
+(``SeedSequence(seed, spawn_key=(purpose, line))``), and a purpose with several
+attributes (patience in three queues, six handling times, the redial choice and
+delay) one per attribute (``spawn_key=(purpose, line, j)`` for its j-th, j >= 1).
+Each stream is read in arrival order, one number per call attempt, so an
+attribute no call can need is not drawn at all. So a call's patience,
 handling times, grade and so on depend only on the seed, its line and its
 place in the arrival order: changing a staffing number, a routing share or a
 queue discipline leaves every call's own draws unchanged (common random
@@ -20,7 +23,7 @@ only for rows that can reach a 999 handler, the secondary line's only for rows
 routed there, travel and time on scene only for the grade the row would get,
 nothing for a redial row its caller would never make. Every uniform is still
 drawn, so each row keeps its place in its streams; the other entries are NaN
-and never read (``tests/test_model.py`` checks that the records are the same as
+and never read (``tests/test_engines_equal.py`` checks that the records are the same as
 with every entry computed). On the baseline this saves about a third of the
 drawing time; a purpose no row needs (e.g. routing in a 999-only run) is not
 drawn at all.
@@ -43,10 +46,10 @@ PURPOSES = ("arrivals", "patience", "triage", "routing", "handling", "grade", "t
 LINE_999, LINE_101 = 0, 1
 
 
-def stream(seed: int, purpose: str, line: int) -> np.random.Generator:
-    """The generator for one purpose and line of origin."""
-    seq = np.random.SeedSequence(entropy=seed, spawn_key=(PURPOSES.index(purpose), line))
-    return np.random.Generator(np.random.PCG64(seq))
+def stream(seed: int, purpose: str, line: int, column: int = 0) -> np.random.Generator:
+    """The generator for one purpose, line of origin and (for a purpose with several) attribute."""
+    key = (PURPOSES.index(purpose), line) + ((column,) if column else ())
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=seed, spawn_key=key)))
 
 
 @dataclass
@@ -86,11 +89,11 @@ class CallDraws:
         return self.n_999 + index * self.attempts + attempt
 
 
-def _uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int, k: int) -> np.ndarray:
-    """(rows, k) uniforms: the 999 block from the 999 stream, then the 101 block (filled in place)."""
-    out = np.empty((n_999 + n_101 * attempts, k))
-    stream(seed, purpose, LINE_999).random(out=out[:n_999])
-    stream(seed, purpose, LINE_101).random(out=out[n_999:])
+def uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int, column: int = 0) -> np.ndarray:
+    """One uniform per row for one attribute: the 999 rows from the 999 stream, then the 101 rows."""
+    out = np.empty(n_999 + n_101 * attempts)
+    stream(seed, purpose, LINE_999, column).random(out=out[:n_999])
+    stream(seed, purpose, LINE_101, column).random(out=out[n_999:])
     return out
 
 
@@ -145,9 +148,8 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     A = m.max_attempts
     rows = n_999 + n_101 * A
     # only 101 callers route and redial: a run without them draws neither
-    redial = _uniforms(seed, "redial", n_999, n_101, A, 2) if n_101 or every_entry else np.zeros((rows, 2))
-    u_redial = redial[:, 0].copy()
-    route = (m.route_code(_uniforms(seed, "routing", n_999, n_101, A, 1)[:, 0]) if n_101 or every_entry
+    u_redial = uniforms(seed, "redial", n_999, n_101, A) if n_101 or every_entry else np.zeros(rows)
+    route = (m.route_code(uniforms(seed, "routing", n_999, n_101, A)) if n_101 or every_entry
              else np.zeros(rows, dtype=np.int8))
     reach = reachable_rows(m, n_999, n_101, u_redial, route)
     need = {k: np.ones(rows, dtype=bool) for k in reach} if every_entry else reach
@@ -166,18 +168,17 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         out[rows_needed] = duration.seconds(u[rows_needed])
         return out
 
-    def durations(purpose: str, kinds, wanted) -> list[np.ndarray]:
-        # a purpose no row needs is not drawn at all (e.g. the secondary line's in a 999-only run)
-        block = _uniforms(seed, purpose, n_999, n_101, A, len(kinds)) if any(len(w) for w in wanted) else None
-        return [fill(None if block is None else block[:, j], d, w) for j, (d, w) in enumerate(zip(kinds, wanted))]
+    def durations(purpose: str, kinds, wanted, first: int = 0) -> list[np.ndarray]:
+        # an attribute no row needs is not drawn at all (e.g. the secondary line's in a 999-only run)
+        return [fill(uniforms(seed, purpose, n_999, n_101, A, first + j), d, w) if len(w) else unused
+                for j, (d, w) in enumerate(zip(kinds, wanted))]
 
-    redial_delay = fill(redial[:, 1], m.redial_delay, where["redials"])
-    del redial
+    redial_delay = durations("redial", (m.redial_delay,), (where["redials"],), first=1)[0]
     patience = durations("patience", (m.patience_999, m.patience_switchboard, m.patience_secondary),
                          (where["on_999"], where["on_101"], where["on_secondary"]))
     handling = durations("handling", (*m.handling_999, *m.handling_secondary),
                          (where["on_999"],) * 3 + (where["on_secondary"],) * 3)
-    u_grade = _uniforms(seed, "grade", n_999, n_101, A, 1)[:, 0]
+    u_grade = uniforms(seed, "grade", n_999, n_101, A)
 
     # the grade each row would get if graded: by the source its call reaches a grader from
     # (also with every_entry: travel and on-scene time are drawn for that grade only;
@@ -195,7 +196,7 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         if not any(len(w) for w in by_grade):
             return unused
         out = np.full(rows, np.nan)
-        u = _uniforms(seed, purpose, n_999, n_101, A, 1)[:, 0]
+        u = uniforms(seed, purpose, n_999, n_101, A)
         for g, d in enumerate(kinds):
             out[by_grade[g]] = d.seconds(u[by_grade[g]])
         return out

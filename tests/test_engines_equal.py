@@ -99,7 +99,7 @@ def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
     """The draws keep one travel and one on-scene time per row, for the grade the row's
     call would get: each attended incident's times must be its own grade's distribution
     applied to its row's uniform."""
-    from demandsim.draws import _uniforms
+    from demandsim.draws import uniforms
 
     plan = build_plan(load_config([f"scenario={scenario}", *SHORT, "run.seed=34"]))
     records = get_engine("simpy").run(plan)
@@ -110,7 +110,7 @@ def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
     codes = inc["grade"].cat.codes.to_numpy()
     for purpose, kinds, measured in (("travel", m.travel, inc["t_on_scene"] - inc["t_assigned"]),
                                      ("on_scene", m.on_scene, inc["t_clear"] - inc["t_on_scene"])):
-        u = _uniforms(plan.seed, purpose, d.n_999, d.n_101, d.attempts, 1)[:, 0]
+        u = uniforms(plan.seed, purpose, d.n_999, d.n_101, d.attempts)
         expected = [float(kinds[g].seconds(u[[r]])[0]) for r, g in zip(rows, codes)]
         assert measured.to_numpy() == pytest.approx(expected, abs=1e-6), purpose
     assert len(set(codes)) > 1  # more than one grade was attended
