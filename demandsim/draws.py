@@ -168,26 +168,48 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         out[rows_needed] = duration.seconds(u[rows_needed])
         return out
 
+    constant: dict[float, np.ndarray] = {}  # a fixed value every row needs: one array, shared
+
+    def fixed(value: float, rows_needed: np.ndarray) -> np.ndarray:
+        if len(rows_needed) == rows:
+            if value not in constant:
+                constant[value] = np.full(rows, value)
+            return constant[value]
+        out = np.full(rows, np.nan)
+        out[rows_needed] = value
+        return out
+
     def durations(purpose: str, kinds, wanted, first: int = 0) -> list[np.ndarray]:
-        # an attribute no row needs is not drawn at all (e.g. the secondary line's in a 999-only run)
-        return [fill(uniforms(seed, purpose, n_999, n_101, A, first + j), d, w) if len(w) else unused
-                for j, (d, w) in enumerate(zip(kinds, wanted))]
+        # an attribute no row needs is not drawn at all (e.g. the secondary line's in a 999-only
+        # run), nor one whose duration is fixed (e.g. no wrap-up); every_entry draws them all,
+        # so the tests can check that skipping them changes nothing
+        out = []
+        for j, (d, w) in enumerate(zip(kinds, wanted)):
+            if not len(w):
+                out.append(unused)
+            elif d.fixed_seconds is not None and not every_entry:
+                out.append(fixed(d.fixed_seconds, w))
+            else:
+                out.append(fill(uniforms(seed, purpose, n_999, n_101, A, first + j), d, w))
+        return out
 
     redial_delay = durations("redial", (m.redial_delay,), (where["redials"],), first=1)[0]
     patience = durations("patience", (m.patience_999, m.patience_switchboard, m.patience_secondary),
                          (where["on_999"], where["on_101"], where["on_secondary"]))
     handling = durations("handling", (*m.handling_999, *m.handling_secondary),
                          (where["on_999"],) * 3 + (where["on_secondary"],) * 3)
-    u_grade = uniforms(seed, "grade", n_999, n_101, A)
-
     # the grade each row would get if graded: by the source its call reaches a grader from
     # (also with every_entry: travel and on-scene time are drawn for that grade only;
     # tests/test_engines_equal.py checks them against each incident's grade)
-    grade = np.full(rows, -1, dtype=np.int64)
     cum = m.grading.cumulative
-    for source, mask in ((SOURCE_999, reach["on_999"] & reach["from_999_line"]),
-                         (SOURCE_FROM_101, reach["on_999"] & ~reach["from_999_line"]),
-                         (SOURCE_SECONDARY, reach["on_secondary"])):
+    sources = [(SOURCE_999, reach["on_999"] & reach["from_999_line"]),
+               (SOURCE_FROM_101, reach["on_999"] & ~reach["from_999_line"]),
+               (SOURCE_SECONDARY, reach["on_secondary"])]
+    # a grade mix with one grade only needs no uniform: 0 picks that grade (shares before it are 0)
+    certain = all(np.count_nonzero(np.diff(cum[s], prepend=0.0)) <= 1 for s, mask in sources if mask.any())
+    u_grade = np.zeros(rows) if certain and not every_entry else uniforms(seed, "grade", n_999, n_101, A)
+    grade = np.full(rows, -1, dtype=np.int64)
+    for source, mask in sources:
         grade[mask] = np.searchsorted(cum[source], u_grade[mask], side="right")
     by_grade = [np.flatnonzero(grade == g) for g in range(N_DEPLOYED)]
 

@@ -89,6 +89,16 @@ class Duration:
             return float(np.mean(self.params[0]))
         return math.inf
 
+    @property
+    def fixed_seconds(self) -> float | None:
+        """The duration in seconds if it does not depend on the uniform (deterministic,
+        ``none``), else None: such a duration needs no random number."""
+        if self.kind == "deterministic":
+            return self.params[0] * 60.0
+        if self.kind == "none":
+            return np.inf * 60.0
+        return None
+
     def minutes(self, u: np.ndarray) -> np.ndarray:
         """Durations in minutes for uniforms ``u`` (same shape)."""
         u = np.asarray(u, dtype=np.float64)
