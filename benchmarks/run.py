@@ -414,6 +414,66 @@ def compute_targets(results: dict, args, sweep: dict | None) -> list[dict]:
     return rows
 
 
+def run_round(args, cold_compile: bool) -> dict:
+    """Every planned case once, each in its own process; the cold numba compile only if asked."""
+    results: dict = {}
+    for spec in plan_cases(args):
+        needs = spec.pop("needs", None)
+        if needs and importlib.util.find_spec(needs) is None:
+            r = {**spec, "status": "unavailable", "error": f"{needs} not installed: pip install -e '.[bench]'"}
+        else:
+            r = run_case(spec)
+        results[spec["id"]] = r
+        print_row(r)
+        if (cold_compile and r.get("status") == "ok" and r.get("kind") == "engine" and r.get("uses_numba")
+                and r["core"] == "baseline"):
+            with tempfile.TemporaryDirectory(prefix="numba-cold-") as cache:
+                cold = run_case({**spec, "repeats": 1}, env={"NUMBA_CACHE_DIR": cache})
+            if cold.get("status") == "ok":
+                r["cold_first_s"], r["cold_import_s"] = cold["first_s"], cold["import_s"]
+                r["compile_s"] = cold["import_s"] + cold["first_s"] - r["import_s"] - r["wall_s"]
+                print(f"  {'':<36} compile (empty cache): {r['compile_s']:.1f} s; with the cache, first call "
+                      f"{r['first_s']:.2f} s + import {r['import_s']:.2f} s", flush=True)
+    return results
+
+
+def median_round(rounds: list[dict]) -> dict:
+    """Per case, its result from the round with the median wall time (the first round's compile kept)."""
+    out = {}
+    for case_id in rounds[0]:
+        runs = [r[case_id] for r in rounds if r.get(case_id, {}).get("status") == "ok"]
+        if not runs:
+            out[case_id] = rounds[0][case_id]
+            continue
+        chosen = dict(sorted(runs, key=lambda r: r["wall_s"])[(len(runs) - 1) // 2])
+        for key in ("compile_s", "cold_first_s", "cold_import_s"):
+            if key in rounds[0][case_id]:
+                chosen[key] = rounds[0][case_id][key]
+        chosen["walls_by_round_s"] = [r["wall_s"] for r in runs]
+        out[case_id] = chosen
+    return out
+
+
+def combine_targets(per_round: list[list[dict]]) -> list[dict]:
+    """Each target's median over rounds (each round's ratio is taken within the round), with the range."""
+    if len(per_round) == 1:
+        return per_round[0]
+    out = []
+    for rows in zip(*per_round):
+        values = [r["value"] for r in rows if r["value"] is not None]
+        first = dict(rows[0])
+        if values:
+            first["value"] = statistics.median(values)
+            first["per_round"] = [r["value"] for r in rows]
+            goal = TARGETS.get(first["target"].split("[")[0])
+            if goal is not None and first["verdict"]:
+                first["verdict"] = verdict(first["value"], goal, higher_is_better=">=" in first["goal"])
+            spread = f"median of {len(values)} rounds, range {min(values):.3g}-{max(values):.3g}"
+            first["note"] = spread + (f"; round 1: {rows[0]['note']}" if rows[0].get("note") else "")
+        out.append(first)
+    return out
+
+
 def sweep_feature() -> str | None:
     """Why the sweep cannot be measured yet, or None when it can."""
     import dataclasses
@@ -524,6 +584,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sweep-engine", help="engine of the sweep (default: fast when available, else simpy)")
     p.add_argument("--sweep-cmd", help="override the sweep command ({out} = scratch folder)")
     p.add_argument("--report-cmd", help="override the report command ({out} = scratch folder)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run every case this many times, one round after another; each ratio is taken within a "
+                        "round (engine and peer close in time) and the median over rounds is reported (default 1)")
     p.add_argument("--no-json", action="store_true", help="do not write benchmarks/results/*.json")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -534,6 +597,8 @@ def main(argv: list[str] | None = None) -> int:
         args.days, args.erlang_days, args.repeats, args.min_time = 28, 2, 2, 0.0
     if args.repeats < 1:
         p.error("--repeats must be >= 1")
+    if args.rounds < 1:
+        p.error("--rounds must be >= 1")
 
     machine, git = machine_info(), git_info()
     load = os.getloadavg()
@@ -545,29 +610,18 @@ def main(argv: list[str] | None = None) -> int:
                                                       else "; fast engine not yet available"))
     print(f"\n  {'case':<36} {'days':>6} {'calls':>10} {'calls/s':>11} {'wall s':>8} {'cpu s':>7} {'first s':>8} {'peak MB':>8} {'pre MB':>7}")
 
-    results: dict = {}
-    for spec in plan_cases(args):
-        needs = spec.pop("needs", None)
-        if needs and importlib.util.find_spec(needs) is None:
-            r = {**spec, "status": "unavailable", "error": f"{needs} not installed: pip install -e '.[bench]'"}
-        else:
-            r = run_case(spec)
-        results[spec["id"]] = r
-        print_row(r)
-        if r.get("status") == "ok" and r.get("kind") == "engine" and r.get("uses_numba") and r["core"] == "baseline":
-            with tempfile.TemporaryDirectory(prefix="numba-cold-") as cache:
-                cold = run_case({**spec, "repeats": 1}, env={"NUMBA_CACHE_DIR": cache})
-            if cold.get("status") == "ok":
-                r["cold_first_s"], r["cold_import_s"] = cold["first_s"], cold["import_s"]
-                r["compile_s"] = cold["import_s"] + cold["first_s"] - r["import_s"] - r["wall_s"]
-                print(f"  {'':<36} compile (empty cache): {r['compile_s']:.1f} s; with the cache, first call "
-                      f"{r['first_s']:.2f} s + import {r['import_s']:.2f} s", flush=True)
+    rounds: list[dict] = []
+    for number in range(args.rounds):
+        if args.rounds > 1:
+            print(f"  round {number + 1} of {args.rounds}", flush=True)
+        rounds.append(run_round(args, cold_compile=number == 0))
+    results = median_round(rounds)
 
     sweep = run_sweep(args) if args.sweep else None
     if sweep:
         print(f"\n  sweep: {sweep.get('note')}" + (f": {sweep['wall_s']:.1f} s" if sweep.get("wall_s") else ""))
 
-    targets = compute_targets(results, args, sweep)
+    targets = combine_targets([compute_targets(r, args, sweep) for r in rounds])
     print("\nTargets (issue 4), ratios of calls/s in this run:")
     for t in targets:
         value = "-" if t["value"] is None else (f"{t['value']:.1f}" if "x" in t["goal"] or t["goal"] == "(context)"
@@ -600,7 +654,8 @@ def main(argv: list[str] | None = None) -> int:
         record = {"date": stamp.isoformat(timespec="seconds"), "machine": machine, "git": git,
                   "options": {k: v for k, v in vars(args).items() if k != "child"},
                   "load_average": {"start": load, "end": load_end}, "erlang_a_core": ERLANG_A,
-                  "cases": results, "sweep": sweep, "targets": targets}
+                  "cases": results, "rounds": rounds if len(rounds) > 1 else None, "sweep": sweep,
+                  "targets": targets}
         path = RESULTS_DIR / name
         path.write_text(json.dumps(record, indent=2, default=float) + "\n")
         print(f"JSON record: {path.relative_to(ROOT)}")
