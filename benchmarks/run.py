@@ -462,6 +462,9 @@ def combine_targets(per_round: list[list[dict]]) -> list[dict]:
     for rows in zip(*per_round):
         values = [r["value"] for r in rows if r["value"] is not None]
         first = dict(rows[0])
+        if first["target"] == "sweep_s":  # measured once, after the rounds
+            out.append(first)
+            continue
         if values:
             first["value"] = statistics.median(values)
             first["per_round"] = [r["value"] for r in rows]
