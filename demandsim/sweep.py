@@ -245,12 +245,21 @@ def plan_runs(jobs: list[list[str]], swept: list[str], compose) -> list[PlannedR
     return planned
 
 
-def workers_of(launcher_cfg) -> int:
-    """How many runs the launcher runs at once, as far as its config says (else this machine's cores)."""
+def workers_of(launcher_cfg) -> int | None:
+    """How many runs the launcher runs at once, as far as its config says (else this machine's
+    cores); None for a Ray cluster, whose size is not known before the sweep joins it."""
     cores = os.cpu_count() or 1
-    n_jobs = launcher_cfg.get("n_jobs") if launcher_cfg is not None else None
+    if launcher_cfg is None:
+        return cores
+    n_jobs = launcher_cfg.get("n_jobs")
     if isinstance(n_jobs, int) and n_jobs != 0:
         return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib: -1 = every core
+    ray = launcher_cfg.get("ray")
+    if ray is not None:
+        init = ray.get("init") or {}
+        if init.get("address") or os.environ.get("RAY_ADDRESS"):
+            return None
+        return init.get("num_cpus") or cores
     return cores
 
 
@@ -262,8 +271,9 @@ def check_runs_per_job(setting) -> None:
         raise ConfigError("hydra.sweeper.runs_per_job", setting, "must be >= 1 (or null: chosen per sweep)")
 
 
-def choose_runs_per_job(setting, todo: int, workers: int) -> int:
-    """Runs per launcher job: ``setting`` if given, else enough jobs for every worker.
+def choose_runs_per_job(setting, todo: int, workers: int | None) -> int:
+    """Runs per launcher job: ``setting`` if given, else enough jobs for every worker
+    (one run per job when the number of workers is unknown: a Ray cluster).
 
     Example:
         >>> choose_runs_per_job(None, todo=200, workers=2), choose_runs_per_job(None, todo=6, workers=2)
@@ -272,6 +282,8 @@ def choose_runs_per_job(setting, todo: int, workers: int) -> int:
     if setting is not None:
         check_runs_per_job(setting)
         return setting
+    if workers is None:
+        return 1
     return max(1, min(MAX_RUNS_PER_JOB, todo // (JOBS_PER_WORKER * max(1, workers))))
 
 

@@ -189,6 +189,10 @@ def test_runs_per_job_by_default_keeps_both_workers_busy():
     assert sweep.choose_runs_per_job(None, todo=4, workers=2) == 1
     assert sweep.choose_runs_per_job(7, todo=4, workers=2) == 7
     assert sweep.workers_of({"n_jobs": 2}) == 2 and sweep.workers_of({"n_jobs": -1}) == (os.cpu_count() or 1)
+    # Ray: this machine's CPUs for a local Ray, unknown for a cluster (then one run per job)
+    assert sweep.workers_of({"ray": {"init": {"address": None, "num_cpus": 3}}}) == 3
+    assert sweep.workers_of({"ray": {"init": {"address": "head:6379"}}}) is None
+    assert sweep.choose_runs_per_job(None, todo=200, workers=None) == 1
 
 
 def test_failing_runs_of_a_job_are_one_line_naming_the_point(tmp_path):
