@@ -6,10 +6,9 @@ tables, not the engine, are the single source of truth: KPIs, sweeps and
 reports read only these.
 
 Example:
-    >>> log = ColumnLog({"t": (np.float64, np.nan), "n": (np.int64, -1)})
-    >>> i = log.new(); log.t[i] = 2.5
-    >>> log.frame()["t"].tolist(), log.frame()["n"].tolist()
-    ([2.5], [-1])
+    >>> log = ColumnLog.from_arrays({"t": (np.float64, np.nan), "n": (np.int64, -1)}, {"t": [2.5], "n": [-1]})
+    >>> len(log), log.frame()["t"].tolist(), log.frame()["n"].tolist()
+    (1, [2.5], [-1])
 """
 
 from __future__ import annotations
@@ -82,14 +81,11 @@ LEVELS = ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_di
 
 
 class ColumnLog:
-    """Growable numpy columns, one row per record; columns are attributes."""
+    """An engine's finished log: numpy columns, one row per record; columns are attributes.
 
-    def __init__(self, columns: dict) -> None:
-        self._spec = columns
-        self._n = 0
-        self._capacity = 1024
-        for name, (dtype, default) in columns.items():
-            setattr(self, name, np.full(self._capacity, default, dtype=dtype))
+    Each engine fills its own growing log while it runs (the SimPy engine's ``_Log``,
+    the fast engine's arrays) and hands it over as one of these.
+    """
 
     def __len__(self) -> int:
         return self._n
@@ -102,21 +98,10 @@ class ColumnLog:
         lengths = {len(arrays[name]) for name in columns}
         if len(lengths) != 1:
             raise ValueError(f"columns of unequal length: {sorted(lengths)}")
-        log._n = log._capacity = lengths.pop()
+        log._n = lengths.pop()
         for name, (dtype, _default) in columns.items():
             setattr(log, name, np.asarray(arrays[name], dtype=dtype))
         return log
-
-    def new(self) -> int:
-        """Append a row of defaults and return its index."""
-        if self._n == self._capacity:
-            self._capacity *= 2
-            for name, (dtype, default) in self._spec.items():
-                grown = np.full(self._capacity, default, dtype=dtype)
-                grown[: self._n] = getattr(self, name)[: self._n]
-                setattr(self, name, grown)
-        self._n += 1
-        return self._n - 1
 
     def frame(self) -> dict:
         """The filled rows, column by column."""
