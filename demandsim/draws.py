@@ -21,12 +21,12 @@ would get are all decided by the row's own uniforms, before any queueing. So
 durations are computed only where a call could need them: a 999 handling time
 only for rows that can reach a 999 handler, the secondary line's only for rows
 routed there, travel and time on scene only for the grade the row would get,
-nothing for a redial row its caller would never make. Every uniform is still
-drawn, so each row keeps its place in its streams; the other entries are NaN
-and never read (``tests/test_engines_equal.py`` checks that the records are the same as
-with every entry computed). On the baseline this saves about a third of the
-drawing time; a purpose no row needs (e.g. routing in a 999-only run) is not
-drawn at all.
+nothing for a redial row its caller would never make. A stream that is drawn
+gives every row its uniform, so each row keeps its place in it; the entries no
+call can need are NaN and never read (``tests/test_engines_equal.py`` checks that
+the records are the same as with every entry computed). On the baseline this
+saves about a third of the drawing time. A stream no row needs (e.g. routing in
+a 999-only run), a fixed duration and a grade mix with one grade are not drawn.
 
 Example:
     >>> import numpy as np
@@ -40,6 +40,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from demandsim.model.shares import pick
 
 #: one stream per purpose (and per line of origin); the order fixes the seeds
 PURPOSES = ("arrivals", "patience", "triage", "routing", "handling", "grade", "travel", "on_scene", "redial")
@@ -105,6 +107,8 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
     redials to 999); ``on_secondary``: 101 rows the switchboard would forward;
     ``redials``: rows whose caller would ring again after hanging up.
     """
+    from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999
+
     m, A = model, model.max_attempts
     rows = n_999 + n_101 * A
     line = np.full(rows, -1, dtype=np.int8)  # -1: a redial this caller never makes
@@ -119,16 +123,12 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
         to_101 = before & ~to_999 & (u[:, attempt - 1] < m.redial_to_999 + m.redial_to_101)
         family[to_999, attempt], family[to_101, attempt] = LINE_999, LINE_101
     on_101 = line == LINE_101
-    from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999
-
-    redials = np.zeros(rows, dtype=bool)
-    redials[n_999:].reshape(n_101, A)[:, :A - 1] = (
-        (family[:, :A - 1] == LINE_101) & (u[:, :A - 1] < m.redial_to_999 + m.redial_to_101))
+    redials = np.zeros(rows, dtype=bool)  # a row redials when its caller's next row is rung
+    redials[n_999:].reshape(n_101, A)[:, :A - 1] = family[:, 1:] != -1
     return {
         "on_101": on_101,
         "on_999": (line == LINE_999) | (on_101 & (route == ROUTE_TO_999)),
         "on_secondary": on_101 & (route == ROUTE_SECONDARY),
-        "from_999_line": np.arange(rows) < n_999,
         "redials": redials,
     }
 
@@ -136,8 +136,8 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
 def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = False) -> CallDraws:
     """Draw the attributes of every call attempt for a compiled ``model``.
 
-    ``model`` is a :class:`demandsim.model.plan.ModelParts`. Each purpose's
-    uniforms are turned into durations and dropped before the next purpose is
+    ``model`` is a :class:`demandsim.model.plan.ModelParts`. Each attribute's
+    uniforms are turned into durations and dropped before the next one is
     drawn, so a year's draws never hold much more memory than the result.
     Durations are computed only for rows that may need them (module docstring),
     or for every row with ``every_entry`` (for tests: the records must not change).
@@ -159,41 +159,30 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     # allocating and filling a fresh one each costs more than drawing a used one
     unused = np.full(rows, np.nan)
 
-    def fill(u: np.ndarray | None, duration, rows_needed: np.ndarray) -> np.ndarray:
-        if len(rows_needed) == rows:  # every row: no gather and scatter
-            return duration.seconds(u)
-        if not len(rows_needed):
-            return unused
-        out = np.full(rows, np.nan)
-        out[rows_needed] = duration.seconds(u[rows_needed])
-        return out
-
     constant: dict[float, np.ndarray] = {}  # a fixed value every row needs: one array, shared
 
-    def fixed(value: float, rows_needed: np.ndarray) -> np.ndarray:
-        if len(rows_needed) == rows:
+    def column(purpose: str, j: int, duration, rows_needed: np.ndarray) -> np.ndarray:
+        """The ``j``-th attribute of ``purpose`` for the rows that need it. Not drawn when no row
+        needs it (e.g. the secondary line's in a 999-only run) or its duration is fixed (e.g. no
+        wrap-up); every_entry draws it anyway, so the tests can check that skipping changes nothing."""
+        if not len(rows_needed):
+            return unused
+        value = None if every_entry else duration.fixed_seconds
+        if len(rows_needed) == rows:  # every row: no gather and scatter
+            if value is None:
+                return duration.seconds(uniforms(seed, purpose, n_999, n_101, A, j))
             if value not in constant:
                 constant[value] = np.full(rows, value)
             return constant[value]
         out = np.full(rows, np.nan)
-        out[rows_needed] = value
+        out[rows_needed] = (value if value is not None
+                            else duration.seconds(uniforms(seed, purpose, n_999, n_101, A, j)[rows_needed]))
         return out
 
-    def durations(purpose: str, kinds, wanted, first: int = 0) -> list[np.ndarray]:
-        # an attribute no row needs is not drawn at all (e.g. the secondary line's in a 999-only
-        # run), nor one whose duration is fixed (e.g. no wrap-up); every_entry draws them all,
-        # so the tests can check that skipping them changes nothing
-        out = []
-        for j, (d, w) in enumerate(zip(kinds, wanted)):
-            if not len(w):
-                out.append(unused)
-            elif d.fixed_seconds is not None and not every_entry:
-                out.append(fixed(d.fixed_seconds, w))
-            else:
-                out.append(fill(uniforms(seed, purpose, n_999, n_101, A, first + j), d, w))
-        return out
+    def durations(purpose: str, kinds, wanted) -> list[np.ndarray]:
+        return [column(purpose, j, d, w) for j, (d, w) in enumerate(zip(kinds, wanted))]
 
-    redial_delay = durations("redial", (m.redial_delay,), (where["redials"],), first=1)[0]
+    redial_delay = column("redial", 1, m.redial_delay, where["redials"])  # the redial choice is attribute 0
     patience = durations("patience", (m.patience_999, m.patience_switchboard, m.patience_secondary),
                          (where["on_999"], where["on_101"], where["on_secondary"]))
     handling = durations("handling", (*m.handling_999, *m.handling_secondary),
@@ -202,15 +191,17 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     # (also with every_entry: travel and on-scene time are drawn for that grade only;
     # tests/test_engines_equal.py checks them against each incident's grade)
     cum = m.grading.cumulative
-    sources = [(SOURCE_999, reach["on_999"] & reach["from_999_line"]),
-               (SOURCE_FROM_101, reach["on_999"] & ~reach["from_999_line"]),
+    first_999 = np.zeros(rows, dtype=bool)  # the 999 calls; other rows reach 999 from 101
+    first_999[:n_999] = True
+    sources = [(SOURCE_999, reach["on_999"] & first_999),
+               (SOURCE_FROM_101, reach["on_999"] & ~first_999),
                (SOURCE_SECONDARY, reach["on_secondary"])]
     # a grade mix with one grade only needs no uniform: 0 picks that grade (shares before it are 0)
     certain = all(np.count_nonzero(np.diff(cum[s], prepend=0.0)) <= 1 for s, mask in sources if mask.any())
     u_grade = np.zeros(rows) if certain and not every_entry else uniforms(seed, "grade", n_999, n_101, A)
     grade = np.full(rows, -1, dtype=np.int64)
     for source, mask in sources:
-        grade[mask] = np.searchsorted(cum[source], u_grade[mask], side="right")
+        grade[mask] = pick(cum[source], u_grade[mask])  # as Grading.grade does
     by_grade = [np.flatnonzero(grade == g) for g in range(N_DEPLOYED)]
 
     def per_grade(purpose: str, kinds) -> np.ndarray:
@@ -231,7 +222,7 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         patience_999=patience[0],
         patience_switchboard=patience[1],
         patience_secondary=patience[2],
-        triage=durations("triage", (m.triage_time,), (where["on_101"],))[0],
+        triage=column("triage", 0, m.triage_time, where["on_101"]),
         route=route,
         question_999=handling[0],
         rest_999=handling[1],
