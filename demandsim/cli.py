@@ -18,9 +18,6 @@ from demandsim import config as config_pkg
 from demandsim.errors import ConfigError, ScenarioRefused
 
 EXIT_BAD_INPUT = 2
-#: a sweep job whose config is not the one planned (reported for each of its runs)
-CONFIG_CHANGED = ("its config changed while the sweep ran (were config or scenario files edited?); "
-                  "run the sweep command again")
 #: errors raised inside a single run's Hydra task, reported by main() (Hydra would add its
 #: own multi-line report to stderr if they escaped the task). A sweep's runs may run in other
 #: processes: they return their outcome to the sweeper instead (demandsim.sweep.FAILURES).
@@ -93,7 +90,7 @@ def sweep_job(cfg, hydra_cfg) -> dict:
         config = config_pkg.to_config(cfg)
         todo = sweep.runs_of_job(sweep_dir, run_id(config))
         if not todo:  # this config is not the one planned
-            return {"status": "failed", "bad_input": True, "message": CONFIG_CHANGED}
+            return {"status": "failed", "bad_input": True, "message": sweep.CONFIG_CHANGED}
         outcomes = []
         for planned in todo:
             run_cfg = dataclasses.replace(config, run=dataclasses.replace(config.run, replication=planned.replication))
@@ -115,7 +112,7 @@ def _sweep_run(config, planned, sweep_dir: Path, scratch: Path) -> dict:
     rid = run_id(config)
     overrides = list(planned.overrides)
     if rid != planned.run_id:
-        return {"status": "failed", "run_id": planned.run_id, "bad_input": True, "message": CONFIG_CHANGED}
+        return {"status": "failed", "run_id": planned.run_id, "bad_input": True, "message": sweep.CONFIG_CHANGED}
     final = sweep_dir / sweep.RUNS_DIR / rid
     if is_complete_run(final):
         return {"status": "skipped", "run_id": rid}

@@ -69,6 +69,9 @@ MAX_RUNS_PER_JOB = 10
 #: with runs_per_job=null, aim for at least this many jobs per worker, so that workers
 #: finish close together
 JOBS_PER_WORKER = 8
+#: why a run of a job failed when the job's config was not the one planned
+CONFIG_CHANGED = ("its config changed while the sweep ran (were config or scenario files edited?); "
+                  "run the sweep command again")
 #: failures of the last sweep in this process (read by demandsim.cli.main)
 FAILURES: list[dict] = []
 
@@ -90,6 +93,13 @@ class PlannedRun:
     @property
     def folder(self) -> str:
         return f"{RUNS_DIR}/{self.run_id}"
+
+
+def point_overrides(overrides: list[str]) -> tuple[str, ...]:
+    """A run's overrides without ``run.replication``: what its point is composed from."""
+    from demandsim.config import override_key
+
+    return tuple(o for o in overrides if override_key(o) != REPLICATION_KEY)
 
 
 def point_label(values: dict) -> str:
@@ -185,13 +195,13 @@ class PointComposer:
             keys = [o.key_or_group for o in parsed]
             changed = []
             for new, old in zip(parsed, base):
-                if new.key_or_group != old.key_or_group or new.input_line == old.input_line:
-                    if new.key_or_group != old.key_or_group:
-                        return None
+                if new.key_or_group != old.key_or_group:
+                    return None
+                if new.input_line == old.input_line:
                     continue
                 # a mapping or list value is merged into what is there: onto the first point's
                 # value, not the default one, so it is composed in full
-                plain = new.is_sweep_override() is False and new.package is None and not (
+                plain = not new.is_sweep_override() and new.package is None and not (
                     new.is_add() or new.is_force_add() or new.is_delete() or new.is_hydra_override()
                     or isinstance(new.value(), (dict, list)))
                 if not plain or repository.group_exists(new.key_or_group.replace(".", "/")):
@@ -225,8 +235,7 @@ def plan_runs(jobs: list[list[str]], swept: list[str], compose) -> list[PlannedR
 
     planned, points, composed = [], {}, {}
     for job, overrides in enumerate(jobs):
-        is_replication = [config_pkg.override_key(o) == REPLICATION_KEY for o in overrides]
-        base = tuple(o for o, r in zip(overrides, is_replication) if not r)
+        base = point_overrides(overrides)
         if base not in composed:
             job_cfg = compose(list(base))
             if "hydra" in job_cfg:  # the task sees the config without Hydra's node, as here
@@ -234,8 +243,8 @@ def plan_runs(jobs: list[list[str]], swept: list[str], compose) -> list[PlannedR
                     del job_cfg["hydra"]
             composed[base] = (config_pkg.to_config(job_cfg), {k: swept_value(job_cfg, k, list(base)) for k in swept})
         cfg, values = composed[base]
-        for o, r in zip(overrides, is_replication):
-            if r:
+        for o in overrides:
+            if config_pkg.override_key(o) == REPLICATION_KEY:
                 replication = int(o.partition("=")[2])
                 cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, replication=replication))
         check_replications(cfg)
@@ -297,13 +306,8 @@ def make_batches(todo: list[PlannedRun], runs_per_job: int) -> list[list[Planned
         >>> [[r.run_id for r in b] for b in make_batches(runs, 2)]
         [['id0', 'id1'], ['id2'], ['id3', 'id4'], ['id5']]
     """
-    from demandsim.config import override_key
-
     def same_point(a: PlannedRun, b: PlannedRun) -> bool:
-        def base(r: PlannedRun) -> list[str]:
-            return [o for o in r.overrides if override_key(o) != REPLICATION_KEY]
-
-        return a.point == b.point and base(a) == base(b)
+        return a.point == b.point and point_overrides(a.overrides) == point_overrides(b.overrides)
 
     batches: list[list[PlannedRun]] = []
     for run in todo:
@@ -589,10 +593,8 @@ def record_failures(batch: list[PlannedRun], ret) -> None:
     by_id = {o.get("run_id"): o for o in value.get("runs", [])}
     for run in batch:
         outcome = by_id.get(run.run_id, value if "runs" not in value else None)
-        if outcome is None:
-            outcome = {"status": "failed", "bad_input": True,
-                       "message": "its job did not run it: were config or scenario files edited while the sweep "
-                                  "ran? run the sweep command again"}
+        if outcome is None:  # the job ran other runs than planned
+            outcome = {"status": "failed", "bad_input": True, "message": CONFIG_CHANGED}
         if outcome.get("status") == "failed":
             FAILURES.append({"run": run, "message": outcome.get("message"),
                              "bad_input": outcome.get("bad_input", False), "details": outcome.get("details")})

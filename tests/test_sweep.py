@@ -321,5 +321,5 @@ def test_a_job_whose_config_was_not_planned_runs_nothing(tmp_path):
     hydra_cfg = OmegaConf.create({"overrides": {"task": ["run.days=1"]}, "sweep": {"dir": str(tmp_path)},
                                   "runtime": {"output_dir": str(tmp_path / sweep.SCRATCH_DIR / "0")}})
     outcome = cli.sweep_job(OmegaConf.structured(load_config(["run.days=1", "run.warmup_days=0"])), hydra_cfg)
-    assert outcome["status"] == "failed" and outcome["message"] == cli.CONFIG_CHANGED
+    assert outcome["status"] == "failed" and outcome["message"] == sweep.CONFIG_CHANGED
     assert not (tmp_path / sweep.RUNS_DIR).exists()
