@@ -247,6 +247,10 @@ def child_main(spec: dict) -> None:
     """Run one case and print its result as one JSON line."""
     global MIN_TIME_S
     MIN_TIME_S = spec.get("min_time", MIN_TIME_S)
+    # every case, peers too, runs with the allocator setting the project's engines use
+    from demandsim.allocator import keep_freed_memory
+
+    keep_freed_memory()
     rss_start = _peak_mb()
     try:
         out = CASES[spec["kind"]](spec)

@@ -11,13 +11,19 @@ Example:
 
 from __future__ import annotations
 
+from demandsim.allocator import keep_freed_memory
 from demandsim.errors import ConfigError
 
 ENGINES = ("simpy", "fast")
 
 
 def get_engine(name: str):
-    """The engine called ``name`` (``run.engine``)."""
+    """The engine called ``name`` (``run.engine``).
+
+    Loading an engine also lets this process keep the memory a run frees for the
+    next run (:func:`demandsim.allocator.keep_freed_memory`).
+    """
+    keep_freed_memory()
     if name == "simpy":
         from demandsim.engines.simpy_engine import SimpyEngine
 
