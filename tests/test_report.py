@@ -134,3 +134,14 @@ def _has(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+def test_shared_config_hash_from_one_config_per_point_is_that_of_every_run(sweep_report):
+    from demandsim.outputs import read_yaml
+    from demandsim.report.data import shared_config_hash
+
+    folder, _ = sweep_report
+    data = load(folder)
+    assert data.runs["point"].nunique() < len(data.runs)  # replications, so the shortcut is exercised
+    every = [read_yaml(folder / d / "config.yaml") for d in data.runs["run_dir"]]
+    assert data.config_hash == shared_config_hash(every)

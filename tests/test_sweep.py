@@ -323,3 +323,19 @@ def test_a_job_whose_config_was_not_planned_runs_nothing(tmp_path):
     outcome = cli.sweep_job(OmegaConf.structured(load_config(["run.days=1", "run.warmup_days=0"])), hydra_cfg)
     assert outcome["status"] == "failed" and outcome["message"] == sweep.CONFIG_CHANGED
     assert not (tmp_path / sweep.RUNS_DIR).exists()
+
+
+def test_progress_writer_writes_at_most_once_per_interval_and_always_the_reset(tmp_path):
+    clock = [100.0]
+    write = sweep.progress_writer(tmp_path, every_s=0.5, clock=lambda: clock[0])
+    target = tmp_path / sweep.PROGRESS_FILE
+    write(1.0)
+    assert target.read_text() == "1"
+    clock[0] += 0.1
+    write(2.0)  # too soon
+    assert target.read_text() == "1"
+    clock[0] += 0.5
+    write(3.0)
+    assert target.read_text() == "3"
+    write(0.0)  # a finished run's days are counted from its folder: reset at once
+    assert target.read_text() == "0"
