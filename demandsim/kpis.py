@@ -26,15 +26,29 @@ from demandsim.records import RunRecords
 ANSWER_WITHIN_S = 10.0
 
 
-def share(flags: pd.Series):
-    """Share of True among the known values, or None when there are none."""
-    flags = flags.dropna()
-    return float(flags.mean()) if len(flags) else None
+def share(flags, among: np.ndarray | None = None):
+    """Share of True among the known values (of the rows ``among``), or None when there are none."""
+    flags = _known(flags, among)
+    return float(np.count_nonzero(flags) / len(flags)) if len(flags) else None
 
 
-def mean_or_none(values: pd.Series, scale: float = 1.0):
-    values = values.dropna()
+def mean_or_none(values, scale: float = 1.0, among: np.ndarray | None = None):
+    """Mean of the known values (of the rows ``among``) divided by ``scale``, or None when there are none."""
+    values = _known(values, among)
     return float(values.mean() / scale) if len(values) else None
+
+
+def _known(values, among: np.ndarray | None) -> np.ndarray:
+    """The values that are not missing, as a numpy array (rows ``among`` only, if given)."""
+    if isinstance(values, np.ndarray):
+        known = ~np.isnan(values) if values.dtype.kind == "f" else np.ones(len(values), dtype=bool)
+    else:
+        values = values if isinstance(values, pd.Series) else pd.Series(values)
+        known = values.notna().to_numpy()
+        values = values.array  # pandas' own array (a BooleanArray keeps its missing values)
+    if among is not None:
+        known = known & among
+    return np.asarray(values[known])
 
 
 #: the columns the KPIs read; only these are copied when the warm-up is cut off (a year's
@@ -56,37 +70,47 @@ def measured_incidents(records: RunRecords, model: ModelParts,
     return incidents.loc[incidents["t_call_start"].to_numpy() >= model.warmup_s, columns]
 
 
+def _is(column: pd.Series, *names: str) -> np.ndarray:
+    """Rows whose categorical value is one of ``names`` (compares codes: far faster than
+    boolean-indexing a pandas Series, which each KPI did before)."""
+    out = (column == names[0]).to_numpy()
+    for name in names[1:]:
+        out = out | (column == name).to_numpy()
+    return out
+
+
 def line_kpis(calls: pd.DataFrame) -> dict:
-    c999 = calls[calls["line"] == "999"]
-    c101 = calls[calls["line"] == "101"]
-    answered_999 = c999["outcome"] == "answered"
-    forwarded = c101[c101["route"] == "secondary"]
+    is_999, is_101 = _is(calls["line"], "999"), _is(calls["line"], "101")
+    outcome, wait = calls["outcome"], calls["wait_s"].to_numpy()
+    answered_999 = is_999 & _is(outcome, "answered")
+    forwarded = is_101 & _is(calls["route"], "secondary")
     return {
-        "calls_999_offered": int(len(c999)),
-        "calls_101_offered": int(len(c101)),
-        "sl_999_10s": share(answered_999 & (c999["wait_s"] <= ANSWER_WITHIN_S)),
-        "abandon_rate_999": share(c999["outcome"] == "abandoned"),
-        "abandon_rate_101": share(c101["outcome"].isin(["abandoned_switchboard", "abandoned_secondary"])),
-        "abandon_rate_101_secondary": share(forwarded["outcome"] == "abandoned_secondary"),
-        "asa_999_s": mean_or_none(c999.loc[answered_999, "wait_s"]),
-        "asa_101_s": mean_or_none(c101["wait_s"]),
-        "redials_999_from_101": int(((c999["origin"] == "redial")).sum()),
+        "calls_999_offered": int(is_999.sum()),
+        "calls_101_offered": int(is_101.sum()),
+        "sl_999_10s": share(answered_999 & (wait <= ANSWER_WITHIN_S), among=is_999),
+        "abandon_rate_999": share(_is(outcome, "abandoned"), among=is_999),
+        "abandon_rate_101": share(_is(outcome, "abandoned_switchboard", "abandoned_secondary"), among=is_101),
+        "abandon_rate_101_secondary": share(_is(outcome, "abandoned_secondary"), among=forwarded),
+        "asa_999_s": mean_or_none(wait, among=answered_999),
+        "asa_101_s": mean_or_none(wait, among=is_101),
+        "redials_999_from_101": int((is_999 & _is(calls["origin"], "redial")).sum()),
     }
 
 
 def attendance_kpis(incidents: pd.DataFrame) -> dict:
+    of_grade = {g: _is(incidents["grade"], g) for g in DEPLOYED_GRADES}  # each grade's rows, found once
+    within, attendance, waits = incidents["within_target"], incidents["attendance_s"], incidents["dispatch_wait_s"]
     out = {}
-    for grade in DEPLOYED_GRADES:
-        out[f"incidents_{grade}"] = int((incidents["grade"] == grade).sum())
-    for grade in DEPLOYED_GRADES:
-        out[f"attend_within_target_{grade}"] = share(incidents.loc[incidents["grade"] == grade, "within_target"])
-    out["attend_within_target_all"] = share(incidents.loc[incidents["grade"].isin(DEPLOYED_GRADES), "within_target"])
-    for grade in DEPLOYED_GRADES:
-        attended = incidents.loc[incidents["grade"] == grade, "attendance_s"].dropna()
-        out[f"attend_p90_min_{grade}"] = float(np.percentile(attended, 90) / 60.0) if len(attended) else None
-    for grade in DEPLOYED_GRADES:
-        waits = incidents.loc[incidents["grade"] == grade, "dispatch_wait_s"]
-        out[f"dispatch_wait_mean_min_{grade}"] = mean_or_none(waits, 60.0)
+    for g in DEPLOYED_GRADES:
+        out[f"incidents_{g}"] = int(of_grade[g].sum())
+    for g in DEPLOYED_GRADES:
+        out[f"attend_within_target_{g}"] = share(within, among=of_grade[g])
+    out["attend_within_target_all"] = share(within, among=_is(incidents["grade"], *DEPLOYED_GRADES))
+    for g in DEPLOYED_GRADES:
+        attended = _known(attendance, of_grade[g])
+        out[f"attend_p90_min_{g}"] = float(np.percentile(attended, 90) / 60.0) if len(attended) else None
+    for g in DEPLOYED_GRADES:
+        out[f"dispatch_wait_mean_min_{g}"] = mean_or_none(waits, 60.0, among=of_grade[g])
     return out
 
 
@@ -107,25 +131,36 @@ def utilisation_kpis(records: RunRecords, model: ModelParts) -> dict:
     return out
 
 
+def counts(calls: pd.DataFrame, incidents: pd.DataFrame) -> dict:
+    """Counts that explain the KPIs (for summary.json), of the measured calls and incidents."""
+    grade = incidents["grade"]
+    deployed = _is(grade, *DEPLOYED_GRADES)
+    unknown = incidents["within_target"].isna().to_numpy()
+    unattended = incidents["attendance_s"].isna().to_numpy()
+    return {
+        "calls_open_at_end": int(_is(calls["outcome"], "open_at_end").sum()),
+        "incidents_excluded_target_not_yet_due": int((deployed & unknown).sum()),
+        "incidents_unattended_past_target": int((deployed & unattended & ~unknown).sum()),
+        "victim_updates_due": int((deployed & incidents["victim_update_due"].to_numpy()).sum()),
+        "incidents_scheduled": int(_is(grade, "scheduled").sum()),
+        "incidents_no_deployment": int(_is(grade, "no_deployment").sum()),
+    }
+
+
+def kpis_and_counts(records: RunRecords, model: ModelParts) -> tuple[dict, dict]:
+    """All KPIs of shared/KPIS.md for one run, and its :func:`counts`; the warm-up cut off once."""
+    calls, incidents = measured_calls(records, model), measured_incidents(records, model)
+    kpis = line_kpis(calls)
+    kpis.update(attendance_kpis(incidents))
+    kpis.update(utilisation_kpis(records, model))
+    return kpis, counts(calls, incidents)
+
+
 def compute_kpis(records: RunRecords, model: ModelParts) -> dict:
     """All KPIs of shared/KPIS.md for one run."""
-    kpis = line_kpis(measured_calls(records, model))
-    kpis.update(attendance_kpis(measured_incidents(records, model)))
-    kpis.update(utilisation_kpis(records, model))
-    return kpis
+    return kpis_and_counts(records, model)[0]
 
 
 def run_counts(records: RunRecords, model: ModelParts) -> dict:
     """Counts that explain the KPIs (for summary.json), over the measured period."""
-    calls = measured_calls(records, model)
-    incidents = measured_incidents(records, model)
-    deployed = incidents[incidents["grade"].isin(DEPLOYED_GRADES)]
-    return {
-        "calls_open_at_end": int((calls["outcome"] == "open_at_end").sum()),
-        "incidents_excluded_target_not_yet_due": int(deployed["within_target"].isna().sum()),
-        "incidents_unattended_past_target": int((deployed["attendance_s"].isna()
-                                                 & deployed["within_target"].notna()).sum()),
-        "victim_updates_due": int(deployed["victim_update_due"].sum()),
-        "incidents_scheduled": int((incidents["grade"] == "scheduled").sum()),
-        "incidents_no_deployment": int((incidents["grade"] == "no_deployment").sum()),
-    }
+    return kpis_and_counts(records, model)[1]

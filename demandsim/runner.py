@@ -19,7 +19,7 @@ from pathlib import Path
 from demandsim.config.schema import Config
 from demandsim.engines import get_engine
 from demandsim.errors import ConfigError
-from demandsim.kpis import compute_kpis, run_counts
+from demandsim.kpis import kpis_and_counts
 from demandsim.model.plan import ModelParts, build_plan
 from demandsim.records import RunRecords
 
@@ -82,8 +82,7 @@ def simulate(cfg: Config, progress: bool | None = None, on_progress: Callable[[f
         if bar:
             bar.close()
     ran = time.perf_counter()
-    kpis = compute_kpis(records, plan.model)
-    counts = run_counts(records, plan.model)
+    kpis, counts = kpis_and_counts(records, plan.model)
     counts["calls_simulated"] = int(len(records.calls))
     timings = {"draw_s": drawn - started, "engine_s": ran - drawn, "kpis_s": time.perf_counter() - ran}
     return RunResult(cfg, plan.model, records, kpis, counts, timings)

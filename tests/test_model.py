@@ -160,3 +160,17 @@ def test_priority_order_in_dispatch(baseline):
         waiting_higher = (code < code[k]) & (ready < assigned[k]) & (assigned > assigned[k])
         violations += int(waiting_higher.any())
     assert violations == 0
+
+
+@pytest.mark.parametrize("start", ["2021-04-05", "2020-02-27", "2019-12-31", "2023-03-25"])
+def test_calendar_hours_match_the_datetime_calendar(start):
+    import datetime as dt
+
+    from demandsim.model.calendar import Calendar
+
+    cal = Calendar.from_config(start, days=400.5)
+    first = dt.datetime.fromisoformat(start)
+    stamps = [first + dt.timedelta(hours=h) for h in range(cal.hours)]
+    assert cal.hours == 400 * 24 + 12
+    assert cal.hour_of_week.tolist() == [s.weekday() * 24 + s.hour for s in stamps]
+    assert cal.month.tolist() == [s.month for s in stamps]

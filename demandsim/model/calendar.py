@@ -39,9 +39,11 @@ class Calendar:
         except ValueError:
             raise ConfigError("run.start_date", start_date, "not a date in YYYY-MM-DD form") from None
         hours = int(math.ceil(days * 24))
-        stamps = [dt.datetime.combine(start, dt.time()) + dt.timedelta(hours=h) for h in range(hours)]
-        how = np.array([s.weekday() * 24 + s.hour for s in stamps], dtype=np.int64)
-        month = np.array([s.month for s in stamps], dtype=np.int64)
+        # naive local time, no clock changes: hour h is day h // 24 at h % 24 o'clock
+        h = np.arange(hours, dtype=np.int64)
+        day = h // 24
+        how = (start.weekday() + day) % 7 * 24 + h % 24
+        month = (np.datetime64(start, "D") + day).astype("datetime64[M]").astype(np.int64) % 12 + 1
         return cls(start, hours, how, month)
 
     @property
