@@ -70,9 +70,11 @@ def run_job(cfg):
 def sweep_job(cfg, hydra_cfg) -> dict:
     """One launcher job of a sweep, in a worker: one point's runs, never raises for an ordinary error.
 
-    ``cfg`` is composed for the job's first run; the job's other runs (replications of
-    the same point, listed in sweep.json: :func:`demandsim.sweep.runs_of_job`) differ
-    only in ``run.replication``, so the config is composed once per job. The outcome of
+    ``cfg`` is composed for the job's first run, and its run id must be one the sweep
+    planned. The job's other runs (listed in sweep.json: :func:`demandsim.sweep.runs_of_job`)
+    share its random draws (one replication of points differing in staffing: drawn once)
+    and take the configs the sweep planned for them (:func:`demandsim.sweep.job_configs`),
+    or are replications of its point, which differ only in ``run.replication``. The outcome of
     each run goes back to the sweeper in the main process (across joblib or Ray
     workers), which reports failures in one line; a run's folder ``runs/<run_id>``
     appears only when complete, and a run already there is skipped.
@@ -91,9 +93,11 @@ def sweep_job(cfg, hydra_cfg) -> dict:
         todo = sweep.runs_of_job(sweep_dir, run_id(config))
         if not todo:  # this config is not the one planned
             return {"status": "failed", "bad_input": True, "message": sweep.CONFIG_CHANGED}
+        planned_configs = sweep.job_configs(sweep_dir, todo[0].batch)
         outcomes = []
         for planned in todo:
-            run_cfg = dataclasses.replace(config, run=dataclasses.replace(config.run, replication=planned.replication))
+            run_cfg = planned_configs.get(planned.run_id) or dataclasses.replace(
+                config, run=dataclasses.replace(config.run, replication=planned.replication))
             outcomes.append(_sweep_run(run_cfg, planned, sweep_dir, scratch))
         return {"status": "done", "runs": outcomes}
     except Exception as exc:  # noqa: BLE001 - returned to the sweeper, reported by main()

@@ -57,6 +57,8 @@ SWEEP_TABLE = "sweep.parquet"
 SUMMARY_TABLE = "sweep_summary.parquet"
 #: Hydra's own per-job folder (hydra.sweep.subdir): scratch space, removed when a job ends
 SCRATCH_DIR = ".jobs"
+#: where the planner leaves each job's run configs for its worker (under SCRATCH_DIR)
+JOB_CONFIGS_DIR = "configs"
 PROGRESS_FILE = "progress"
 #: how often a worker writes its progress file, at most (seconds of wall time)
 PROGRESS_EVERY_S = 0.5
@@ -91,6 +93,7 @@ class PlannedRun:
     seed: int
     days: float
     batch: int | None = None  # launcher job that runs it in the latest launch (None: done before)
+    draws: str | None = None  # runs with the same draws group draw the same random numbers (draws_group)
 
     @property
     def folder(self) -> str:
@@ -220,12 +223,26 @@ class PointComposer:
             return None
 
 
-def plan_runs(jobs: list[list[str]], swept: list[str], compose) -> list[PlannedRun]:
+def draws_group(cfg) -> str:
+    """Runs of one draws group draw the same random numbers: the same config but for
+    ``staffing`` (which no draw depends on: demandsim.model.plan.DRAW_INPUTS), with the
+    same seed. A launcher job runs such runs one after another, drawing once
+    (demandsim.model.plan.build_plan keeps the last plan's draws)."""
+    import dataclasses
+
+    from demandsim.config.schema import StaffingConfig
+    from demandsim.outputs import run_id
+
+    return run_id(dataclasses.replace(cfg, staffing=StaffingConfig()))
+
+
+def plan_runs(jobs: list[list[str]], swept: list[str], compose, configs: dict | None = None) -> list[PlannedRun]:
     """Compose every point's config (``compose(overrides) -> DictConfig``) and identify its runs.
 
     A point is composed once; its replications differ only in ``run.replication``,
     set on the composed config (composing is the slow part of planning). Bad input
     in any job (unknown key, wrong type) raises here, before anything runs.
+    ``configs``, if given, receives each run's config by run id.
     """
     import dataclasses
 
@@ -252,7 +269,9 @@ def plan_runs(jobs: list[list[str]], swept: list[str], compose) -> list[PlannedR
         check_replications(cfg)
         point = points.setdefault(json.dumps(values, sort_keys=True, default=str), len(points))
         planned.append(PlannedRun(job, list(overrides), point, values, cfg.run.replication, run_id(cfg),
-                                  effective_seed(cfg), float(cfg.run.days)))
+                                  effective_seed(cfg), float(cfg.run.days), draws=draws_group(cfg)))
+        if configs is not None:
+            configs[planned[-1].run_id] = cfg
     return planned
 
 
@@ -301,24 +320,58 @@ def choose_runs_per_job(setting, todo: int, workers: int | None) -> int:
 def make_batches(todo: list[PlannedRun], runs_per_job: int) -> list[list[PlannedRun]]:
     """Split the runs to do into launcher jobs of ``runs_per_job`` runs at most.
 
-    A job's runs have the same overrides but for ``run.replication`` (one point), so a
-    worker composes one config for all of them. Sets each run's ``batch``. Example:
-        >>> runs = [PlannedRun(j, [f"x={j // 3}", f"run.replication={j % 3}"], j // 3, {}, j % 3, f"id{j}", j % 3, 1.0)
-        ...         for j in range(6)]
+    A job's runs share their draws group (:func:`draws_group`: one replication of points
+    that differ only in staffing), so its worker draws the random numbers once; runs
+    alone in their group (e.g. points differing in demand) are batched by point
+    (replications of one point: the worker composes one config for them).
+    Groups are taken in the order their first run was planned. Sets each run's
+    ``batch``. Example:
+        >>> runs = [PlannedRun(j, [f"x={j // 3}", f"run.replication={j % 3}"], j // 3, {}, j % 3, f"id{j}", j % 3,
+        ...                    1.0, draws=f"seed{j % 3}") for j in range(6)]
         >>> [[r.run_id for r in b] for b in make_batches(runs, 2)]
-        [['id0', 'id1'], ['id2'], ['id3', 'id4'], ['id5']]
+        [['id0', 'id3'], ['id1', 'id4'], ['id2', 'id5']]
     """
-    def same_point(a: PlannedRun, b: PlannedRun) -> bool:
-        return a.point == b.point and point_overrides(a.overrides) == point_overrides(b.overrides)
-
-    batches: list[list[PlannedRun]] = []
+    size: dict = {}
     for run in todo:
+        size[run.draws] = size.get(run.draws, 0) + 1
+
+    def group(run: PlannedRun):
+        if run.draws and size[run.draws] > 1:
+            return ("draws", run.draws)
+        return ("point", run.point, point_overrides(run.overrides))
+
+    order: dict = {}
+    for run in todo:
+        order.setdefault(group(run), len(order))
+    batches: list[list[PlannedRun]] = []
+    for run in sorted(todo, key=lambda r: order[group(r)]):  # stable: planned order within a group
         last = batches[-1] if batches else None
-        if last is None or len(last) >= runs_per_job or not same_point(last[0], run):
+        if last is None or len(last) >= runs_per_job or group(last[0]) != group(run):
             batches.append([])
         run.batch = len(batches) - 1
         batches[-1].append(run)
     return batches
+
+
+def write_job_configs(sweep_dir: Path, batches: list[list[PlannedRun]], configs: dict) -> None:
+    """Each job's run configs, for its worker (``.jobs/configs/<batch>.pkl``): a job's first run is
+    composed by Hydra in the worker; its other runs' configs are the ones planned here."""
+    import pickle
+
+    folder = sweep_dir / SCRATCH_DIR / JOB_CONFIGS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, batch in enumerate(batches):
+        if len(batch) > 1:
+            data = pickle.dumps({r.run_id: configs[r.run_id] for r in batch}, protocol=pickle.HIGHEST_PROTOCOL)
+            write_atomic(folder / f"{n}.pkl", lambda p, data=data: p.write_bytes(data))
+
+
+def job_configs(sweep_dir: Path, batch: int) -> dict:
+    """The run configs :func:`write_job_configs` wrote for launcher job ``batch`` (run id -> Config)."""
+    import pickle
+
+    path = sweep_dir / SCRATCH_DIR / JOB_CONFIGS_DIR / f"{batch}.pkl"
+    return pickle.loads(path.read_bytes()) if path.is_file() else {}
 
 
 def runs_of_job(sweep_dir: Path, run_id: str) -> list[PlannedRun]:
@@ -549,7 +602,8 @@ def run_sweep(sweeper, arguments: list[str]):
     _, swept, jobs = expand_arguments(params + list(arguments), replications, context.config_loader)
     started = time.perf_counter()
     composer = PointComposer(lambda o: context.config_loader.load_sweep_config(config, o), context.config_loader)
-    planned = plan_runs(jobs, swept, composer)
+    configs: dict = {}
+    planned = plan_runs(jobs, swept, composer, configs)
     sweep_dir = Path(str(config.hydra.sweep.dir)).absolute()
     # fixed here, once: a worker (another process, another machine's working directory)
     # would otherwise resolve ${now:...} and relative paths for itself
@@ -567,6 +621,7 @@ def run_sweep(sweeper, arguments: list[str]):
     per_job = choose_runs_per_job(getattr(sweeper, "runs_per_job", None), len(todo),
                                   workers_of(config.hydra.get("launcher")))
     batches = make_batches(todo, per_job)
+    write_job_configs(sweep_dir, batches, configs)
     write_manifest(sweep_dir, params + list(arguments), swept, replications, planned, str(config.scenario_name))
     points = len({r.point for r in planned})
     already = len({r.run_id for r in planned}) - len(todo)

@@ -174,3 +174,46 @@ def test_calendar_hours_match_the_datetime_calendar(start):
     assert cal.hours == 400 * 24 + 12
     assert cal.hour_of_week.tolist() == [s.weekday() * 24 + s.hour for s in stamps]
     assert cal.month.tolist() == [s.month for s in stamps]
+
+
+class _Recorder:
+    """A ModelParts stand-in that notes which fields are read."""
+
+    def __init__(self, model):
+        self._model, self.read = model, set()
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self._model, name)
+
+
+@pytest.mark.parametrize("scenario", ["baseline_2021", "officers_on_phones", "validation/erlang_a"])
+def test_draws_read_only_the_draw_inputs(scenario):
+    from demandsim.draws import draw_calls
+    from demandsim.model.plan import DRAW_INPUTS, build_model
+
+    model = _Recorder(build_model(load_config([f"scenario={scenario}"] + SHORT)))
+    draw_calls(model, 500, 500, seed=3, every_entry=True)
+    draw_calls(model, 500, 500, seed=3)
+    assert model.read - {"route_code"} <= set(DRAW_INPUTS), model.read - set(DRAW_INPUTS)
+    assert "route_cumulative" in DRAW_INPUTS  # what route_code reads
+
+
+def test_plans_reuse_the_draws_of_the_last_plan_only_when_they_would_be_the_same():
+    from demandsim.model import plan as plan_module
+
+    base = SHORT + ["run.seed=11"]
+    first = build_plan(load_config(base))
+    other_staff = build_plan(load_config(base + ["staffing.units.shifts.1.staff=3"]))
+    assert other_staff.draws is first.draws and other_staff.arrivals_999 is first.arrivals_999
+    other_seed = build_plan(load_config(SHORT + ["run.seed=12"]))
+    other_demand = build_plan(load_config(base + ["handling.line_999.question_set.mean=3.1"]))
+    plan_module._last_draws.clear()
+    fresh = build_plan(load_config(base + ["staffing.units.shifts.1.staff=3"]))
+    for plan in (other_seed, other_demand):
+        assert plan.draws is not first.draws
+    assert other_demand.draws is not other_seed.draws
+    for name in ("question_999", "patience_999", "travel", "u_grade"):
+        np.testing.assert_array_equal(getattr(fresh.draws, name), getattr(first.draws, name))
+    np.testing.assert_array_equal(fresh.arrivals_101, first.arrivals_101)
+    assert not np.array_equal(other_demand.draws.question_999, first.draws.question_999, equal_nan=True)

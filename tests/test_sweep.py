@@ -339,3 +339,23 @@ def test_progress_writer_writes_at_most_once_per_interval_and_always_the_reset(t
     assert target.read_text() == "3"
     write(0.0)  # a finished run's days are counted from its folder: reset at once
     assert target.read_text() == "0"
+
+
+def test_a_staffing_sweep_job_runs_one_replication_of_several_points_with_the_same_results(tmp_path):
+    """Points that differ only in staffing share each replication's draws: a job runs one
+    replication of several points (drawn once); the results equal one run per job."""
+    args = ["-m", "scenario=baseline_2021", "staffing.units.shifts.1.staff=3,40", "run.replications=2", *SHORT]
+    grouped, alone = tmp_path / "grouped", tmp_path / "alone"
+    done = cli(*args, f"hydra.sweep.dir={grouped}", "hydra.sweeper.runs_per_job=2")
+    assert done.returncode == 0, done.stderr
+    runs = sweep.read_manifest(grouped)["runs"]
+    assert [(r["point"], r["replication"], r["batch"]) for r in runs] == [(0, 0, 0), (0, 1, 1), (1, 0, 0), (1, 1, 1)]
+    done = cli(*args, f"hydra.sweep.dir={alone}", "hydra.sweeper.runs_per_job=1")
+    assert done.returncode == 0, done.stderr
+    a, b = pd.read_parquet(grouped / sweep.SWEEP_TABLE), pd.read_parquet(alone / sweep.SWEEP_TABLE)
+    assert a["attend_within_target_all"].nunique() > 2  # staffing and seed both change the outcome
+    pd.testing.assert_frame_equal(a, b)
+    for run in runs:
+        one = pd.read_parquet(grouped / run["folder"] / "calls.parquet")
+        pd.testing.assert_frame_equal(one, pd.read_parquet(alone / run["folder"] / "calls.parquet"))
+    assert not (grouped / sweep.SCRATCH_DIR).exists()

@@ -18,7 +18,9 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import math
+import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -186,13 +188,43 @@ def _check_staff_for_demand(m: ModelParts) -> None:
         raise ConfigError("staffing.units", "no units in any hour", "incidents are graded for attendance but no unit is rostered")
 
 
+#: the ModelParts fields the random draws are made from (arrival_times and draw_calls read
+#: no other; tests/test_model.py checks it): plans whose fields are equal here, with the same
+#: seed, draw the same numbers. Staffing is not among them.
+DRAW_INPUTS = ("horizon_s", "rate_999", "rate_101", "patience_999", "patience_switchboard", "patience_secondary",
+               "triage_time", "route_cumulative", "handling_999", "handling_secondary", "grading", "travel",
+               "on_scene", "redial_to_999", "redial_to_101", "redial_delay", "max_attempts")
+
+#: the last plan's draws, (key, arrivals_999, arrivals_101, draws), for a next plan that would
+#: draw the same: a sweep's worker runs one replication (seed) at several staffing points in a
+#: row, and drawing is a fifth of a fast run. At most one is kept, and dropped before new
+#: numbers are drawn, so a run's peak memory does not grow.
+_last_draws: list[tuple] = []
+
+
+def draws_key(model: ModelParts, seed: int) -> str:
+    """What a plan's random draws depend on: the seed and the model's :data:`DRAW_INPUTS`, hashed."""
+    inputs = (seed,) + tuple(getattr(model, name) for name in DRAW_INPUTS)
+    return hashlib.sha256(pickle.dumps(inputs, protocol=5)).hexdigest()
+
+
 def build_plan(cfg: Config, base_dir: Path | None = None) -> RunPlan:
-    """Compile ``cfg`` and draw its random numbers for ``cfg.run.seed``."""
+    """Compile ``cfg`` and draw its random numbers for ``cfg.run.seed``.
+
+    The draws of the previous plan in this process are reused when they would be the same
+    (:func:`draws_key`); engines only read a plan's arrays.
+    """
     model = build_model(cfg, base_dir)
     seed = int(cfg.run.seed)
+    key = draws_key(model, seed)
+    if _last_draws and _last_draws[0][0] == key:
+        _, arrivals_999, arrivals_101, draws = _last_draws[0]
+        return RunPlan(model, seed, arrivals_999, arrivals_101, draws)
+    _last_draws.clear()
     arrivals_999 = arrival_times(model.rate_999, stream(seed, "arrivals", LINE_999))
     arrivals_101 = arrival_times(model.rate_101, stream(seed, "arrivals", LINE_101))
     arrivals_999 = arrivals_999[arrivals_999 < model.horizon_s]
     arrivals_101 = arrivals_101[arrivals_101 < model.horizon_s]
     draws = draw_calls(model, len(arrivals_999), len(arrivals_101), seed)
+    _last_draws.append((key, arrivals_999, arrivals_101, draws))
     return RunPlan(model, seed, arrivals_999, arrivals_101, draws)
