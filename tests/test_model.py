@@ -206,6 +206,10 @@ def test_plans_reuse_the_draws_of_the_last_plan_only_when_they_would_be_the_same
     first = build_plan(load_config(base))
     other_staff = build_plan(load_config(base + ["staffing.units.shifts.1.staff=3"]))
     assert other_staff.draws is first.draws and other_staff.arrivals_999 is first.arrivals_999
+    redrawn = build_plan(load_config(base), reuse_draws=False)  # as the benchmarks time it
+    assert redrawn.draws is not first.draws
+    np.testing.assert_array_equal(redrawn.draws.question_999, first.draws.question_999)
+    first = redrawn
     other_seed = build_plan(load_config(SHORT + ["run.seed=12"]))
     other_demand = build_plan(load_config(base + ["handling.line_999.question_set.mean=3.1"]))
     plan_module._last_draws.clear()

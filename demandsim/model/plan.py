@@ -208,16 +208,17 @@ def draws_key(model: ModelParts, seed: int) -> str:
     return hashlib.sha256(pickle.dumps(inputs, protocol=5)).hexdigest()
 
 
-def build_plan(cfg: Config, base_dir: Path | None = None) -> RunPlan:
+def build_plan(cfg: Config, base_dir: Path | None = None, reuse_draws: bool = True) -> RunPlan:
     """Compile ``cfg`` and draw its random numbers for ``cfg.run.seed``.
 
     The draws of the previous plan in this process are reused when they would be the same
-    (:func:`draws_key`); engines only read a plan's arrays.
+    (:func:`draws_key`; engines only read a plan's arrays), unless ``reuse_draws`` is False
+    (the benchmarks time the drawing of every run).
     """
     model = build_model(cfg, base_dir)
     seed = int(cfg.run.seed)
     key = draws_key(model, seed)
-    if _last_draws and _last_draws[0][0] == key:
+    if reuse_draws and _last_draws and _last_draws[0][0] == key:
         _, arrivals_999, arrivals_101, draws = _last_draws[0]
         return RunPlan(model, seed, arrivals_999, arrivals_101, draws)
     _last_draws.clear()
