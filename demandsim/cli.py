@@ -68,7 +68,7 @@ def run_job(cfg):
 
 
 def sweep_job(cfg, hydra_cfg) -> dict:
-    """One launcher job of a sweep, in a worker: one point's runs, never raises for an ordinary error.
+    """One launcher job of a sweep, in a worker: the job's runs, never raises for an ordinary error.
 
     ``cfg`` is composed for the job's first run, and its run id must be one the sweep
     planned. The job's other runs (listed in sweep.json: :func:`demandsim.sweep.runs_of_job`)

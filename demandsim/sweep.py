@@ -160,9 +160,9 @@ class PointComposer:
     applying those values to a copy of the first point's config with Hydra's own
     override step, which is what composing would do after the same defaults: about
     ten times faster than composing, which matters on one core while the workers wait.
-    Anything else is composed in full. Workers always compose their point in full and
-    refuse to run if its run id differs from the planned one, so a difference could
-    never go unnoticed.
+    Anything else is composed in full. A worker composes its job's first run in full and
+    refuses to run the job if that run id differs from the planned one; the job's other
+    runs take the configs planned here (:func:`write_job_configs`).
     """
 
     def __init__(self, compose, config_loader=None) -> None:
