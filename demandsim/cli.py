@@ -71,15 +71,13 @@ def sweep_job(cfg, hydra_cfg) -> dict:
     """One launcher job of a sweep, in a worker: the job's runs, never raises for an ordinary error.
 
     ``cfg`` is composed for the job's first run, and its run id must be one the sweep
-    planned. The job's other runs (listed in sweep.json: :func:`demandsim.sweep.runs_of_job`)
-    share its random draws (one replication of points differing in staffing: drawn once)
-    and take the configs the sweep planned for them (:func:`demandsim.sweep.job_configs`),
-    or are replications of its point, which differ only in ``run.replication``. The outcome of
-    each run goes back to the sweeper in the main process (across joblib or Ray
+    planned. The job's other runs, listed in sweep.json (:func:`demandsim.sweep.runs_of_job`),
+    are one replication of points differing in staffing, which share its random draws, or
+    replications of its point; they take the configs the sweep planned for them
+    (:func:`demandsim.sweep.job_configs`). The outcome of each run goes back to the sweeper in the main process (across joblib or Ray
     workers), which reports failures in one line; a run's folder ``runs/<run_id>``
     appears only when complete, and a run already there is skipped.
     """
-    import dataclasses
     import shutil
 
     from demandsim import sweep
@@ -93,12 +91,10 @@ def sweep_job(cfg, hydra_cfg) -> dict:
         todo = sweep.runs_of_job(sweep_dir, run_id(config))
         if not todo:  # this config is not the one planned
             return {"status": "failed", "bad_input": True, "message": sweep.CONFIG_CHANGED}
+        # a job of one run has no planned configs: its run is the one composed here
         planned_configs = sweep.job_configs(sweep_dir, todo[0].batch)
-        outcomes = []
-        for planned in todo:
-            run_cfg = planned_configs.get(planned.run_id) or dataclasses.replace(
-                config, run=dataclasses.replace(config.run, replication=planned.replication))
-            outcomes.append(_sweep_run(run_cfg, planned, sweep_dir, scratch))
+        outcomes = [_sweep_run(planned_configs.get(planned.run_id, config), planned, sweep_dir, scratch)
+                    for planned in todo]
         return {"status": "done", "runs": outcomes}
     except Exception as exc:  # noqa: BLE001 - returned to the sweeper, reported by main()
         return _failure(exc, overrides)
