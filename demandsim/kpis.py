@@ -159,8 +159,3 @@ def kpis_and_counts(records: RunRecords, model: ModelParts) -> tuple[dict, dict]
 def compute_kpis(records: RunRecords, model: ModelParts) -> dict:
     """All KPIs of shared/KPIS.md for one run."""
     return kpis_and_counts(records, model)[0]
-
-
-def run_counts(records: RunRecords, model: ModelParts) -> dict:
-    """Counts that explain the KPIs (for summary.json), over the measured period."""
-    return kpis_and_counts(records, model)[1]
