@@ -181,9 +181,9 @@ def case_engine(spec: dict) -> dict:
         out["check"] = _erlang_a_check(stats)
         del np
     else:
-        from demandsim.kpis import compute_kpis
+        from demandsim.kpis import kpis_and_counts
 
-        k = compute_kpis(records, plan.model)
+        k, _ = kpis_and_counts(records, plan.model)
         out["kpis"] = {name: k[name] for name in ("calls_999_offered", "calls_101_offered", "sl_999_10s",
                                                   "abandon_rate_999", "abandon_rate_101", "attend_within_target_all")}
     return out

@@ -3,8 +3,9 @@
 - docs/config-reference.md is exactly what demandsim.config.reference generates;
 - every key of the composed default config is in that reference;
 - docs/model.md (and README.md, once it exists) names every shipped scenario;
-- docs/model.md names every KPI of shared/KPIS.md, every column of the output
-  tables and every call outcome, and every config key it quotes exists.
+- docs/model.md names every KPI of shared/KPIS.md and every KPI and count a run
+  writes, every column of the output tables and every call outcome, and every
+  config key it quotes exists.
 """
 
 from __future__ import annotations
@@ -130,6 +131,22 @@ def test_every_kpi_is_defined_in_model_md(model_md):
     assert len(names) >= 25 and "attend_within_target_priority" in names, names
     missing = [n for n in names if not mentions(model_md, n)]
     assert not missing, f"KPIs not described in docs/model.md: {missing}"
+
+
+def test_every_kpi_and_count_of_a_run_is_defined_in_model_md(model_md):
+    """Names the code writes into summary.json (KPIs and counts, the new ones too) are described;
+    per-grade names may be written once as ``..._<grade>``."""
+    from demandsim.config.schema import DEPLOYED_GRADES
+    from demandsim.runner import simulate
+
+    cfg = Config()
+    cfg.run.days, cfg.run.warmup_days = 1.0, 0.25
+    result = simulate(cfg, progress=False)
+    names = [*result.kpis, *result.counts]
+    assert {"transfers_101_to_999", "sl_999_10s_transfers", "attend_censored_priority"} <= set(names)
+    grade = re.compile(rf"_({'|'.join(DEPLOYED_GRADES)})$")
+    missing = [n for n in names if not mentions(model_md, n) and not mentions(model_md, grade.sub("_<grade>", n))]
+    assert not missing, f"KPIs or counts not described in docs/model.md: {missing}"
 
 
 # ----------------------------------------------------------------- model.md matches the code
