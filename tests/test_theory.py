@@ -27,7 +27,6 @@ from __future__ import annotations
 import doctest
 import heapq
 import math
-import time
 
 import numpy as np
 import pytest
@@ -321,15 +320,6 @@ def test_erlang_a_monotonicity_and_bounds():
     at_zero = erlang_a_metrics(30, 9.0, 4.0, 2.0, 0.0)
     assert at_zero.service_level == pytest.approx(1 - at_zero.p_wait, rel=1e-12)
     assert 0 < m.asa and 0 < m.mean_wait_all < 2.0  # can't wait longer than patience on average
-
-
-def test_erlang_a_speed():
-    # Target < 0.2 s per call; asserted loosely (1 s) so slow CI hosts don't flake.
-    cases = [(30, 7.0, 4.0, 2.0, 1 / 6), (30, 9.0, 4.0, 2.0, 1 / 6), (200, 100.0, 4.0, 2.0, 1 / 6)]
-    for case in cases:
-        start = time.perf_counter()
-        erlang_a_metrics(*case)
-        assert time.perf_counter() - start < 1.0
 
 
 def test_erlang_a_rejects_bad_input():
