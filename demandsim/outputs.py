@@ -27,7 +27,8 @@ import pandas as pd
 import yaml
 
 from demandsim import __version__
-from demandsim.config.schema import Config, PathsConfig, ReportConfig, RunConfig
+from demandsim.config.schema import Config
+from demandsim.identity import code_fingerprint, data_files, run_id  # noqa: F401 - run_id: callers use outputs.run_id
 from demandsim.runner import RunResult, effective_seed
 
 RESULT_FILES = ("summary.json", "calls.parquet", "incidents.parquet", "intervals.parquet", "config.yaml")
@@ -78,24 +79,6 @@ def config_hash(result: RunResult, text: str | None = None) -> str:
     return hashlib.sha256((config_yaml(result) if text is None else text).encode()).hexdigest()[:12]
 
 
-def run_id(cfg: Config) -> str:
-    """What identifies one simulation: a hash of its resolved config with the seed it draws with.
-
-    Settings that cannot change the results are left out (``run.replications``,
-    ``run.progress``, ``run.engine``: the engines give identical records,
-    ``paths.results_dir``, ``report``), and the seed is folded in as
-    ``run.seed + run.replication``, so the same simulation has the same id however
-    it was asked for. Sweeps name run folders by it and skip runs already done.
-    """
-    run = dataclasses.replace(cfg.run, seed=effective_seed(cfg), replication=0, replications=1, progress=True,
-                              engine=RunConfig().engine)
-    paths = dataclasses.replace(cfg.paths, results_dir=PathsConfig().results_dir)
-    same = dataclasses.replace(cfg, run=run, paths=paths, report=ReportConfig())
-    # JSON, not the YAML of config.yaml: the same content, and fast enough to identify the
-    # hundreds of runs of a sweep while planning it
-    return hashlib.sha256(json.dumps(dataclasses.asdict(same), sort_keys=True).encode()).hexdigest()[:16]
-
-
 def summary(result: RunResult, config_yaml_text: str | None = None) -> dict:
     """What summary.json holds: the KPIs and the run's metadata."""
     import numpy
@@ -115,6 +98,9 @@ def summary(result: RunResult, config_yaml_text: str | None = None) -> dict:
         "warmup_days": cfg.run.warmup_days,
         "start_date": cfg.run.start_date,
         "config_hash": config_hash(result, config_yaml_text),
+        # with the config, what run_id identifies: the code that made the results and the data files read
+        "code_fingerprint": code_fingerprint(),
+        "data_files": data_files(cfg),
         "counts": result.counts,
         "versions": {"demandsim": __version__, "python": platform.python_version(), "simpy": simpy.__version__,
                      "numpy": numpy.__version__, "pandas": pd.__version__, "pyarrow": pyarrow.__version__},
