@@ -2,7 +2,12 @@
 
 import sys
 
-from demandsim.cli import main
-
 if __name__ == "__main__":
+    from demandsim.help import help_text, wants_help
+
+    if wants_help(sys.argv[1:]):  # before importing the command line, which loads Hydra
+        print(help_text())
+        sys.exit(0)
+    from demandsim.cli import main
+
     sys.exit(main())
