@@ -201,7 +201,7 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     u_grade = np.zeros(rows) if certain and not every_entry else uniforms(seed, "grade", n_999, n_101, A)
     grade = np.full(rows, -1, dtype=np.int64)
     for source, mask in sources:
-        grade[mask] = pick(cum[source], u_grade[mask])  # as Grading.grade does
+        grade[mask] = pick(cum[source], u_grade[mask])
     by_grade = [np.flatnonzero(grade == g) for g in range(N_DEPLOYED)]
 
     def per_grade(purpose: str, kinds) -> np.ndarray:

@@ -31,7 +31,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #: parts of the package that only arrange or draw runs and cannot change a run's files:
 #: editing them keeps finished runs valid (everything else, the model, draws, engines,
 #: KPIs, outputs and the config schema with its defaults, is in the fingerprint)
-NOT_RESULT_CODE = ("report", "sweep", "sweep.py", "cli.py", "__main__.py", "theory.py", "stats.py")
+NOT_RESULT_CODE = ("report", "sweep", "cli.py", "help.py", "__main__.py", "theory.py", "stats.py")
 
 
 @functools.lru_cache(maxsize=1)

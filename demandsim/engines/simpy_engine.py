@@ -107,9 +107,8 @@ class Staff(Level):
     ``takes_work(now)`` gives the group's idle members the work waiting for them.
     """
 
-    def __init__(self, name: str, headcount: np.ndarray, hours: int) -> None:
+    def __init__(self, headcount: np.ndarray, hours: int) -> None:
         super().__init__(hours)
-        self.name = name
         self.headcount = headcount
         self.rostered = int(headcount[0]) if len(headcount) else 0
         self.takes_work = None  # set by the hub: the group's rule for what to do next
@@ -180,7 +179,7 @@ class _Hub:
         self.calls = _Log(CALL_COLUMNS)
         self.incidents = _Log(INCIDENT_COLUMNS)
         hours = len(self.m.calendar.hour_of_week)
-        self.staff = {g: Staff(g, self.m.headcount[g], hours) for g in STAFF_GROUPS}
+        self.staff = {g: Staff(self.m.headcount[g], hours) for g in STAFF_GROUPS}
         self.call_handlers, self.secondary_handlers = self.staff[CALL_HANDLERS], self.staff[SECONDARY_HANDLERS]
         self.digital_desk, self.switchboard, self.units = (self.staff[DIGITAL_DESK], self.staff[SWITCHBOARD],
                                                            self.staff[UNITS])
@@ -195,7 +194,7 @@ class _Hub:
         self.seq = 0
         self.pooled_secondary = self.m.pooled_secondary
         self.secondary_staff = self.call_handlers if self.pooled_secondary else self.secondary_handlers
-        # Grading.grade is np.searchsorted(side="right"); bisect_right on the same
+        # grades are picked by shares.pick, np.searchsorted(side="right"); bisect_right on the same
         # numbers gives the same grade without a numpy call per incident
         self.grade_cumulative = [np.asarray(c).tolist() for c in self.m.grading.cumulative]
 
@@ -442,7 +441,7 @@ class _Hub:
         call, source = args
         c = self.calls
         row = c.draw_row[call]
-        grade = bisect_right(self.grade_cumulative[source], self.d.u_grade[row])  # Grading.grade
+        grade = bisect_right(self.grade_cumulative[source], self.d.u_grade[row])  # shares.pick
         i = self.incidents
         incident = i.new()
         c.incident_id[call] = incident

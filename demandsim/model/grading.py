@@ -8,8 +8,8 @@ Targets are minutes from the start of the call (DOMAIN.md: 15 min, 60 min, 4 h).
 Example:
     >>> from demandsim.config.schema import GradingConfig
     >>> g = Grading.from_config(GradingConfig())
-    >>> GRADES[g.grade(SOURCE_SECONDARY, 0.5)], float(g.target_s[0])
-    ('no_deployment', 900.0)
+    >>> float(g.cumulative[SOURCE_SECONDARY, -1]), float(g.target_s[0])  # each mix sums to 1; immediate: 15 min
+    (1.0, 900.0)
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from demandsim.config.schema import DEPLOYED_GRADES, GRADES
+from demandsim.config.schema import DEPLOYED_GRADES
 from demandsim.errors import ConfigError
-from demandsim.model.shares import cumulative_shares, pick
+from demandsim.model.shares import cumulative_shares
 
 SOURCES = ("line_999", "from_101", "secondary")
 SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY = range(3)
@@ -47,7 +47,3 @@ class Grading:
                 raise ConfigError(f"grading.targets.{grade}", value, "target must be > 0 minutes")
             targets.append(float(value) * 60.0)
         return cls(cum, np.array(targets))
-
-    def grade(self, source: int, u: float) -> int:
-        """Grade code (index into GRADES) for a call from ``source`` with uniform ``u``."""
-        return int(pick(self.cumulative[source], u))

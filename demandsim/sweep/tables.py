@@ -1,0 +1,149 @@
+"""A sweep's tables: ``sweep.parquet``, ``sweep_summary.parquet`` and the digest printed at the end.
+
+:func:`aggregate` rebuilds both tables from ``sweep.json`` and the run folders alone
+(the report calls it too); runs of the plan that have no folder are listed as
+missing, never dropped silently. Each point's KPIs get a 95% t confidence interval
+over its replications (:func:`demandsim.stats.t_interval`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from demandsim.outputs import is_complete_run, write_parquet
+from demandsim.sweep.folders import planned_runs, read_manifest
+from demandsim.sweep.layout import SUMMARY_TABLE, SWEEP_TABLE
+from demandsim.sweep.plan import PlannedRun, point_label
+
+#: columns of sweep.parquet before the swept keys and the KPIs
+RUN_COLUMNS = ["point", "replication", "seed", "run_id", "config_hash", "run_dir"]
+
+
+@dataclass
+class Aggregate:
+    """The tables of a sweep and the planned runs that have no results."""
+
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    missing: list[PlannedRun]
+    swept_keys: list[str]
+    manifest: dict
+
+
+def kpi_names(rows: list[dict]) -> list[str]:
+    """Every KPI name of the runs' summaries, in the order first seen.
+
+    Example:
+        >>> kpi_names([{"a": 1, "b": 2}, {"c": 3, "a": 4}])
+        ['a', 'b', 'c']
+    """
+    names: list[str] = []
+    for row in rows:
+        for name in row:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def aggregate(sweep_dir: Path) -> Aggregate:
+    """Build sweep.parquet's and sweep_summary.parquet's tables from the run folders."""
+    from demandsim.stats import t_interval
+
+    sweep_dir = Path(sweep_dir)
+    manifest = read_manifest(sweep_dir)
+    swept = list(manifest["swept_keys"])
+    rows, kpis, missing = [], [], []
+    for run in planned_runs(manifest):
+        folder = sweep_dir / run.folder
+        if not is_complete_run(folder):
+            missing.append(run)
+            continue
+        summary = json.loads((folder / "summary.json").read_text())
+        rows.append({"point": run.point, **run.values, "replication": run.replication, "seed": summary["seed"],
+                     "run_id": run.run_id, "config_hash": summary.get("config_hash"), "run_dir": run.folder})
+        kpis.append(summary["kpis"])
+    names = kpi_names(kpis)
+    columns = ["point", *swept, *[c for c in RUN_COLUMNS if c != "point"], *names]
+    table = pd.DataFrame([{**r, **{n: k.get(n) for n in names}} for r, k in zip(rows, kpis)], columns=columns)
+    for name in names:  # counts stay integers; null KPIs (nothing to measure) stay missing, never 0
+        values = pd.to_numeric(table[name], errors="coerce")
+        whole = all(isinstance(k.get(name), int) or k.get(name) is None for k in kpis)
+        table[name] = values.astype("Int64" if whole and values.notna().all() else "float64")
+    table = table.sort_values(["point", "replication"], kind="stable").reset_index(drop=True)
+
+    point_values = {run["point"]: run["values"] for run in manifest["runs"]}
+    out = []
+    for point, group in table.groupby("point", sort=True):
+        for name in names:
+            est = t_interval(group[name].to_numpy())
+            out.append({"point": point, **point_values[point], "kpi": name, "n": est.n, "mean": est.mean,
+                        "sd": est.sd, "ci_low": est.low, "ci_high": est.high, "half_width": est.half_width})
+    summary = pd.DataFrame(out, columns=["point", *swept, "kpi", "n", "mean", "sd", "ci_low", "ci_high",
+                                         "half_width"])
+    return Aggregate(table, summary, missing, swept, manifest)
+
+
+def write_tables(sweep_dir: Path) -> Aggregate:
+    """(Re)write sweep.parquet and sweep_summary.parquet; returns what was written."""
+    agg = aggregate(sweep_dir)
+    for name, frame in ((SWEEP_TABLE, agg.runs), (SUMMARY_TABLE, agg.summary)):
+        write_parquet(Path(sweep_dir) / name, frame)
+    return agg
+
+
+def describe_missing(missing: list[PlannedRun]) -> list[str]:
+    """One line per point with runs missing: its values and which replications."""
+    by_point: dict[int, list[PlannedRun]] = {}
+    for run in missing:
+        by_point.setdefault(run.point, []).append(run)
+    lines = []
+    for point, runs in sorted(by_point.items()):
+        reps = ", ".join(str(r.replication) for r in sorted(runs, key=lambda r: r.replication))
+        label = point_label(runs[0].values) or "the run"
+        lines.append(f"{label}: replication{'s' if len(runs) > 1 else ''} {reps}")
+    return lines
+
+
+#: the KPIs the digest shows per point: (KPI, column title, shown as a percentage)
+HEADLINE = [("sl_999_10s", "999 in 10 s", True), ("abandon_rate_101", "101 abandoned", True),
+            ("attend_within_target_all", "attended in target", True),
+            ("utilisation_call_handlers", "handlers busy", True)]
+
+
+def _fmt(mean, half, pct: bool) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "n/a"
+    text = f"{100 * mean:.1f}%" if pct else f"{mean:.3g}"
+    if half is not None and not math.isnan(half):
+        text += f" ±{100 * half:.1f}" if pct else f" ±{half:.2g}"
+    return text
+
+
+def sweep_digest(agg: Aggregate, took: float, sweep_dir: Path) -> str:
+    """A few lines for the terminal: per point, the headline KPIs with 95% half-widths."""
+    lines = []
+    summary = agg.summary
+    if not summary.empty:
+        labels = {p: (point_label(v) or "mean of replications")
+                  for p, v in ((r["point"], r["values"]) for r in agg.manifest["runs"])}
+        width = max(len(v) for v in labels.values())
+        head = "  ".join(f"{name:>16}" for _, name, _ in HEADLINE)
+        lines.append(f"  {'point':<{width}}  {head}")
+        for point, group in summary.groupby("point", sort=True):
+            by = group.set_index("kpi")
+            cells = []
+            for kpi, _, pct in HEADLINE:
+                cells.append(f"{_fmt(by['mean'].get(kpi), by['half_width'].get(kpi), pct):>16}"
+                             if kpi in by.index else f"{'n/a':>16}")
+            lines.append(f"  {labels[point]:<{width}}  {'  '.join(cells)}")
+        if summary["half_width"].notna().any():
+            lines.append("  (mean of replications ± half-width of the 95% confidence interval)")
+    if agg.missing:
+        lines.append(f"  missing: {len(agg.missing)} run(s): " + "; ".join(describe_missing(agg.missing)))
+    lines.append(f"Results: {sweep_dir / SWEEP_TABLE}, {SUMMARY_TABLE} ({len(agg.runs)} runs, {took:.1f} s)")
+    return "\n".join(lines)
