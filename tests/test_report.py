@@ -1,15 +1,23 @@
-"""The report's content: self-contained page, charts, standards, smallest staffing, escaping."""
+"""The report's content: self-contained page, charts, standards, smallest staffing (the least value from
+which every larger one meets the standard), heatmaps by the KPIs' own definitions, escaping."""
 
 from __future__ import annotations
 
+import html
+import itertools
 import re
 import shutil
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from demandsim import sweep
 from demandsim.report import REPORT_FILE, build_report
-from demandsim.report.data import load, smallest_staffing
+from demandsim.report.data import (ReportData, Standard, heatmaps, least_from_which_all_meet, load,
+                                   smallest_staffing)
+from demandsim.stats import Interval
 from helpers import cli, small_sweep
 
 SWEEP_CHARTS = ["chart-attendance", "chart-abandon-101", "chart-sl-999", "chart-heat-sl-999",
@@ -72,13 +80,82 @@ def test_standards_and_goal_lines_are_drawn(sweep_report):
 
 def test_smallest_staffing_table(sweep_report):
     out, page = sweep_report
-    rows = smallest_staffing(load(out))
+    data = load(out)
+    rows = smallest_staffing(data)
     key = "staffing.call_handlers.shifts.2.staff"
     assert {r["key"] for r in rows} == {key}
     assert len(rows) == 5  # 999, 101 and three grades
+    # each answer is the one the sweep's own intervals give (two points: 3 and 5 handlers)
+    summary = data.summary
+    for std, r in zip(data.standards, rows):
+        assert r["standard"] == std.text
+        part = summary[summary["kpi"] == std.kpi].sort_values(key)
+        met = [std.met(Interval(m, lo, hi, sd, int(n)))
+               for m, lo, hi, sd, n in part[["mean", "ci_low", "ci_high", "sd", "n"]].itertuples(index=False)]
+        if part["mean"].isna().all():
+            assert r["least"].startswith("not measured"), r
+            continue
+        expected = {(False, False): "not met in range", (True, False): "not met at the largest value in range",
+                    (False, True): "5", (True, True): "3"}[tuple(met)]
+        assert r["least"] == expected, (r, met)
+        assert ("not monotone" in r["note"]) == (met == [True, False])
+    section = page.split("Smallest staffing that meets each standard", 1)[1].split("<h2>", 1)[0]
     for r in rows:
-        assert r["least"] in ("3", "5", "not met in range") or r["least"].startswith("not measured"), r
-    assert "Smallest staffing that meets each standard" in page and "not met in range" in page or "least value" in page
+        assert f"<td>{html.escape(r['least'])}</td>" in section, r
+
+
+def brute_force_least(met: dict):
+    """The definition, checked value by value: the least v with the standard met at every swept value >= v."""
+    candidates = [v for v in met if all(ok for u, ok in met.items() if u >= v)]
+    return min(candidates) if candidates else None
+
+
+def test_least_value_is_the_one_from_which_all_larger_meet():
+    values = [2, 4, 6, 8, 10]
+    for pattern in itertools.product([False, True], repeat=len(values)):  # monotone and not
+        met = dict(zip(values, pattern))
+        least, stray = least_from_which_all_meet(met)
+        assert least == brute_force_least(met), met
+        monotone = list(pattern) == sorted(pattern)
+        assert (stray == []) == monotone, met
+        assert stray == [v for v in values if met[v] and (least is None or v < least)]
+
+
+def _built_report(means: dict[int, float], at_least: bool) -> ReportData:
+    """A sweep of units.staff with one standard, each point's 95% interval mean ± 0.01."""
+    key = "staffing.units.shifts.0.staff"
+    summary = pd.DataFrame([{"point": i, key: v, "kpi": "sl_999_10s", "n": 5, "mean": m, "sd": 0.01,
+                             "ci_low": m - 0.01, "ci_high": m + 0.01} for i, (v, m) in enumerate(means.items())])
+    std = Standard("sl_999_10s", "999 calls answered within 10 s", 0.9, at_least)
+    return ReportData(Path("."), "built", True, None, "", [std], "", summary=summary, swept_keys=[key])
+
+
+def test_smallest_staffing_on_a_non_monotone_sweep():
+    # met (interval above 90%) at 12, fails at 14 (a bad replication set), met again from 16
+    rows = smallest_staffing(_built_report({10: 0.85, 12: 0.93, 14: 0.89, 16: 0.92, 18: 0.95}, True))
+    assert [r["least"] for r in rows] == ["16"]  # not 12: 14 fails
+    assert rows[0]["note"] == "not monotone: also met at 12, below a value that fails"
+    rows = smallest_staffing(_built_report({10: 0.85, 12: 0.93, 14: 0.95}, True))
+    assert [(r["least"], r["note"]) for r in rows] == [("12", "")]
+    rows = smallest_staffing(_built_report({10: 0.95, 12: 0.85}, True))
+    assert [(r["least"], r["note"]) for r in rows] == [
+        ("not met at the largest value in range", "not monotone: also met at 10, below a value that fails")]
+    # "at most" standards read the other end of the interval: 0.895 +- 0.01 is not all below 0.9
+    rows = smallest_staffing(_built_report({10: 0.95, 12: 0.895, 14: 0.88}, False))
+    assert [r["least"] for r in rows] == ["14"]
+
+
+def test_heatmaps_use_the_kpi_definitions(sweep_report):
+    """Weighted over the week, each heatmap is its KPI of the run exactly (same rows, same 10 s)."""
+    data = load(sweep_report[0])
+    kpis = data.chosen.summary["kpis"]
+    grids = heatmaps(data.chosen)
+    for grid, kpi in (("sl_999", "sl_999_10s"), ("abandon_101", "abandon_rate_101"),
+                      ("attendance", "attend_within_target_all")):
+        share, counts = grids[grid]
+        whole = np.nansum(share * counts) / counts.sum()
+        assert whole == pytest.approx(kpis[kpi], rel=1e-12), grid
+    assert grids["sl_999"][1].sum() == kpis["calls_999_offered"]  # calls from the public, not transfers
 
 
 def test_missing_runs_are_listed_not_hidden(sweep_report, tmp_path):

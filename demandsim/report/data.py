@@ -3,8 +3,11 @@
 - :func:`load` reads a folder: a sweep (``sweep.json``: tables rebuilt with
   :func:`demandsim.sweep.write_tables`) or a single run (``summary.json``);
 - :func:`standards` are the lines drawn on the charts (``report.*`` in the run's config);
-- :func:`smallest_staffing` is the table of least values meeting each standard;
-- :func:`hour_of_week_grid` and :func:`average_day` feed the per-run charts.
+- :func:`smallest_staffing` is the table of least values meeting each standard
+  (:func:`least_from_which_all_meet` reads it off the swept values);
+- :func:`hour_of_week_grid`, :func:`heatmaps` and :func:`average_day` feed the per-run
+  charts; which calls and incidents count comes from :mod:`demandsim.kpis`, so a
+  heatmap cell is the KPI's definition over one hour of the week.
 
 Example:
     >>> import pandas as pd
@@ -18,13 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from demandsim import kpis
 from demandsim import sweep as sw
 from demandsim.config.schema import DEPLOYED_GRADES
 from demandsim.errors import ConfigError
@@ -220,11 +223,14 @@ def _choose_run(runs: pd.DataFrame, x_key: str | None, wanted: str | None) -> pd
 
 # ----------------------------------------------------------------- the smallest-staffing table
 def smallest_staffing(data: ReportData) -> list[dict]:
-    """For each swept key and standard, the least value met with 95% confidence.
+    """For each swept key and standard, the least value from which the standard is met with 95% confidence.
 
     "Met with 95% confidence": the whole 95% confidence interval of the mean over the
-    replications lies on the right side of the standard. With other keys swept too,
-    there is one row per setting of the other keys.
+    replications lies on the right side of the standard. The answer is the least swept
+    value at which it is met and at every larger swept value too
+    (:func:`least_from_which_all_meet`); when it is also met at a smaller value below one
+    that fails (results not monotone in the key), the row's ``note`` says so. With other
+    keys swept too, there is one row per setting of the other keys.
     """
     if not data.is_sweep or not data.swept_keys:
         return []
@@ -239,26 +245,54 @@ def smallest_staffing(data: ReportData) -> list[dict]:
             setting = sw.point_label(dict(zip(others, other_values)))
             for std in data.standards:
                 part = group[group["kpi"] == std.kpi]
+                note = ""
                 if part.empty or part["mean"].isna().all():
                     answer = "not measured (nothing to measure in these runs)"
                 elif (part["n"] < 2).all():
                     answer = "needs 2 or more replications (no confidence interval)"
                 else:
-                    met = []
-                    for _, r in part.iterrows():
-                        iv = Interval(r["mean"], r["ci_low"], r["ci_high"], r["sd"], int(r["n"]))
-                        if std.met(iv):
-                            met.append(r[key])
-                    answer = str(_least(met)) if met else "not met in range"
-                rows.append({"key": key, "setting": setting, "standard": std.text, "least": answer})
+                    met = {r[key]: std.met(Interval(r["mean"], r["ci_low"], r["ci_high"], r["sd"], int(r["n"])))
+                           for _, r in part.iterrows()}
+                    least, stray = least_from_which_all_meet(met)
+                    if least is not None:
+                        answer = str(least)
+                    else:
+                        answer = "not met at the largest value in range" if stray else "not met in range"
+                    notes = []
+                    if stray:
+                        notes.append(f"not monotone: also met at {', '.join(str(v) for v in stray)}, "
+                                     "below a value that fails")
+                    unknown = [str(r[key]) for _, r in part.iterrows() if r["n"] < 2 or r["ci_low"] != r["ci_low"]]
+                    if unknown:
+                        notes.append(f"no confidence interval at {', '.join(unknown)} (counted as not met)")
+                    note = "; ".join(notes)
+                rows.append({"key": key, "setting": setting, "standard": std.text, "least": answer, "note": note})
     return rows
 
 
-def _least(values: list):
-    try:
-        return min(values)
-    except TypeError:
-        return values[0]
+def least_from_which_all_meet(met: dict) -> tuple[object, list]:
+    """The least value ``v`` such that ``met`` is True at ``v`` and at every larger value, and the strays.
+
+    ``met`` maps each swept value to whether the standard is met there. The least value
+    is None when the largest value fails. The strays are the values where the standard
+    is met but some larger value fails (so they are not an answer): none when the
+    results are monotone in the key.
+
+    >>> least_from_which_all_meet({3: False, 4: True, 5: True})
+    (4, [])
+    >>> least_from_which_all_meet({2: False, 3: True, 4: False, 5: True, 6: True})
+    (5, [3])
+    >>> least_from_which_all_meet({3: True, 4: False})
+    (None, [3])
+    """
+    values = sorted(met)
+    least = None
+    for value in reversed(values):
+        if not met[value]:
+            break
+        least = value
+    stray = [v for v in values if met[v] and (least is None or v < least)]
+    return least, stray
 
 
 # ----------------------------------------------------------------- per-run views
@@ -277,15 +311,20 @@ def hour_of_week_grid(frame: pd.DataFrame, flag: str) -> tuple[np.ndarray, np.nd
 
 
 def heatmaps(run: RunData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The three hour-of-week grids of the per-run chart, over the measured period."""
-    calls = run.calls[run.calls["t_offer"] >= run.warmup_s]
-    c999 = calls[calls["line"] == "999"].copy()
-    c999["ok"] = (c999["outcome"] == "answered") & (c999["wait_s"] <= 10.0)
-    c101 = calls[calls["line"] == "101"].copy()
-    c101["abandoned"] = c101["outcome"].isin(["abandoned_switchboard", "abandoned_secondary"])
-    inc = run.incidents[(run.incidents["t_call_start"] >= run.warmup_s)
-                        & run.incidents["grade"].isin(DEPLOYED_GRADES)].copy()
-    inc["ok"] = inc["within_target"].astype("float64")
+    """The three hour-of-week grids of the per-run chart, over the measured period.
+
+    Each grid is a KPI by hour of the week, with the KPI's own selection of rows:
+    ``sl_999_10s`` (999 calls from the public), ``abandon_rate_101`` and
+    ``attend_within_target_all``.
+    """
+    calls = kpis.measured_calls(run.calls, run.warmup_s, columns=None)
+    c999 = calls[kpis.from_public_999(calls)]
+    c999 = c999.assign(ok=kpis.answered_in_time(c999))
+    c101 = calls[kpis.on_101(calls)]
+    c101 = c101.assign(abandoned=kpis.abandoned_101(c101))
+    inc = kpis.measured_incidents(run.incidents, run.warmup_s, columns=None)
+    inc = inc[kpis.deployed(inc)]
+    inc = inc.assign(ok=inc["within_target"].astype("float64"))
     return {"sl_999": hour_of_week_grid(c999, "ok"), "abandon_101": hour_of_week_grid(c101, "abandoned"),
             "attendance": hour_of_week_grid(inc, "ok")}
 
@@ -297,7 +336,3 @@ def average_day(run: RunData) -> pd.DataFrame:
     cols = [c for c in iv.columns if c.startswith(("mean_", "rostered_"))]
     day = iv.assign(hour_of_day=iv["hour_of_week"] % 24).groupby("hour_of_day")[cols].mean()
     return day.reindex(range(24))
-
-
-def finite(x) -> bool:
-    return x is not None and not (isinstance(x, float) and math.isnan(x))

@@ -53,7 +53,7 @@ def kpi_table(data: ReportData) -> str:
     """Headline KPIs: per point, mean and 95% interval (a sweep), or the values (a single run)."""
     names = [s.kpi for s in data.standards] + ["calls_999_offered", "calls_101_offered", "utilisation_call_handlers"]
     if data.is_sweep:
-        from demandsim.sweep import point_label
+        from demandsim.sweep.plan import point_label
 
         summary = data.summary
         points = summary.drop_duplicates("point")
@@ -102,11 +102,12 @@ def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: li
                      f"complete them):<ul>{items}</ul></div>")
     if smallest:
         parts.append("<h2>Smallest staffing that meets each standard</h2>")
-        parts.append('<p class="note">The least swept value at which the standard is met with 95% confidence '
-                     "(the whole 95% confidence interval of the mean over replications is on the right side of "
-                     "the line), or “not met in range”.</p>")
-        parts.append(table(smallest, ["key", "setting", "standard", "least"],
-                           ["swept key", "other keys", "standard", "least value"]))
+        parts.append('<p class="note">The least swept value from which the standard is met with 95% confidence '
+                     "at that value and at every larger swept value (the whole 95% confidence interval of the mean "
+                     "over replications is on the right side of the line), or “not met in range”. A note says when "
+                     "the standard is also met at a smaller value below one that fails (results not monotone).</p>")
+        parts.append(table(smallest, ["key", "setting", "standard", "least", "note"],
+                           ["swept key", "other keys", "standard", "least value", "note"]))
     else:
         parts.append("<h2>Headline KPIs</h2>" + kpi_table(data))
     for heading, explanation, figures in sections:
