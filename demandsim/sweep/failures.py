@@ -9,8 +9,8 @@ from __future__ import annotations
 from demandsim.sweep.plan import PlannedRun
 
 #: why a run of a job failed when the job's config was not the one planned
-CONFIG_CHANGED = ("its config changed while the sweep ran (were config or scenario files edited?); "
-                  "run the sweep command again")
+CONFIG_CHANGED = ("its run id changed while the sweep ran (were config, scenario or data files, or demandsim's "
+                  "code, edited?); run the sweep command again")
 #: failures of the last sweep in this process (read by demandsim.cli.main); cleared in place, never
 #: rebound, so ``from demandsim.sweep import FAILURES`` sees the same list
 FAILURES: list[dict] = []
