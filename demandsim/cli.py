@@ -16,6 +16,7 @@ from pathlib import Path
 
 from demandsim import config as config_pkg
 from demandsim.errors import ConfigError, ScenarioRefused
+from demandsim.errors import where as as_typed
 
 EXIT_BAD_INPUT = 2
 #: errors raised inside a single run's Hydra task, reported by main() (Hydra would add its
@@ -195,9 +196,46 @@ def _hydra_main():
                       version_base="1.3")(run_job)()
 
 
+def is_plain_run(argv: list[str]) -> bool:
+    """True for a single run given only ``key=value`` overrides (no ``-m``, ``--cfg``, ...), the
+    command users repeat most; :func:`plain_run` runs it without :func:`_hydra_main`'s second composition."""
+    return all(not a.startswith("-") for a in argv) and config_pkg.override_value("hydra.mode", argv) is None
+
+
+def plain_run(overrides: list[str]) -> None:
+    """One run, composed once with Hydra's public compose API, then :func:`run_job` as ``hydra.main`` would call it.
+
+    ``hydra.main`` composes the whole config twice for a run (once only to read ``hydra.mode``),
+    and a composition costs about as much as simulating a day. Here the run folder, the
+    ``${now:...}`` in it and the overrides come out as with ``hydra.main``
+    (tests/test_cli.py runs both ways and compares the files).
+    """
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from omegaconf import open_dict, read_write
+
+    with initialize_config_dir(config_dir=str(config_pkg.CONFIG_DIR), version_base="1.3", job_name="demandsim"):
+        cfg = compose(config_name=config_pkg.PRIMARY_CONFIG, overrides=overrides, return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # ${hydra:...} interpolations resolve against it
+    with read_write(cfg.hydra), open_dict(cfg.hydra):
+        cfg.hydra.mode = RunMode.RUN
+        cfg.hydra.runtime.output_dir = os.path.abspath(str(cfg.hydra.run.dir))
+    HydraConfig.instance().set_config(cfg)
+    Path(cfg.hydra.runtime.output_dir).mkdir(parents=True, exist_ok=True)
+    with read_write(cfg), open_dict(cfg):
+        del cfg["hydra"]
+    run_job(cfg)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    from demandsim.help import help_text, wants_help
+
+    if wants_help(argv):
+        print(help_text())
+        return 0
     config_pkg.setup()
     overrides = [a for a in argv if not a.startswith("-")]
     refusals = config_pkg.scenario_refusals(overrides)
@@ -212,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sweep.FAILURES.clear()
     try:
-        _hydra_main()
+        if is_plain_run(argv):
+            plain_run(overrides)
+        else:
+            _hydra_main()
         if _job_failures:
             raise _job_failures[0]
         if sweep.FAILURES:
@@ -237,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def report_sweep_failures(failures: list[dict]) -> int:
     """One line on stderr for failed runs of a sweep (a traceback first if one is a bug)."""
-    from demandsim.sweep import point_label
+    from demandsim.sweep.plan import point_label
 
     first = failures[0]
     run = first["run"]
@@ -278,13 +319,15 @@ def describe_error(exc: BaseException, overrides: list[str]) -> str | None:
         if isinstance(err, OmegaConfBaseException) and getattr(err, "full_key", None):
             key = err.full_key
             value = config_pkg.override_value(key, overrides)
+            if value is None:  # OmegaConf writes list indices as a[0], a command line as a.0
+                value = config_pkg.override_value(re.sub(r"\[(\d+)\]", r".\1", key), overrides)
             first = str(getattr(err, "msg", err)).splitlines()[0]
             if "not in struct" in first or re.search(r"Key '[^']+' not in '", first):
                 where = f"{key}={value}" if value is not None else f"{key} (in a config or scenario file)"
                 return f"{where}: unknown key; check its spelling (python -m demandsim --cfg job lists every key)"
             if value is not None:
                 return f"{key}={value}: {first}"
-            return f"{key}: {first}"
+            return f"{as_typed(key)}: {first}"  # a derived key: the key the user typed first
     for err in _chain(exc):  # hydra/launcher=ray could not start or join Ray: not a bug of ours
         if type(err).__module__.startswith("ray") or "Ray cluster" in str(err):
             lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]

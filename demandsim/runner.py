@@ -18,10 +18,15 @@ from pathlib import Path
 
 from demandsim.config.schema import Config
 from demandsim.engines import get_engine
-from demandsim.errors import ConfigError
+from demandsim.errors import INT_MAX, ConfigError
 from demandsim.kpis import kpis_and_counts
-from demandsim.model.plan import ModelParts, build_plan
+from demandsim.model.plan import ModelParts, available_memory, build_plan, readable_bytes
 from demandsim.records import RunRecords
+
+
+#: memory a replication takes before any runs, in a run's list of replications and a sweep's
+#: plan (its config, run id and overrides: about 1 KB measured; the rest is margin)
+BYTES_PER_REPLICATION = 4096
 
 
 @dataclass
@@ -39,10 +44,18 @@ class RunResult:
 def check_replications(cfg: Config) -> None:
     """Refuse replication settings the runner cannot use (one line naming the key)."""
     run = cfg.run
-    if not isinstance(run.replications, int) or run.replications < 1:
+    if isinstance(run.replications, bool) or not isinstance(run.replications, int) or run.replications < 1:
         raise ConfigError("run.replications", run.replications, "must be >= 1")
-    if not isinstance(run.replication, int) or run.replication < 0:
+    if isinstance(run.replication, bool) or not isinstance(run.replication, int) or run.replication < 0:
         raise ConfigError("run.replication", run.replication, "must be >= 0")
+    limit = available_memory()
+    if limit is not None and run.replications * BYTES_PER_REPLICATION > limit:  # each is planned before any runs
+        raise ConfigError("run.replications", run.replications, f"planning them needs about "
+                          f"{readable_bytes(run.replications * BYTES_PER_REPLICATION)} of memory, more than the "
+                          f"{readable_bytes(limit)} available")
+    if isinstance(run.seed, int) and run.seed + max(run.replication, run.replications - 1) > INT_MAX:
+        raise ConfigError("run.seed", run.seed, f"too large: run.seed + replication must be at most {INT_MAX} "
+                          "(seeds are stored as 64-bit whole numbers)")
 
 
 def effective_seed(cfg: Config) -> int:

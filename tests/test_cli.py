@@ -31,7 +31,7 @@ def test_run_writes_the_results_contract(tmp_path):
     assert summary["scenario"] == "baseline_2021" and summary["seed"] == 2021
     calls = pd.read_parquet(out / "calls.parquet")
     assert {"call_id", "line", "origin", "t_offer", "t_answer", "outcome"} <= set(calls.columns)
-    assert set(calls["origin"].unique()) <= {"original", "redial", "switchboard_transfer"}
+    assert set(calls["origin"].unique()) <= {"original", "redial", "switchboard_transfer", "callback"}
     incidents = pd.read_parquet(out / "incidents.parquet")
     assert {"incident_id", "grade", "t_call_start", "attendance_s", "within_target"} <= set(incidents.columns)
     assert (calls["t_offer"] < 2 * 86400).all()  # seconds from the start
@@ -72,6 +72,13 @@ def test_null_kpis_when_nothing_to_measure(tmp_path):
         (["callers.patience.line_999.kind=weibull"], ["callers.patience.line_999.kind", "weibull"]),
         (["handling.line_999.question_set.cv=-1"], ["handling.line_999.question_set.cv", "-1"]),
         (["staffing.units.shifts=[{start_hour:25,hours:8,staff:3}]"], ["start_hour", "25"]),
+        # a value a scenario derives: named by the key the user typed, then the derived one
+        (["scenario=validation/erlang_a", "validation.arrivals_per_min=-1"],
+         ["validation.arrivals_per_min=-1 (via arrivals.line_999.per_year=-525600.0)", ">= 0"]),
+        (["arrivals.line_999.per_year=nan"], ["arrivals.line_999.per_year=nan", "finite"]),
+        (["staffing.call_handlers.shifts.2.staff=inf"], ["staffing.call_handlers.shifts[2].staff", "inf"]),
+        # more simulated hours than any machine's memory holds: the estimate and the limit, before drawing
+        (["run.days=1e9"], ["run.days=1000000000.0", "GiB of memory, more than the", "available"]),
     ],
 )
 def test_bad_input_is_one_line_naming_key_and_value(tmp_path, args, must_name):
@@ -117,12 +124,77 @@ def test_scenario_that_names_a_callable_is_refused(tmp_path):
         evil.unlink(missing_ok=True)
 
 
+def test_a_sweep_over_scenarios_checks_every_one_before_anything_runs(tmp_path, monkeypatch, capsys):
+    """scenario=glob(...), choice(...), a,b and +scenario/sub=name: every scenario the sweep would load
+    is checked first (in-process, with the scenarios folder pointed at one holding an unsafe file)."""
+    import sys
+
+    from demandsim import cli as cli_module
+    from demandsim import config as config_pkg
+
+    folder = tmp_path / "scenarios"
+    (folder / "more").mkdir(parents=True)
+    (folder / "fine.yaml").write_text("# @package _global_\nscenario_name: fine\n")
+    (folder / "more" / "evil.yaml").write_text(
+        f"# @package _global_\nrun:\n  seed: {{_target_: os.system, command: 'touch {tmp_path / 'pwned'}'}}\n")
+    monkeypatch.setattr(config_pkg, "SCENARIOS_DIR", folder)
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # main() sets them
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    for sweep in ("scenario=glob(*)", "scenario=glob(more/*)", "scenario=choice(fine,more/evil)",
+                  "scenario=fine,more/evil", "+scenario/more=evil", "hydra.sweeper.params.scenario=glob(*)"):
+        out = tmp_path / "out"
+        code = cli_module.main(["-m", sweep, "run.days=0.1", "run.warmup_days=0", "hydra/launcher=basic",
+                                f"hydra.sweep.dir={out}"])
+        err = capsys.readouterr().err
+        assert code == 2, (sweep, err)
+        assert err.startswith("demandsim: refused: ") and "more/evil.yaml" in err and err.count("\n") == 1, err
+        assert not out.exists() and not (tmp_path / "pwned").exists()
+    assert config_pkg.scenario_refusals(["scenario=fine"]) == []  # the safe one alone is fine
+
+
 def test_help_lists_scenarios_and_groups():
     done = cli("--help")
     assert done.returncode == 0
     for name in ("baseline_2021", "demand_2024", "december_peak", "officers_on_phones", "short_question_set",
                  "erlang_a", "priority_dispatch", "staffing", "arrivals", "dispatch"):
         assert name in done.stdout, name
+
+
+def test_help_lists_the_groups_hydra_lists():
+    """The fast help (no Hydra start-up) lists exactly the config groups and options Hydra composes from."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from demandsim.config import CONFIG_DIR
+    from demandsim.help import config_groups
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+
+        def groups(parent=""):
+            for name in loader.list_groups(parent):
+                group = f"{parent}/{name}" if parent else name
+                if group != "hydra":
+                    yield group
+                    yield from groups(group)
+
+        hydra_lists = {g: sorted(loader.get_group_options(g)) for g in groups()}
+    assert config_groups() == {g: options for g, options in hydra_lists.items() if options}
+
+
+def test_a_plain_run_writes_what_hydra_main_writes(tmp_path):
+    """A run given only overrides is composed once (cli.plain_run); with Hydra's explicit --run
+    flag it goes through hydra.main: the same folder, the same files, byte for byte."""
+    args = ["scenario=demand_2024", "run.days=0.5", "run.warmup_days=0.1", "run.seed=4"]
+    plain, hydra_main = tmp_path / "plain", tmp_path / "hydra"
+    done = cli(*args, f"hydra.run.dir={plain}")
+    assert done.returncode == 0, done.stderr
+    assert cli("--run", *args, f"hydra.run.dir={hydra_main}").returncode == 0
+    for name in ("config.yaml", "calls.parquet", "incidents.parquet", "intervals.parquet"):
+        assert (plain / name).read_bytes() == (hydra_main / name).read_bytes(), name
+    a, b = (json.loads((d / "summary.json").read_text()) for d in (plain, hydra_main))
+    assert a == b
+    assert f"Results: {plain}" in done.stdout
 
 
 def test_cfg_job_shows_the_merged_config():

@@ -8,9 +8,10 @@ Example:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from demandsim.config.resolvers import register_resolvers
 from demandsim.config.schema import Config, register_schema
@@ -37,10 +38,121 @@ def to_config(cfg: DictConfig) -> Config:
 
     Keys added with Hydra's ``+key=value`` syntax that the schema does not know
     are refused here (merging into the schema raises, naming the key).
+    Where a value is an interpolation (a scenario deriving ``per_year`` from
+    ``validation.arrivals_per_min``), the keys it comes from are remembered, so an
+    error about it names the key the user typed (:func:`demandsim.errors.where`).
     """
+    from demandsim.errors import ANY, remember_derived
+
     plain = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"]) if "hydra" in cfg else cfg
+    sources = derived_sources(plain)
+    remember_derived({key: (ANY, typed) for key, typed in sources.items()})  # a failed resolution is named too
     _refuse_unknown_keys(plain, Config, "")
-    return OmegaConf.to_object(plain)
+    config = OmegaConf.to_object(plain)
+    remember_derived({key: (_value_at(config, key), typed) for key, typed in sources.items()})
+    return config
+
+
+def derived_sources(cfg: DictConfig) -> dict[str, list[tuple[str, object]]]:
+    """For each key whose value is an interpolation, the keys with plain values it comes from.
+
+    Keys are written as in error messages (``staffing.call_handlers.shifts[0].staff``);
+    interpolations of interpolations are followed to the keys a user sets.
+
+    Example:
+        >>> cfg = OmegaConf.create({"v": {"n": 2}, "a": "${v.n}", "b": [{"c": "${ds.mul:${a},3}"}]})
+        >>> derived_sources(cfg)
+        {'a': [('v.n', 2)], 'b[0].c': [('v.n', 2)]}
+    """
+    raw = dict(_raw_values(cfg, ()))
+    found = {}
+    for path, value in raw.items():
+        if _is_interpolation(value):
+            typed = _typed_sources(path, raw, cfg, set())
+            if typed:
+                found[_show_path(path)] = typed
+    return found
+
+
+_REFERENCE = re.compile(r"\$\{([^${}:]+)\}")  # ${a.b[0].c}, also inside a resolver's arguments
+
+
+def _is_interpolation(value) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def _raw_values(node, path: tuple):
+    """(path, value as written) for every leaf; an interpolated node is a leaf."""
+    if node._is_interpolation() or node._is_none() or node._is_missing():
+        yield path, node._value()
+    elif isinstance(node, DictConfig):
+        for key in node.keys():
+            yield from _raw_values(node._get_node(key), path + (str(key),))
+    elif isinstance(node, ListConfig):
+        for i in range(len(node)):
+            yield from _raw_values(node._get_node(i), path + (i,))
+    else:
+        yield path, node._value()
+
+
+def _typed_sources(path: tuple, raw: dict, root, seen: set) -> list[tuple[str, object]]:
+    typed = []
+    seen.add(path)
+    for reference in _REFERENCE.findall(raw[path]):
+        target = _reference_path(reference.strip(), path, root)
+        if target is None or target in seen:
+            continue
+        if target not in raw:  # a whole list or mapping (an empty one has no leaves)
+            node = OmegaConf.select(root, _show_path(target), throw_on_resolution_failure=False)
+            if isinstance(node, (DictConfig, ListConfig)) and not node._is_interpolation():
+                typed.append((_show_path(target), OmegaConf.to_container(node, resolve=False)))
+            continue
+        if _is_interpolation(raw[target]):
+            typed += [t for t in _typed_sources(target, raw, root, seen) if t not in typed]
+        elif (_show_path(target), raw[target]) not in typed:
+            typed.append((_show_path(target), raw[target]))
+    return typed
+
+
+def _reference_path(reference: str, path: tuple, root) -> tuple | None:
+    """The path an interpolation ``${reference}`` in the value at ``path`` points to, or None."""
+    dots = len(reference) - len(reference.lstrip("."))
+    start = path[:len(path) - dots] if dots else ()  # ${.x}: a sibling; ${..x}: the parent's
+    node = root
+    for part in start:
+        node = node._get_node(part)
+    out = list(start)
+    for part in re.findall(r"[^.\[\]]+", reference):
+        try:
+            key = int(part) if isinstance(node, ListConfig) else part
+            node = node._get_node(key)
+        except Exception:  # noqa: BLE001 - not a key of this config: nothing to name
+            return None
+        if node is None:
+            return None
+        out.append(key)
+    return tuple(out)
+
+
+def _show_path(path: tuple) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _value_at(config, key: str):
+    """The value at ``key`` (as :func:`_show_path` writes it) in a Config object."""
+    from demandsim.errors import ANY
+
+    node = config
+    try:
+        for part in re.findall(r"[^.\[\]]+", key):
+            node = node[int(part)] if isinstance(node, list) else (
+                node[part] if isinstance(node, dict) else getattr(node, part))
+    except Exception:  # noqa: BLE001 - a path the object does not have: match any value
+        return ANY
+    return node
 
 
 def _refuse_unknown_keys(node, schema, path: str) -> None:
@@ -102,16 +214,70 @@ def override_value(key: str, overrides: list[str]) -> str | None:
     return value
 
 
-def chosen_scenario(overrides: list[str]) -> str:
-    """The scenario named on the command line, or the default one."""
-    return override_value("scenario", overrides) or "baseline_2021"
+def chosen_scenarios(overrides: list[str]) -> list[str]:
+    """Every scenario these overrides can load: a sweep's ``scenario=a,b``, ``choice(...)``,
+    ``range(...)`` and ``glob(...)`` expanded (a glob against every file in scenarios/,
+    subfolders included), and ``+scenario/sub=name``; the default one if none is named.
+
+    Read with Hydra's own override parser, so a sweep loads no scenario this list misses.
+    Overrides Hydra cannot read give no names (Hydra refuses them before loading anything).
+
+    Example:
+        >>> chosen_scenarios(["-m", "scenario=choice(demand_2024,'validation/erlang_a')", "run.days=2"])
+        ['demand_2024', 'validation/erlang_a']
+        >>> chosen_scenarios(["scenario=glob(validation/*)"])
+        ['validation/erlang_a', 'validation/priority_dispatch']
+        >>> chosen_scenarios(["run.days=2"])
+        ['baseline_2021']
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Glob
+
+    parser = OverridesParser.create()
+    names, named = [], False
+    for text in overrides:
+        if text.startswith("-"):
+            continue
+        key = override_key(text)
+        if key.startswith("hydra.sweeper.params."):  # a sweep's parameters given as the sweeper's settings
+            text = f"{key[len('hydra.sweeper.params.'):]}={text.partition('=')[2]}"
+            key = override_key(text)
+        group = key.partition("@")[0]
+        if group != "scenario" and not group.startswith("scenario/"):
+            continue
+        named = True
+        try:
+            override = parser.parse_override(text)
+        except Exception:  # noqa: BLE001 - Hydra reports it, before loading any scenario
+            continue
+        if override.is_delete():
+            continue
+        folder = group[len("scenario/"):] + "/" if "/" in group else ""
+        value = override.value()
+        if isinstance(value, Glob):
+            candidates = [n[len(folder):] for n in list_scenarios() if n.startswith(folder)]
+            found = value.filter(candidates)
+        elif override.is_discrete_sweep():
+            found = [_plain(v) for v in override.sweep_iterator()]
+        elif override.is_sweep_override():  # interval(...) names no scenario
+            found = []
+        else:
+            found = [_plain(value)]
+        names += [folder + name for name in found if folder + name not in names]
+    return names if named else ["baseline_2021"]
+
+
+def _plain(value) -> str:
+    from hydra.core.override_parser.types import QuotedString
+
+    return value.text if isinstance(value, QuotedString) else str(value)
 
 
 def scenario_refusals(overrides: list[str]) -> list[str]:
-    """Safety refusals for the scenario(s) these overrides select."""
+    """Safety refusals for every scenario these overrides can load (:func:`chosen_scenarios`)."""
     from demandsim.config.safety import check_scenario_file
 
     found = []
-    for name in chosen_scenario(overrides).split(","):  # a multirun may list several
-        found += check_scenario_file(SCENARIOS_DIR / f"{name.strip()}.yaml", SCENARIOS_DIR)
+    for name in chosen_scenarios(overrides):
+        found += check_scenario_file(SCENARIOS_DIR / f"{name}.yaml", SCENARIOS_DIR)
     return found

@@ -17,39 +17,60 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from demandsim.errors import ConfigError
 from demandsim.model.calendar import HOUR, Calendar
 
 
+def _numbers(values, key: str, count: int, what: str) -> np.ndarray:
+    """``count`` finite numbers >= 0 as floats, else ConfigError naming the list or the element."""
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise ConfigError(key, values, f"needs a list of {count} {what}")
+    values = list(values)
+    if len(values) != count:
+        raise ConfigError(key, f"{len(values)} values", f"needs exactly {count} {what}")
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"{key}[{i}]", v, "must be a finite number >= 0")
+    return np.asarray(values, dtype=np.float64)
+
+
 def hour_of_week_shape(weights, key: str) -> np.ndarray:
     """Check 168 non-negative weights and scale them to mean 1."""
-    w = np.asarray(list(weights), dtype=np.float64)
-    if w.shape != (168,):
-        raise ConfigError(key, f"{len(w)} values", "needs exactly 168 hour-of-week weights (Mon 00-01 first)")
-    if np.any(~np.isfinite(w)) or np.any(w < 0):
-        raise ConfigError(key, float(w[~np.isfinite(w) | (w < 0)][0]), "weights must be finite and >= 0")
-    if w.sum() <= 0:
+    w = _numbers(weights, key, 168, "hour-of-week weights (Mon 00-01 first)")
+    if w.max() <= 0:
         raise ConfigError(key, 0, "weights are all zero")
+    with np.errstate(over="ignore"):
+        overflows = not np.isfinite(w.sum())
+    if overflows:  # weights so large their sum is not a number: scale them to at most 1 first
+        w = w / w.max()
     return w / w.mean()
 
 
 def hourly_rates(line, arrivals, calendar: Calendar, key: str) -> np.ndarray:
     """Expected calls in each simulated hour for one line."""
-    if line.per_year < 0:
-        raise ConfigError(f"{key}.per_year", line.per_year, "must be >= 0")
-    if line.growth < 0:
-        raise ConfigError(f"{key}.growth", line.growth, "must be >= 0")
-    months = np.asarray(list(arrivals.month_factors), dtype=np.float64)
-    if months.shape != (12,) or np.any(months < 0) or np.any(~np.isfinite(months)):
-        raise ConfigError("arrivals.month_factors", list(months), "needs 12 finite factors >= 0, Jan..Dec")
+    for name in ("per_year", "growth"):
+        value = getattr(line, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{key}.{name}", value, "must be >= 0")
+    months = _numbers(arrivals.month_factors, "arrivals.month_factors", 12, "finite factors >= 0, Jan..Dec")
     if line.hour_of_week is not None:
         shape = hour_of_week_shape(line.hour_of_week, f"{key}.hour_of_week")
     else:
         shape = hour_of_week_shape(arrivals.hour_of_week, "arrivals.hour_of_week")
     base = line.per_year / 8760.0 * line.growth
-    return base * shape[calendar.hour_of_week] * months[calendar.month - 1]
+    with np.errstate(over="ignore"):  # an overflow is refused below, naming the key
+        rates = base * shape[calendar.hour_of_week] * months[calendar.month - 1]
+    if not (math.isfinite(base) and np.all(np.isfinite(rates))):
+        # name the growth if the line's rate at growth 1 is a number, else its volume
+        name = "growth" if line.growth > 1 and math.isfinite(line.per_year / 8760.0 * shape.max() * months.max()) \
+            else "per_year"
+        raise ConfigError(f"{key}.{name}", getattr(line, name), "too large: per_year x growth x hour-of-week weight x "
+                          "month factor is beyond what a computer can count")
+    return rates
 
 
 def arrival_times(rates_per_hour: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -46,13 +46,16 @@ class Duration:
         ``key`` names the config entry in any error message.
         """
         kind = dist.kind
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise ConfigError(f"{key}.kind", kind, f"unknown distribution; use one of {', '.join(KINDS)}")
 
         def need(name: str, positive: bool = False, nonneg: bool = False) -> float:
             value = getattr(dist, name)
             if value is None:
-                raise ConfigError(f"{key}.{name}", None, f"a {kind} distribution needs {name}")
+                raise ConfigError(f"{key}.{name}", None, f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} distribution "
+                                  f"needs {name}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{key}.{name}", value, "must be a number")
             value = float(value)
             if not math.isfinite(value) or (positive and value <= 0) or (nonneg and value < 0):
                 rule = "must be > 0" if positive else "must be >= 0"
@@ -60,21 +63,40 @@ class Duration:
             return value
 
         if kind == "exponential":
-            return cls(kind, (need("mean", positive=True),))
+            return cls(kind, (need("mean", positive=True),))._in_seconds(key)
         if kind in ("lognormal", "gamma"):
-            return cls(kind, (need("mean", positive=True), need("cv", positive=True)))
+            mean, cv = need("mean", positive=True), need("cv", positive=True)
+            # the quantile functions use cv squared (and gamma its inverse, the shape)
+            if not (math.isfinite(cv * cv) and cv * cv > 0 and math.isfinite(1 / (cv * cv))):
+                raise ConfigError(f"{key}.cv", cv, "out of range: cv squared must be a finite number above 0")
+            if kind == "gamma" and not math.isfinite(mean * cv * cv * 60.0):  # the scale, in seconds
+                raise ConfigError(f"{key}.cv", cv, f"too large for mean {mean:g}: mean x cv squared (the gamma "
+                                  "scale) is beyond what a computer can count")
+            return cls(kind, (mean, cv))._in_seconds(key)
         if kind == "deterministic":
-            return cls(kind, (need("value", nonneg=True),))
+            return cls(kind, (need("value", nonneg=True),))._in_seconds(key)
         if kind == "uniform":
             low, high = need("low", nonneg=True), need("high", nonneg=True)
             if high < low:
                 raise ConfigError(f"{key}.high", high, f"must be >= low ({low})")
-            return cls(kind, (low, high))
+            return cls(kind, (low, high))._in_seconds(key)
         if kind == "empirical":
             # sorted, so the quantile function is monotone like the others
             values = sorted(_empirical_values(dist, key, base_dir))
-            return cls(kind, (tuple(values),))
+            return cls(kind, (tuple(values),))._in_seconds(key)
         return cls(kind, ())  # none
+
+    def _in_seconds(self, key: str) -> "Duration":
+        """Refuse parameters too large to count in seconds (engines work in seconds)."""
+        names = {"exponential": ("mean",), "lognormal": ("mean",), "gamma": ("mean",), "deterministic": ("value",),
+                 "uniform": ("low", "high")}.get(self.kind, ())
+        for name, value in zip(names, self.params):
+            if not math.isfinite(value * 60.0):
+                raise ConfigError(f"{key}.{name}", value, "too large: not a number of seconds a computer can count")
+        if self.kind == "empirical" and not math.isfinite(max(self.params[0]) * 60.0):
+            raise ConfigError(f"{key}.values", max(self.params[0]), "too large: not a number of seconds a computer "
+                              "can count")
+        return self
 
     @property
     def mean(self) -> float:
@@ -101,7 +123,10 @@ class Duration:
 
     def minutes(self, u: np.ndarray) -> np.ndarray:
         """Durations in minutes for uniforms ``u`` (same shape)."""
-        u = np.asarray(u, dtype=np.float64)
+        with np.errstate(over="ignore"):  # a draw too long for a float is infinite: it never ends
+            return self._minutes(np.asarray(u, dtype=np.float64))
+
+    def _minutes(self, u: np.ndarray) -> np.ndarray:
         kind, p = self.kind, self.params
         if kind == "exponential":
             return -p[0] * np.log1p(-u)
@@ -124,7 +149,8 @@ class Duration:
     def seconds(self, u: np.ndarray) -> np.ndarray:
         """Durations in seconds for uniforms ``u``."""
         out = self.minutes(u)
-        out *= 60.0  # in place: a year's column is large
+        with np.errstate(over="ignore"):  # as in minutes(): too long for a float is infinite
+            out *= 60.0  # in place: a year's column is large
         return out
 
 
@@ -132,7 +158,13 @@ def _empirical_values(dist, key: str, base_dir: Path | None) -> list[float]:
     if dist.values is not None and dist.csv is not None:
         raise ConfigError(f"{key}.csv", dist.csv, "give either values or csv, not both")
     if dist.values is not None:
-        values = [float(v) for v in dist.values]
+        if isinstance(dist.values, str) or not hasattr(dist.values, "__iter__"):
+            raise ConfigError(f"{key}.values", dist.values, "must be a list of durations")
+        values = list(dist.values)
+        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))]
+        if bad:
+            raise ConfigError(f"{key}.values", bad[0], "durations must be numbers")
+        values = [float(v) for v in values]
     elif dist.csv is not None:
         path = Path(dist.csv)
         if not path.is_absolute() and base_dir is not None:
@@ -143,7 +175,11 @@ def _empirical_values(dist, key: str, base_dir: Path | None) -> list[float]:
             raise ConfigError(f"{key}.column", dist.column, "an empirical csv needs the column to read")
         import pandas as pd
 
-        frame = pd.read_csv(path)
+        try:
+            frame = pd.read_csv(path)
+        except (ValueError, OSError) as exc:  # pandas' parser and decoding errors are ValueErrors
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"{key}.csv", dist.csv, f"cannot be read as a CSV file ({reason})") from None
         if dist.column not in frame.columns:
             raise ConfigError(f"{key}.column", dist.column, f"not a column of {path.name}: {list(frame.columns)}")
         values = pd.to_numeric(frame[dist.column], errors="coerce").dropna().tolist()

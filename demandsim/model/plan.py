@@ -18,8 +18,10 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+import os
 import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,7 +30,7 @@ import numpy as np
 
 from demandsim.config.schema import DEPLOYED_GRADES, Config
 from demandsim.draws import LINE_101, LINE_999, CallDraws, draw_calls, stream
-from demandsim.errors import ConfigError
+from demandsim.errors import ConfigError, whole_number
 from demandsim.model.arrivals import arrival_times, hourly_rates
 from demandsim.model.calendar import DAY, Calendar
 from demandsim.model.distributions import Duration
@@ -40,6 +42,8 @@ from demandsim.model.shares import cumulative_shares, pick
 ROUTES = ("to_999", "secondary", "closed")
 ROUTE_TO_999, ROUTE_SECONDARY, ROUTE_CLOSED = range(3)
 STAFF_GROUPS = ("call_handlers", "secondary_handlers", "digital_desk", "switchboard", "units")
+#: values of callers.patience_after_transfer
+PATIENCE_AFTER_TRANSFER = ("restart", "continue")
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,14 @@ class ModelParts:
     redial_to_999: float
     redial_to_101: float
     redial_delay: Duration
-    max_attempts: int
+    max_attempts: int  # contacts per caller (999 or 101): rows of draws per caller
+    redial_999_to_999: float  # a caller who hung up in the 999 queue rings 999 again
+    redial_999_delay: Duration
+    callback_enabled: bool
+    callback_delay: Duration  # from the hang-up until the call-back is due
+    callback_reach: float
+    callback_unreached_time: Duration
+    patience_continues: bool  # callers.patience_after_transfer == "continue"
 
     def route_code(self, u: np.ndarray) -> np.ndarray:
         """Switchboard route per call (see :data:`ROUTES`) from its uniform."""
@@ -85,14 +96,159 @@ class RunPlan:
     draws: CallDraws
 
 
+#: peak memory of a run, writing its results included, per call attempt (a row of the draws,
+#: demandsim.draws) and per simulated hour (calendar, rates, headcounts, intervals), in bytes.
+#: Measured at most about 290 and 360 (the SimPy engine; the fast one less), as the growth of
+#: peak memory from a short run to a long one (tests/test_input_property.py checks that a run
+#: never needs more); the rest is margin for the allocator and pandas' copies.
+BYTES_PER_ATTEMPT = 512
+BYTES_PER_HOUR = 512
+#: the fast engine allocates room in its event list for two events per person on duty
+#: (72 bytes each), doubled when it grows: 288 bytes, rounded up as the others
+BYTES_PER_STAFF = 512
+DAYS_PER_YEAR = 365.25
+
+
+def refuse_non_finite(node, key: str = "") -> None:
+    """Refuse NaN and infinity anywhere in a config object, naming the full key.
+
+    Example:
+        >>> from demandsim.config.schema import Shift
+        >>> refuse_non_finite([Shift(), Shift(staff=float("nan"))], "staffing.call_handlers.shifts")
+        Traceback (most recent call last):
+        ...
+        demandsim.errors.ConfigError: staffing.call_handlers.shifts[1].staff=nan: must be a finite number
+    """
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            refuse_non_finite(getattr(node, f.name), f"{key}.{f.name}" if key else f.name)
+    elif isinstance(node, dict):
+        for name, value in node.items():
+            refuse_non_finite(value, f"{key}.{name}" if key else str(name))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            refuse_non_finite(value, f"{key}[{i}]")
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise ConfigError(key, node, "must be a finite number")
+
+
 def _run_window(run) -> tuple[float, float]:
-    if not (isinstance(run.days, (int, float)) and math.isfinite(run.days) and run.days > 0):
+    if isinstance(run.days, bool) or not (isinstance(run.days, (int, float)) and math.isfinite(run.days)
+                                          and run.days > 0):
         raise ConfigError("run.days", run.days, "must be > 0")
-    if not (math.isfinite(run.warmup_days) and 0 <= run.warmup_days < run.days):
+    if isinstance(run.warmup_days, bool) or not (isinstance(run.warmup_days, (int, float))
+                                                 and math.isfinite(run.warmup_days)
+                                                 and 0 <= run.warmup_days < run.days):
         raise ConfigError("run.warmup_days", run.warmup_days, f"must be >= 0 and below run.days ({run.days:g})")
-    if run.seed < 0:
-        raise ConfigError("run.seed", run.seed, "must be >= 0")
+    whole_number(run.seed, "run.seed", 0)
+    hours = run.days * 24
+    limit = available_memory()
+    if limit is not None and hours * BYTES_PER_HOUR > limit:  # before the calendar, which has an entry per hour
+        raise ConfigError("run.days", run.days, f"{_count(hours)} simulated hours need about "
+                          f"{readable_bytes(hours * BYTES_PER_HOUR)} of memory, more than the "
+                          f"{readable_bytes(limit)} available")
+    if not math.isfinite(hours * DAY):  # memory unknown: still a number of hours the calendar can count
+        raise ConfigError("run.days", run.days, "too long to simulate")
     return run.days * DAY, run.warmup_days * DAY
+
+
+def available_memory() -> int | None:
+    """Bytes a run may use: the system's available memory (``MemAvailable``, else the free
+    pages), capped by this process's cgroup limit if one is set; None if not known.
+
+    Example:
+        >>> available_memory() is None or available_memory() > 0
+        True
+    """
+    found = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    found = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if found is None:
+        try:
+            found = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):
+            return None
+    try:  # a container's limit (cgroup v2) can be far below the machine's memory
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+        if limit.isdigit():
+            found = min(found, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return max(found, 0)
+
+
+def readable_bytes(n: float) -> str:
+    """An amount of memory as a person reads it.
+
+    Example:
+        >>> readable_bytes(3 * 2**20), readable_bytes(1.5 * 2**30)
+        ('3 MiB', '1.5 GiB')
+    """
+    if not math.isfinite(n):
+        return "an unbounded amount"
+    return f"{_count(n / 2**30, 1)} GiB" if n >= 2**30 else f"{n / 2**20:,.0f} MiB"
+
+
+def _count(n: float, decimals: int = 0) -> str:
+    """A number as a person reads it: with thousands separators, or in powers of ten if huge."""
+    if not math.isfinite(n):
+        return "unbounded"
+    return f"{n:,.{decimals}f}" if n < 1e12 else f"{n:.2e}"
+
+
+def check_memory(cfg: Config, model: "ModelParts", limit: int | None = None) -> None:
+    """Refuse a run whose draws and records would not fit in memory, before drawing them.
+
+    The estimate is the expected call attempts (expected calls from the hourly rates,
+    ``callers.redial.max_attempts`` rows per caller, 999 or 101: demandsim.draws) times
+    :data:`BYTES_PER_ATTEMPT`, plus :data:`BYTES_PER_HOUR` per simulated hour and
+    :data:`BYTES_PER_STAFF` per person on duty in the busiest hour; ``limit`` defaults to
+    :func:`available_memory`. The key named is what to change: the roster if the run would
+    fit without its people, the attempts if the calls alone would fit, else the run's length
+    if a year of these calls would fit, else the busier line's volume (or its growth).
+    """
+    limit = available_memory() if limit is None else limit
+    if limit is None:
+        return
+    n_999, n_101 = float(model.rate_999.sum()), float(model.rate_101.sum())
+    hours_bytes = len(model.rate_999) * BYTES_PER_HOUR
+    # as floats: a sum of huge headcounts is still compared, not wrapped round
+    on_duty = np.sum([model.headcount[g].astype(np.float64) for g in STAFF_GROUPS], axis=0)
+    staff_bytes = float(on_duty.max(initial=0.0)) * BYTES_PER_STAFF
+    calls = n_999 + n_101
+    rows = calls * model.max_attempts
+    need = hours_bytes + rows * BYTES_PER_ATTEMPT + staff_bytes
+    if need <= limit:
+        return
+    days = cfg.run.days
+    if hours_bytes + rows * BYTES_PER_ATTEMPT <= limit:
+        group = max(STAFF_GROUPS, key=lambda g: int(model.headcount[g].max(initial=0)))
+        key = "staffing.digital_desk.roster" if group == "digital_desk" else f"staffing.{group}"
+        value, change = f"{int(model.headcount[group].max(initial=0))} on duty", f"lower the headcount of {key}"
+    elif hours_bytes + calls * BYTES_PER_ATTEMPT <= limit:
+        key, value, change = "callers.redial.max_attempts", model.max_attempts, "lower callers.redial.max_attempts"
+    elif (hours_bytes + calls * BYTES_PER_ATTEMPT) * min(1.0, DAYS_PER_YEAR / days) <= limit:
+        key, value, change = "run.days", days, "shorten run.days"
+    else:
+        line_name = "line_999" if n_999 >= n_101 else "line_101"
+        line = getattr(cfg.arrivals, line_name)
+        # the growth if this line's calls at growth 1 would fit, else its yearly volume
+        at_growth_1 = hours_bytes + (calls - max(n_999, n_101) * (1 - 1 / line.growth)) * BYTES_PER_ATTEMPT \
+            if line.growth > 1 else math.inf
+        name = "growth" if at_growth_1 <= limit else "per_year"
+        key, value = f"arrivals.{line_name}.{name}", getattr(line, name)
+        change = f"lower {key} or shorten run.days"
+    attempts = f" (each caller up to {model.max_attempts} attempts)" if model.max_attempts > 1 else ""
+    raise ConfigError(key, value, f"about {_count(calls)} calls expected in {days:g} days{attempts} "
+                                  f"and {_count(on_duty.max(initial=0.0))} people on duty at the busiest hour "
+                                  f"need about {readable_bytes(need)} of memory, more than the "
+                                  f"{readable_bytes(limit)} available; {change}")
 
 
 def _durations(node, key: str, names, base_dir) -> tuple:
@@ -107,6 +263,7 @@ def _probability(value: float, key: str) -> float:
 
 def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
     """Validate ``cfg`` (a :class:`Config` object) and compile it; raises ConfigError."""
+    refuse_non_finite(cfg)
     horizon, warmup = _run_window(cfg.run)
     calendar = Calendar.from_config(cfg.run.start_date, cfg.run.days)
     rate_999 = hourly_rates(cfg.arrivals.line_999, cfg.arrivals, calendar, "arrivals.line_999")
@@ -118,8 +275,7 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
         roster = staffing.digital_desk.roster if group == "digital_desk" else getattr(staffing, group)
         key = "staffing.digital_desk.roster" if group == "digital_desk" else f"staffing.{group}"
         headcount[group] = headcount_by_hour_of_week(roster, key)[calendar.hour_of_week]
-    if staffing.digital_desk.queue_threshold < 1:
-        raise ConfigError("staffing.digital_desk.queue_threshold", staffing.digital_desk.queue_threshold, "must be >= 1")
+    threshold = whole_number(staffing.digital_desk.queue_threshold, "staffing.digital_desk.queue_threshold", 1)
 
     route = cumulative_shares(asdict(cfg.triage.route), "triage.route")
     grading = Grading.from_config(cfg.grading)
@@ -128,8 +284,11 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
     to_101 = _probability(redial.to_101, "callers.redial.to_101")
     if to_999 + to_101 > 1 + 1e-9:
         raise ConfigError("callers.redial", f"to_999 {to_999:g} + to_101 {to_101:g}", "probabilities sum above 1")
-    if redial.max_attempts < 1:
-        raise ConfigError("callers.redial.max_attempts", redial.max_attempts, "must be >= 1")
+    max_attempts = whole_number(redial.max_attempts, "callers.redial.max_attempts", 1)
+    callback = cfg.callers.callback_999
+    if cfg.callers.patience_after_transfer not in PATIENCE_AFTER_TRANSFER:
+        raise ConfigError("callers.patience_after_transfer", cfg.callers.patience_after_transfer,
+                          f"must be one of {', '.join(PATIENCE_AFTER_TRANSFER)}")
 
     patience = _durations(cfg.callers.patience, "callers.patience", ("line_999", "switchboard", "secondary"), base_dir)
     parts = ("question_set", "rest_of_call", "wrap_up")
@@ -141,7 +300,7 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
         rate_101=rate_101,
         headcount=headcount,
         pooled_secondary=bool(staffing.pooled_secondary),
-        digital_desk_threshold=int(staffing.digital_desk.queue_threshold),
+        digital_desk_threshold=threshold,
         patience_999=patience[0],
         patience_switchboard=patience[1],
         patience_secondary=patience[2],
@@ -157,7 +316,15 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
         redial_to_999=to_999,
         redial_to_101=to_101,
         redial_delay=Duration.from_config(redial.delay, "callers.redial.delay", base_dir),
-        max_attempts=int(redial.max_attempts),
+        max_attempts=max_attempts,
+        redial_999_to_999=_probability(cfg.callers.redial_999.to_999, "callers.redial_999.to_999"),
+        redial_999_delay=Duration.from_config(cfg.callers.redial_999.delay, "callers.redial_999.delay", base_dir),
+        callback_enabled=bool(callback.enabled),
+        callback_delay=Duration.from_config(callback.delay, "callers.callback_999.delay", base_dir),
+        callback_reach=_probability(callback.reach, "callers.callback_999.reach"),
+        callback_unreached_time=Duration.from_config(callback.unreached_time, "callers.callback_999.unreached_time",
+                                                     base_dir),
+        patience_continues=cfg.callers.patience_after_transfer == "continue",
     )
     _check_staff_for_demand(model)
     return model
@@ -193,7 +360,8 @@ def _check_staff_for_demand(m: ModelParts) -> None:
 #: seed, draw the same numbers. Staffing is not among them.
 DRAW_INPUTS = ("horizon_s", "rate_999", "rate_101", "patience_999", "patience_switchboard", "patience_secondary",
                "triage_time", "route_cumulative", "handling_999", "handling_secondary", "grading", "travel",
-               "on_scene", "redial_to_999", "redial_to_101", "redial_delay", "max_attempts")
+               "on_scene", "redial_to_999", "redial_to_101", "redial_delay", "max_attempts", "redial_999_to_999",
+               "redial_999_delay", "callback_enabled", "callback_delay", "callback_unreached_time")
 
 #: the last plan's draws, (key, arrivals_999, arrivals_101, draws), for a next plan that would
 #: draw the same: a sweep's worker runs one replication (seed) at several staffing points in a
@@ -216,6 +384,7 @@ def build_plan(cfg: Config, base_dir: Path | None = None, reuse_draws: bool = Tr
     (the benchmarks time the drawing of every run).
     """
     model = build_model(cfg, base_dir)
+    check_memory(cfg, model)  # reused draws too: the engine's records and event list are new
     seed = int(cfg.run.seed)
     key = draws_key(model, seed)
     if reuse_draws and _last_draws and _last_draws[0][0] == key:

@@ -17,37 +17,42 @@ from __future__ import annotations
 import numpy as np
 
 from demandsim.config.schema import WEEKDAYS
-from demandsim.errors import ConfigError
+from demandsim.errors import INT_MAX, ConfigError, whole_number
+
+HOURS_PER_WEEK = 168
 
 
-def _add_shifts(week: np.ndarray, shifts, key: str) -> None:
+def _add_shifts(week: list[int], shifts, key: str) -> None:
     for i, shift in enumerate(shifts):
         where = f"{key}[{i}]"
-        if not 0 <= shift.start_hour <= 23:
-            raise ConfigError(f"{where}.start_hour", shift.start_hour, "must be 0..23")
-        if not 1 <= shift.hours <= 168:
-            raise ConfigError(f"{where}.hours", shift.hours, "must be 1..168")
-        if shift.staff < 0:
-            raise ConfigError(f"{where}.staff", shift.staff, "must be >= 0")
+        start = whole_number(shift.start_hour, f"{where}.start_hour", 0, 23)
+        hours = whole_number(shift.hours, f"{where}.hours", 1, HOURS_PER_WEEK)
+        staff = whole_number(shift.staff, f"{where}.staff", 0)
+        if isinstance(shift.days, str) or not hasattr(shift.days, "__iter__"):
+            raise ConfigError(f"{where}.days", shift.days, f"a list of weekdays ({', '.join(WEEKDAYS)})")
         for day in shift.days:
             if day not in WEEKDAYS:
                 raise ConfigError(f"{where}.days", day, f"not a weekday; use {', '.join(WEEKDAYS)}")
-            first = WEEKDAYS.index(day) * 24 + shift.start_hour
-            week[(first + np.arange(shift.hours)) % 168] += shift.staff
+            first = WEEKDAYS.index(day) * 24 + start
+            for hour in range(first, first + hours):
+                week[hour % HOURS_PER_WEEK] += staff
 
 
 def headcount_by_hour_of_week(roster, key: str) -> np.ndarray:
     """168 headcounts (Monday 00-01 first) for a :class:`Roster`."""
-    week = np.zeros(168, dtype=np.int64)
+    # whole numbers of any size while adding, so a sum too large for the engines is named, not wrapped
+    week = [0] * HOURS_PER_WEEK
     if roster.hour_of_week is not None:
         if roster.shifts:
             raise ConfigError(f"{key}.hour_of_week", "set", "give shifts or hour_of_week, not both")
         counts = list(roster.hour_of_week)
-        if len(counts) != 168:
+        if len(counts) != HOURS_PER_WEEK:
             raise ConfigError(f"{key}.hour_of_week", f"{len(counts)} values", "needs exactly 168 headcounts")
-        if min(counts) < 0:
-            raise ConfigError(f"{key}.hour_of_week", min(counts), "headcounts must be >= 0")
-        week += np.asarray(counts, dtype=np.int64)
+        week = [whole_number(n, f"{key}.hour_of_week[{h}]", 0) for h, n in enumerate(counts)]
     _add_shifts(week, roster.shifts, f"{key}.shifts")
     _add_shifts(week, roster.extra, f"{key}.extra")
-    return week
+    if max(week) > INT_MAX:
+        hour = week.index(max(week))
+        raise ConfigError(key, f"{max(week)} on duty in hour {hour} of the week",
+                          f"more than the engines count (at most {INT_MAX})")
+    return np.asarray(week, dtype=np.int64)
