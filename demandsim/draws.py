@@ -3,30 +3,35 @@
 Each source of randomness has its own seeded stream per line of origin
 (``SeedSequence(seed, spawn_key=(purpose, line))``), and a purpose with several
 attributes (patience in three queues, six handling times, the redial choice and
-delay) one per attribute (``spawn_key=(purpose, line, j)`` for its j-th, j >= 1).
-Each stream is read in arrival order, one number per call attempt, so an
-attribute no call can need is not drawn at all. So a call's patience,
-handling times, grade and so on depend only on the seed, its line and its
-place in the arrival order: changing a staffing number, a routing share or a
+delays, the call-back's chance, delay and time) one per attribute
+(``spawn_key=(purpose, line, j)`` for its j-th, j >= 1). Each stream is read in
+arrival order, one number per contact (or, for a caller's route and grade, one
+per caller), so an attribute no call can need is not drawn at all. So a call's
+patience, handling times, grade and so on depend only on the seed, its line and
+its place in the arrival order: changing a staffing number, a routing share or a
 queue discipline leaves every call's own draws unchanged (common random
 numbers), and any engine that reads this table reproduces the same model.
 
-Rows: the 999 calls in arrival order (one attempt each: a 999 caller who hangs
-up is not modelled as redialling), then for each 101 call in arrival order
-``max_attempts`` rows, one per attempt (the first call, then its redials,
-whichever line they go to).
+Rows: for each 999 caller in arrival order, then for each 101 caller in arrival
+order, ``max_attempts`` rows, one per contact about the matter: the first call,
+then redials and call-backs in the order they are made (the engines count a
+caller's contacts: the k-th contact reads the caller's row k). A switchboard
+transfer reads the row of the 101 call it came from. The switchboard route and
+the grade uniform are the caller's own: one draw per caller, the same in each of
+its rows (a caller's need does not change when they ring again).
 
-Which line a row's call is on, where the switchboard sends it and the grade it
-would get are all decided by the row's own uniforms, before any queueing. So
-durations are computed only where a call could need them: a 999 handling time
-only for rows that can reach a 999 handler, the secondary line's only for rows
-routed there, travel and time on scene only for the grade the row would get,
-nothing for a redial row its caller would never make. A stream that is drawn
-gives every row its uniform, so each row keeps its place in it; the entries no
-call can need are NaN and never read (``tests/test_engines_equal.py`` checks that
-the records are the same as with every entry computed). On the baseline this
-saves about a third of the drawing time. A stream no row needs (e.g. routing in
-a 999-only run), a fixed duration and a grade mix with one grade are not drawn.
+Which lines a row's contact may be on, where the switchboard sends the caller and
+the grade it would get are decided by uniforms before any queueing (with
+call-backs, a caller who has been in the 999 queue may be rung back in any later
+row). So durations are computed only where a contact could need them: a 999
+handling time only for rows that can reach a 999 handler, the secondary line's
+only for rows routed there, travel and time on scene only for the grade the row
+would get, nothing for a redial row its caller would never make. A stream that
+is drawn gives every row its uniform, so each row keeps its place in it; the
+entries no call can need are NaN and never read (``tests/test_engines_equal.py``
+checks that the records are the same as with every entry computed). A stream no
+row needs (e.g. routing in a 999-only run), a fixed duration and a grade mix with
+one grade are not drawn.
 
 Example:
     >>> import numpy as np
@@ -44,7 +49,8 @@ import numpy as np
 from demandsim.model.shares import pick
 
 #: one stream per purpose (and per line of origin); the order fixes the seeds
-PURPOSES = ("arrivals", "patience", "triage", "routing", "handling", "grade", "travel", "on_scene", "redial")
+PURPOSES = ("arrivals", "patience", "triage", "routing", "handling", "grade", "travel", "on_scene", "redial",
+            "callback")
 LINE_999, LINE_101 = 0, 1
 
 
@@ -79,62 +85,118 @@ class CallDraws:
     u_grade: np.ndarray
     travel: np.ndarray  # for the deployed grade the row would get (NaN if none)
     on_scene: np.ndarray
-    u_redial: np.ndarray
-    redial_delay: np.ndarray
+    u_redial: np.ndarray  # the redial choice after a hang-up (on 101: to 999 or 101; on 999: again or not)
+    redial_delay: np.ndarray  # after a hang-up on 101
+    redial_999_delay: np.ndarray  # after a hang-up in the 999 queue
+    callback_delay: np.ndarray  # from a hang-up in the 999 queue until its call-back is due
+    u_reach: np.ndarray  # whether a call-back (this row's contact) reaches the caller
+    unreached_time: np.ndarray  # handler's time on a call-back that does not
 
     @property
     def rows(self) -> int:
-        return self.n_999 + self.n_101 * self.attempts
+        return (self.n_999 + self.n_101) * self.attempts
+
+    def row_of_999(self, index: int, attempt: int) -> int:
+        """Row of the ``attempt``-th contact (0 = first call) of the ``index``-th 999 caller.
+
+        >>> from types import SimpleNamespace
+        >>> CallDraws.row_of_999(SimpleNamespace(attempts=3), 2, 1)
+        7
+        """
+        return index * self.attempts + attempt
 
     def row_of_101(self, index: int, attempt: int) -> int:
-        """Row of the ``attempt``-th call (0 = first) of the ``index``-th 101 caller."""
-        return self.n_999 + index * self.attempts + attempt
+        """Row of the ``attempt``-th contact (0 = first call) of the ``index``-th 101 caller."""
+        return (self.n_999 + index) * self.attempts + attempt
 
 
 def uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int, column: int = 0) -> np.ndarray:
-    """One uniform per row for one attribute: the 999 rows from the 999 stream, then the 101 rows."""
-    out = np.empty(n_999 + n_101 * attempts)
-    stream(seed, purpose, LINE_999, column).random(out=out[:n_999])
-    stream(seed, purpose, LINE_101, column).random(out=out[n_999:])
+    """One uniform per row for one attribute: the 999 callers' rows from the 999 stream, then the 101 callers'."""
+    out = np.empty((n_999 + n_101) * attempts)
+    stream(seed, purpose, LINE_999, column).random(out=out[:n_999 * attempts])
+    stream(seed, purpose, LINE_101, column).random(out=out[n_999 * attempts:])
     return out
+
+
+def caller_uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int) -> np.ndarray:
+    """One uniform per caller (999 callers from the 999 stream, then 101 callers), in each of its rows.
+
+    >>> u = caller_uniforms(7, "grade", 2, 1, 3)
+    >>> len(u), bool(u[0] == u[2]), bool(u[2] == u[3])
+    (9, True, False)
+    """
+    out = np.empty(n_999 + n_101)
+    stream(seed, purpose, LINE_999).random(out=out[:n_999])
+    stream(seed, purpose, LINE_101).random(out=out[n_999:])
+    return np.repeat(out, attempts)
 
 
 def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: np.ndarray) -> dict:
     """Boolean masks of the rows that may need each kind of attribute (see module docstring).
 
-    ``on_101``: rows whose call may ring 101 (first calls and redials to 101);
+    ``on_101``: rows whose contact may ring 101 (first calls and redials to 101);
     ``on_999``: rows that may reach a 999 handler (999 calls, switchboard transfers,
-    redials to 999); ``on_secondary``: 101 rows the switchboard would forward;
-    ``redials``: rows whose caller would ring again after hanging up.
+    redials to 999, call-backs); ``on_secondary``: 101 rows the switchboard would forward;
+    ``first_999``: the 999 callers' rows (graded as calls first made to 999);
+    ``redials``: rows whose caller may ring again after hanging up on 101;
+    ``redials_999``: rows whose caller may ring 999 again after hanging up in the 999 queue;
+    ``called_back``: rows whose hang-up in the 999 queue may be called back;
+    ``callbacks``: rows that may be a call-back.
+
+    A caller's contacts are in row order. Before its first time in the 999 queue a
+    caller's contacts follow one another (each is the redial of the one before, on 101
+    by the 101 rule); once it has been in the 999 queue, with call-backs any later row
+    may be a call-back or a redial of an earlier hang-up, so every later row may be on
+    999 (never on 101 again: a caller who hung up on 999 rings 999, if anyone).
     """
     from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999
 
     m, A = model, model.max_attempts
-    rows = n_999 + n_101 * A
-    line = np.full(rows, -1, dtype=np.int8)  # -1: a redial this caller never makes
-    line[:n_999] = LINE_999
-    family = line[n_999:].reshape(n_101, A)  # a view: one row per 101 caller, one column per attempt
-    family[:, 0] = LINE_101
-    u = u_redial[n_999:].reshape(n_101, A)
-    for attempt in range(1, A):
-        # only a 101 call whose caller hangs up leads to a redial (not a 999 call)
-        before = family[:, attempt - 1] == LINE_101
-        to_999 = before & (u[:, attempt - 1] < m.redial_to_999)
-        to_101 = before & ~to_999 & (u[:, attempt - 1] < m.redial_to_999 + m.redial_to_101)
-        family[to_999, attempt], family[to_101, attempt] = LINE_999, LINE_101
-    on_101 = line == LINE_101
-    redials = np.zeros(rows, dtype=bool)  # a row redials when its caller's next row is rung
-    redials[n_999:].reshape(n_101, A)[:, :A - 1] = family[:, 1:] != -1
+    callers = n_999 + n_101
+    u = u_redial.reshape(callers, A)  # one row per caller, one column per contact
+    routed = route.reshape(callers, A)
+    may_101 = np.zeros((callers, A), dtype=bool)
+    may_999 = np.zeros((callers, A), dtype=bool)  # as a call on the 999 line (not a transfer)
+    may_999[:n_999, 0] = True
+    may_101[n_999:, 0] = True
+    in_999_queue = may_999 | (may_101 & (routed == ROUTE_TO_999))  # updated column by column
+    been_in_999_queue = in_999_queue[:, 0].copy()  # in the 999 queue in a row before the current one
+    for k in range(1, A):
+        before, u_before = may_101[:, k - 1], u[:, k - 1]
+        to_999 = before & (u_before < m.redial_to_999)  # the 101 rule, after a hang-up on 101
+        may_101[:, k] = before & ~to_999 & (u_before < m.redial_to_999 + m.redial_to_101)
+        if m.callback_enabled:
+            may_999[:, k] = to_999 | been_in_999_queue
+        else:  # contacts follow one another: the 999 rule, after a hang-up in the 999 queue
+            may_999[:, k] = to_999 | (in_999_queue[:, k - 1] & (u_before < m.redial_999_to_999))
+        in_999_queue[:, k] = may_999[:, k] | (may_101[:, k] & (routed[:, k] == ROUTE_TO_999))
+        been_in_999_queue |= in_999_queue[:, k]
+    last = np.zeros((callers, A), dtype=bool)
+    last[:, A - 1] = True  # a caller's last row is followed by no contact
+    # a redial row follows: a 101 hang-up whose choice is a line; a 999 hang-up whose choice is to ring again
+    redials = may_101 & ~last & (u < m.redial_to_999 + m.redial_to_101)
+    redials_999 = in_999_queue & ~last & (u < m.redial_999_to_999)
+    called_back = in_999_queue & ~last & m.callback_enabled
+    first_in_queue = np.argmax(in_999_queue, axis=1)  # a call-back follows a hang-up in the 999 queue
+    callbacks = (m.callback_enabled & in_999_queue.any(axis=1))[:, None] & (
+        np.arange(A)[None, :] > first_in_queue[:, None])
+    on_101 = may_101.ravel()
+    first_999 = np.zeros((callers, A), dtype=bool)
+    first_999[:n_999] = True
     return {
         "on_101": on_101,
-        "on_999": (line == LINE_999) | (on_101 & (route == ROUTE_TO_999)),
+        "on_999": in_999_queue.ravel() | callbacks.ravel(),
         "on_secondary": on_101 & (route == ROUTE_SECONDARY),
-        "redials": redials,
+        "first_999": first_999.ravel(),
+        "redials": redials.ravel(),
+        "redials_999": redials_999.ravel(),
+        "called_back": called_back.ravel(),
+        "callbacks": callbacks.ravel(),
     }
 
 
 def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = False) -> CallDraws:
-    """Draw the attributes of every call attempt for a compiled ``model``.
+    """Draw the attributes of every contact for a compiled ``model``.
 
     ``model`` is a :class:`demandsim.model.plan.ModelParts`. Each attribute's
     uniforms are turned into durations and dropped before the next one is
@@ -146,12 +208,15 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
 
     m = model
     A = m.max_attempts
-    rows = n_999 + n_101 * A
-    # only 101 callers route and redial: a run without them draws neither
-    u_redial = uniforms(seed, "redial", n_999, n_101, A) if n_101 or every_entry else np.zeros(rows)
-    route = (m.route_code(uniforms(seed, "routing", n_999, n_101, A)) if n_101 or every_entry
+    rows = (n_999 + n_101) * A
+    # only 101 callers route, and only they or 999 callers who may ring again redial: a run
+    # without them draws neither (a zero choice redials nobody: no share is below 0)
+    redial_drawn = n_101 or m.redial_999_to_999 > 0 or every_entry
+    u_redial = uniforms(seed, "redial", n_999, n_101, A) if redial_drawn else np.zeros(rows)
+    route = (m.route_code(caller_uniforms(seed, "routing", n_999, n_101, A)) if n_101 or every_entry
              else np.zeros(rows, dtype=np.int8))
     reach = reachable_rows(m, n_999, n_101, u_redial, route)
+    first_999 = reach.pop("first_999")  # the 999 callers' rows; other rows reach 999 from 101
     need = {k: np.ones(rows, dtype=bool) for k in reach} if every_entry else reach
     where = {k: np.flatnonzero(mask) for k, mask in need.items()}  # once: each is used for several columns
 
@@ -183,6 +248,11 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         return [column(purpose, j, d, w) for j, (d, w) in enumerate(zip(kinds, wanted))]
 
     redial_delay = column("redial", 1, m.redial_delay, where["redials"])  # the redial choice is attribute 0
+    redial_999_delay = column("redial", 2, m.redial_999_delay, where["redials_999"])
+    # the call-back's chance of reaching the caller is attribute 0 of "callback"
+    u_reach = uniforms(seed, "callback", n_999, n_101, A) if len(where["callbacks"]) else unused
+    callback_delay = column("callback", 1, m.callback_delay, where["called_back"])
+    unreached_time = column("callback", 2, m.callback_unreached_time, where["callbacks"])
     patience = durations("patience", (m.patience_999, m.patience_switchboard, m.patience_secondary),
                          (where["on_999"], where["on_101"], where["on_secondary"]))
     handling = durations("handling", (*m.handling_999, *m.handling_secondary),
@@ -191,14 +261,12 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     # (also with every_entry: travel and on-scene time are drawn for that grade only;
     # tests/test_engines_equal.py checks them against each incident's grade)
     cum = m.grading.cumulative
-    first_999 = np.zeros(rows, dtype=bool)  # the 999 calls; other rows reach 999 from 101
-    first_999[:n_999] = True
     sources = [(SOURCE_999, reach["on_999"] & first_999),
                (SOURCE_FROM_101, reach["on_999"] & ~first_999),
                (SOURCE_SECONDARY, reach["on_secondary"])]
     # a grade mix with one grade only needs no uniform: 0 picks that grade (shares before it are 0)
     certain = all(np.count_nonzero(np.diff(cum[s], prepend=0.0)) <= 1 for s, mask in sources if mask.any())
-    u_grade = np.zeros(rows) if certain and not every_entry else uniforms(seed, "grade", n_999, n_101, A)
+    u_grade = np.zeros(rows) if certain and not every_entry else caller_uniforms(seed, "grade", n_999, n_101, A)
     grade = np.full(rows, -1, dtype=np.int64)
     for source, mask in sources:
         grade[mask] = pick(cum[source], u_grade[mask])
@@ -235,4 +303,8 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         on_scene=per_grade("on_scene", m.on_scene),
         u_redial=u_redial,
         redial_delay=redial_delay,
+        redial_999_delay=redial_999_delay,
+        callback_delay=callback_delay,
+        u_reach=u_reach,
+        unreached_time=unreached_time,
     )

@@ -12,6 +12,10 @@ attendance percentile and dispatch wait use the Kaplan-Meier estimate
 The report takes its row selections (:func:`from_public_999`, ...) from here,
 so each KPI has one definition.
 
+Whether the units keep up is judged from the backlog of incidents waiting for a
+unit (:func:`backlog_kpis`): its size at the end, its trend over the measured
+period, and whether that trend is a real, material growth (``stable`` false).
+
 Example:
     >>> import pandas as pd
     >>> share(pd.Series([True, False, True, True]))
@@ -26,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from demandsim.config.schema import DEPLOYED_GRADES
+from demandsim.model.calendar import DAY, HOUR
 from demandsim.model.plan import ModelParts
 from demandsim.records import RunRecords
 
@@ -95,18 +100,33 @@ def _is(column: pd.Series, *names: str) -> np.ndarray:
 
 # ----------------------------------------------------------------- which calls count (the report uses these too)
 def from_public_999(calls: pd.DataFrame) -> np.ndarray:
-    """Rows of 999 calls from the public: first calls and redials, not switchboard transfers.
+    """Rows of 999 calls from the public: first calls and redials, not switchboard transfers
+    nor call-backs.
 
     The Home Office's 999 answer times are about calls reaching the force on 999; a
     101 call the switchboard puts into the 999 queue is counted apart
-    (:func:`switchboard_transfers`).
+    (:func:`switchboard_transfers`), and a call-back is a call the force makes.
 
-    >>> calls = pd.DataFrame({"line": ["999", "999", "101", "999"],
-    ...                       "origin": ["original", "redial", "original", "switchboard_transfer"]})
+    >>> calls = pd.DataFrame({"line": ["999", "999", "101", "999", "999"],
+    ...                       "origin": ["original", "redial", "original", "switchboard_transfer", "callback"]})
     >>> from_public_999(calls).tolist()
-    [True, True, False, False]
+    [True, True, False, False, False]
     """
-    return _is(calls["line"], "999") & ~_is(calls["origin"], "switchboard_transfer")
+    return _is(calls["line"], "999") & _is(calls["origin"], "original", "redial")
+
+
+def follows_999(calls: pd.DataFrame) -> np.ndarray:
+    """Per row of a whole calls table (row i is call i): whether the call it follows
+    (``parent_call_id``) was on 999. A 999 redial that does is a caller who hung up on 999.
+
+    >>> follows_999(pd.DataFrame({"line": ["999", "101", "999", "999"], "parent_call_id": [-1, -1, 0, 1]})).tolist()
+    [False, False, True, False]
+    """
+    parent = calls["parent_call_id"].to_numpy()
+    has_parent = parent >= 0
+    out = np.zeros(len(parent), dtype=bool)
+    out[has_parent] = _is(calls["line"], "999")[parent[has_parent]]
+    return out
 
 
 def switchboard_transfers(calls: pd.DataFrame) -> np.ndarray:
@@ -227,8 +247,12 @@ def mean_censored(times: np.ndarray, ended: np.ndarray) -> float | None:
 
 
 # ----------------------------------------------------------------- the KPIs
-def line_kpis(calls: pd.DataFrame) -> dict:
-    """The call-line KPIs: 999 over calls from the public, switchboard transfers apart; 101."""
+def line_kpis(calls: pd.DataFrame, after_999: np.ndarray | None = None) -> dict:
+    """The call-line KPIs: 999 over calls from the public, switchboard transfers apart; 101.
+
+    ``after_999`` (:func:`follows_999` of these rows) tells a 999 redial after a hang-up on
+    999 from one after a hang-up on 101; without it every 999 redial counts as from 101.
+    """
     public_999, transfers = from_public_999(calls), switchboard_transfers(calls)
     is_999, is_101 = _is(calls["line"], "999"), on_101(calls)
     outcome, wait = calls["outcome"], calls["wait_s"].to_numpy()
@@ -243,10 +267,43 @@ def line_kpis(calls: pd.DataFrame) -> dict:
         "abandon_rate_101_secondary": share(_is(outcome, "abandoned_secondary"), among=forwarded),
         "asa_999_s": mean_or_none(wait, among=public_999 & _is(outcome, "answered")),
         "asa_101_s": mean_or_none(wait, among=is_101),
-        "redials_999_from_101": int((is_999 & _is(calls["origin"], "redial")).sum()),
+        "redials_999_from_101": int((is_999 & _is(calls["origin"], "redial")
+                                     & (True if after_999 is None else ~after_999)).sum()),
         "transfers_101_to_999": int(transfers.sum()),
         "sl_999_10s_transfers": share(in_time, among=transfers),
         "abandon_rate_999_transfers": share(abandoned, among=transfers),
+    }
+
+
+def recontact_kpis(calls: pd.DataFrame, warmup_s: float) -> dict:
+    """What became of 999 callers who hung up in the 999 queue, from the whole calls table.
+
+    - ``callbacks_999``: call-backs a call handler made (rang: the caller reached or not),
+      due after the warm-up;
+    - ``redials_999_from_999``: 999 calls after the warm-up from callers who had hung up on 999;
+    - ``abandoned_999_never_reached``: of the callers with a 999 call from the public that
+      hung up after the warm-up, the share no 999 handler reached by the end of the run (no
+      redial or transfer answered, no call-back that reached them); None if there are none.
+
+    >>> calls = pd.DataFrame({"line": ["999", "999", "999", "999"],
+    ...     "origin": ["original", "callback", "original", "redial"],
+    ...     "outcome": ["abandoned", "answered", "abandoned", "abandoned"],
+    ...     "t_offer": [10.0, 200.0, 20.0, 90.0], "origin_call_id": [0, 0, 2, 2], "parent_call_id": [-1, 0, -1, 2]})
+    >>> recontact_kpis(calls, 0.0)
+    {'callbacks_999': 1, 'redials_999_from_999': 1, 'abandoned_999_never_reached': 0.5}
+    """
+    origin, outcome = calls["origin"], calls["outcome"]
+    measured = calls["t_offer"].to_numpy() >= warmup_s
+    is_999 = _is(calls["line"], "999")
+    callbacks = is_999 & _is(origin, "callback") & _is(outcome, "answered", "callback_unreached") & measured
+    caller = calls["origin_call_id"].to_numpy()
+    hung_up = np.unique(caller[from_public_999(calls) & _is(outcome, "abandoned") & measured])
+    reached = np.zeros(len(caller), dtype=bool)  # by caller (the call id of the caller's first call)
+    reached[caller[is_999 & _is(outcome, "answered")]] = True
+    return {
+        "callbacks_999": int(callbacks.sum()),
+        "redials_999_from_999": int((is_999 & _is(origin, "redial") & follows_999(calls) & measured).sum()),
+        "abandoned_999_never_reached": share(~reached[hung_up]),
     }
 
 
@@ -316,12 +373,141 @@ def counts(calls: pd.DataFrame, incidents: pd.DataFrame) -> dict:
     }
 
 
+# ----------------------------------------------------------------- the backlog: do the units keep up?
+#: backlog_growth_per_day needs this many complete measured days (a slope with residuals to judge it by)
+GROWTH_MIN_DAYS = 3
+#: stable needs this many: a whole week, so that the weekly cycle of demand and rosters is seen at least once
+STABLE_MIN_DAYS = 7
+#: a growth counts as real when the slope exceeds this many of its standard errors. Three, not two: the
+#: standard error is itself estimated from a few weeks of autocorrelated days, so it is uncertain
+STABLE_Z = 3.0
+#: ... and material when the fitted rise over the measured period exceeds the deployed incidents that
+#: arrive in this many hours (half a shift's intake; and one incident). A busy but stationary queue (the
+#: baseline's units, over 90% busy) wanders over weeks by up to a couple of hours' intake, now and then
+#: steadily enough to pass the test of real growth
+MATERIAL_RISE_HOURS = 4.0
+#: the lag-1 autocorrelation used to widen the standard error is capped here: a backlog that wanders like
+#: a random walk has residuals correlated near 1, and an uncapped factor sqrt((1 + r)/(1 - r)) would then
+#: call no growth real however steep (0.9 widens at most 4.4 times)
+MAX_AUTOCORRELATION = 0.9
+
+
+def backlog_at(incidents: pd.DataFrame, t: float) -> int:
+    """Deployed incidents (immediate, priority, prompt) ready to dispatch at ``t`` with no unit assigned yet.
+
+    >>> incidents = pd.DataFrame({"grade": pd.Categorical(["prompt", "prompt", "scheduled", "immediate"]),
+    ...                           "t_ready": [10.0, 20.0, 30.0, 200.0], "t_assigned": [np.nan, 50.0, np.nan, np.nan]})
+    >>> backlog_at(incidents, 100.0)  # the first prompt one; the other was assigned, the immediate one not yet ready
+    1
+    """
+    ready, assigned = incidents["t_ready"].to_numpy(), incidents["t_assigned"].to_numpy()
+    waiting = (ready <= t) & ~(assigned <= t)  # a missing t_assigned compares False: never assigned
+    return int(np.count_nonzero(deployed(incidents) & waiting))
+
+
+def daily_backlog(intervals: pd.DataFrame, warmup_s: float) -> np.ndarray:
+    """Mean number of incidents waiting for a unit on each complete day of the measured period.
+
+    From the hourly ``mean_waiting_dispatch`` of the whole hours that start after
+    warm-up, 24 at a time; a last part-day is left out (so the daily cycle of demand
+    and rosters weighs the same in every value).
+
+    >>> hours = pd.DataFrame({"t_start": np.arange(60) * HOUR, "length_s": np.full(60, HOUR),
+    ...                       "mean_waiting_dispatch": np.repeat([9.0, 1.0, 2.0, 4.0], [6, 24, 24, 6])})
+    >>> daily_backlog(hours, 6 * HOUR).tolist()  # hours 6-29 and 30-53; 54-59 are a part-day
+    [1.0, 2.0]
+    """
+    start, length = intervals["t_start"].to_numpy(), intervals["length_s"].to_numpy()
+    level = intervals["mean_waiting_dispatch"].to_numpy()[(start >= warmup_s) & (length == HOUR)]
+    per_day = int(DAY // HOUR)
+    days = len(level) // per_day
+    return level[: days * per_day].reshape(days, per_day).mean(axis=1)
+
+
+def trend(values: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope of ``values`` against their position (per step), and its standard error.
+
+    The standard error is the ordinary one widened for autocorrelation, as is usual for
+    trends in serially correlated series (an AR(1) "effective sample size"): times
+    ``sqrt((1 + r) / (1 - r))``, ``r`` the lag-1 autocorrelation of the residuals, taken
+    as 0 when negative and capped at :data:`MAX_AUTOCORRELATION`. Days of a busy queue
+    are correlated (a bad day leaves work for the next), and the ordinary error would
+    call their wanders trends. Needs at least 3 values.
+
+    >>> trend(np.array([1.0, 3.0, 5.0, 7.0]))
+    (2.0, 0.0)
+    >>> trend(np.array([5.0, 3.0, 6.0, 4.0, 7.0]))  # residuals 1, -1.5, 1, -1.5, 1: r < 0, taken as 0
+    (0.5, 0.5)
+    """
+    n = len(values)
+    x = np.arange(n) - (n - 1) / 2
+    sxx = float(x @ x)
+    centred = values - values.mean()
+    slope = float(x @ centred / sxx)
+    residuals = centred - slope * x
+    spread = float(residuals @ residuals)
+    if spread == 0.0:
+        return slope, 0.0
+    r = min(max(float(residuals[1:] @ residuals[:-1]) / spread, 0.0), MAX_AUTOCORRELATION)
+    return slope, float(np.sqrt(spread / (n - 2) / sxx * (1 + r) / (1 - r)))
+
+
+def backlog_kpis(intervals: pd.DataFrame, incidents: pd.DataFrame, warmup_s: float, end_s: float) -> dict:
+    """``backlog_end``, ``backlog_growth_per_day`` and ``stable``: do the units keep up?
+
+    - ``backlog_end``: deployed incidents waiting for a unit (ready, none assigned) at
+      ``end_s``, whenever their call came (:func:`backlog_at`);
+    - ``backlog_growth_per_day``: the least-squares slope of the daily mean backlog over
+      the complete days of the measured period (:func:`daily_backlog`, :func:`trend`),
+      incidents per day. Daily means, so the daily cycle does not read as a trend; null
+      with fewer than :data:`GROWTH_MIN_DAYS` days;
+    - ``stable``: false when the backlog grows without settling, that is when its growth
+      is both real, slope > :data:`STABLE_Z` standard errors, and material, a fitted rise
+      over the measured days of more than one incident and more than the deployed
+      incidents of :data:`MATERIAL_RISE_HOURS` hours (from the incidents whose call
+      started after warm-up); true otherwise; null with fewer than
+      :data:`STABLE_MIN_DAYS` days.
+
+    Limits: true means no real, material growth was seen, not that the queue is proven
+    stationary. A small overload in a short run can pass for noise (a few incidents a
+    day over four weeks, when a busy queue's days wander by tens). A queue still
+    filling up when the warm-up ends is called unstable even if it would settle later:
+    the measured period is then not a steady state either (lengthen ``run.warmup_days``).
+    A run with a seasonal pattern (``arrivals.month_factors``) over months is judged on
+    its overall trend.
+
+    >>> hours = pd.DataFrame({"t_start": np.arange(240) * HOUR, "length_s": np.full(240, HOUR),
+    ...                       "mean_waiting_dispatch": np.repeat(np.arange(10.0) * 5, 24)})
+    >>> incidents = pd.DataFrame({"grade": pd.Categorical(["prompt"] * 48), "t_call_start": np.arange(48) * 5 * HOUR,
+    ...                           "t_ready": np.arange(48) * 5 * HOUR, "t_assigned": np.nan})
+    >>> backlog_kpis(hours, incidents, 0.0, 240 * HOUR)
+    {'backlog_end': 48, 'backlog_growth_per_day': 5.0, 'stable': False}
+    """
+    daily = daily_backlog(intervals, warmup_s)
+    out = {"backlog_end": backlog_at(incidents, end_s), "backlog_growth_per_day": None, "stable": None}
+    if len(daily) < GROWTH_MIN_DAYS:
+        return out
+    slope, se = trend(daily)
+    out["backlog_growth_per_day"] = slope
+    if len(daily) >= STABLE_MIN_DAYS:
+        measured = incidents["t_call_start"].to_numpy() >= warmup_s
+        per_hour = np.count_nonzero(deployed(incidents) & measured) / ((end_s - warmup_s) / HOUR)
+        rise = slope * (len(daily) - 1)  # of the fitted line, from the first measured day to the last
+        out["stable"] = not (slope > STABLE_Z * se and rise > max(1.0, MATERIAL_RISE_HOURS * per_hour))
+    return out
+
+
 def kpis_and_counts(records: RunRecords, model: ModelParts) -> tuple[dict, dict]:
     """All KPIs of shared/KPIS.md for one run, and its :func:`counts`; the warm-up cut off once."""
     calls = measured_calls(records.calls, model.warmup_s)
     incidents = measured_incidents(records.incidents, model.warmup_s)
-    kpis = line_kpis(calls)
+    measured = records.calls["t_offer"].to_numpy() >= model.warmup_s
+    kpis = line_kpis(calls, follows_999(records.calls)[measured])
+    # a caller's later contacts may come after the warm-up and the first before it: the whole table
+    kpis.update(recontact_kpis(records.calls, model.warmup_s))
     incident_kpis, censored = attendance_kpis(incidents, model.horizon_s)
     kpis.update(incident_kpis)
     kpis.update(utilisation_kpis(records, model))
+    # the backlog at the end counts incidents from the warm-up too: the whole table
+    kpis.update(backlog_kpis(records.intervals, records.incidents, model.warmup_s, model.horizon_s))
     return kpis, {**counts(calls, incidents), **censored}

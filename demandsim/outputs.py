@@ -29,6 +29,7 @@ import yaml
 from demandsim import __version__
 from demandsim.config.schema import Config
 from demandsim.identity import code_fingerprint, data_files, run_id  # noqa: F401 - run_id: callers use outputs.run_id
+from demandsim.kpis import STABLE_MIN_DAYS
 from demandsim.runner import RunResult, effective_seed
 
 RESULT_FILES = ("summary.json", "calls.parquet", "incidents.parquet", "intervals.parquet", "config.yaml")
@@ -88,6 +89,7 @@ def summary(result: RunResult, config_yaml_text: str | None = None) -> dict:
     cfg = result.config
     return {
         "kpis": result.kpis,
+        "warnings": capacity_warnings(result.kpis),
         "scenario": cfg.scenario_name,
         "description": cfg.description,
         "seed": effective_seed(cfg),
@@ -188,6 +190,40 @@ def headline_table(result: RunResult) -> str:
         ("attended within target: all", _pct(k["attend_within_target_all"]), ""),
         ("utilisation: call handlers", _pct(k["utilisation_call_handlers"]), ""),
         ("utilisation: units", _pct(k["utilisation_units"]), ""),
+        ("incidents waiting for a unit at the end", f"{k['backlog_end']:,}", ""),
+        ("  backlog growth a day", _growth(k["backlog_growth_per_day"]), _verdict(k["stable"])),
     ]
     width = max(len(r[0]) for r in rows)
-    return "\n".join(f"  {name:<{width}}  {value:>8}  {note}".rstrip() for name, value, note in rows)
+    lines = [f"  {name:<{width}}  {value:>8}  {note}".rstrip() for name, value, note in rows]
+    return "\n".join(lines + [f"WARNING: {w}" for w in capacity_warnings(k)])
+
+
+def _growth(per_day) -> str:
+    return "n/a" if per_day is None else f"{per_day:+,.1f}"
+
+
+def _verdict(stable) -> str:
+    if stable is None:
+        return f"too short to judge (fewer than {STABLE_MIN_DAYS} measured days)"
+    return "no material growth" if stable else "growing without settling"
+
+
+def capacity_warnings(kpis: dict) -> list[str]:
+    """Plain-words warnings about the run's KPIs (summary.json's ``warnings``; empty when none).
+
+    One so far: the units cannot keep up (``stable`` false), with the figures, so that a
+    diverging queue is never presented as a steady state. Older summaries without the
+    backlog KPIs give none.
+
+    >>> [warning] = capacity_warnings({"stable": False, "backlog_growth_per_day": 27.16, "backlog_end": 3305})
+    >>> print(warning.replace("; ", ";\\n"))
+    units cannot keep up: the backlog of incidents waiting for a unit grew by 27.2 a day (3,305 waiting at the end);
+    attendance figures describe a queue still growing, not a steady state
+    >>> capacity_warnings({"stable": True, "backlog_growth_per_day": 0.1, "backlog_end": 12})
+    []
+    """
+    if kpis.get("stable") is not False:
+        return []
+    return [f"units cannot keep up: the backlog of incidents waiting for a unit grew by "
+            f"{kpis['backlog_growth_per_day']:,.1f} a day ({kpis['backlog_end']:,} waiting at the end); "
+            "attendance figures describe a queue still growing, not a steady state"]

@@ -26,8 +26,8 @@ from demandsim.model.plan import ROUTES, STAFF_GROUPS, ModelParts
 
 LINES = ("999", "101")
 LINE_999, LINE_101 = 0, 1
-ORIGINS = ("original", "redial", "switchboard_transfer")
-ORIGIN_ORIGINAL, ORIGIN_REDIAL, ORIGIN_TRANSFER = range(3)
+ORIGINS = ("original", "redial", "switchboard_transfer", "callback")
+ORIGIN_ORIGINAL, ORIGIN_REDIAL, ORIGIN_TRANSFER, ORIGIN_CALLBACK = range(4)
 ANSWERERS = ("call_handler", "digital_desk", "switchboard", "secondary_handler")
 BY_CALL_HANDLER, BY_DIGITAL_DESK, BY_SWITCHBOARD, BY_SECONDARY_HANDLER = range(4)
 #: every call ends in exactly one of these
@@ -39,21 +39,23 @@ OUTCOMES = (
     "answered_secondary",  # 101: answered on the secondary line
     "abandoned_switchboard",  # 101: hung up waiting for the switchboard
     "abandoned_secondary",  # 101: hung up waiting on the secondary line
+    "callback_unreached",  # 999 call-back: the handler rang, the caller did not answer
+    "callback_cancelled",  # 999 call-back: the caller got through first (answered on another contact)
     "open_at_end",  # still waiting, or with the switchboard, when the run ended
 )
 (ANSWERED, ABANDONED, CLOSED_AT_SWITCHBOARD, TRANSFERRED_TO_999, ANSWERED_SECONDARY,
- ABANDONED_SWITCHBOARD, ABANDONED_SECONDARY, OPEN_AT_END) = range(len(OUTCOMES))
+ ABANDONED_SWITCHBOARD, ABANDONED_SECONDARY, CALLBACK_UNREACHED, CALLBACK_CANCELLED, OPEN_AT_END) = range(len(OUTCOMES))
 
 NAN, NONE = np.nan, -1
 CALL_COLUMNS = {
     "origin_call_id": (np.int64, NONE),  # first call of this caller's chain
-    "parent_call_id": (np.int64, NONE),  # call this one came from (redial or transfer)
-    "attempt": (np.int16, 0),  # 0 = first call of the chain
+    "parent_call_id": (np.int64, NONE),  # call this one came from (redial, transfer, call-back)
+    "attempt": (np.int16, 0),  # the caller's contact: 0 = first call; a transfer keeps its 101 call's
     "draw_row": (np.int64, NONE),  # row of demandsim.draws.CallDraws
     "line": (np.int8, NONE),
     "origin": (np.int8, ORIGIN_ORIGINAL),
-    "t_offer": (np.float64, NAN),
-    "t_answer": (np.float64, NAN),  # 101: switchboard answer
+    "t_offer": (np.float64, NAN),  # call-back: when it became due
+    "t_answer": (np.float64, NAN),  # 101: switchboard answer; call-back: when a handler rang
     "answered_by": (np.int8, NONE),
     "t_end": (np.float64, NAN),  # end of talk, hang-up, or transfer
     "outcome": (np.int8, NONE),
@@ -62,7 +64,7 @@ CALL_COLUMNS = {
     "t_secondary_answer": (np.float64, NAN),
     "secondary_answered_by": (np.int8, NONE),
     "incident_id": (np.int64, NONE),
-    "next_call_id": (np.int64, NONE),  # the redial or 999 transfer this call led to
+    "next_call_id": (np.int64, NONE),  # the first contact this call led to: redial, transfer or call-back
 }
 INCIDENT_COLUMNS = {
     "call_id": (np.int64, NONE),
@@ -75,7 +77,7 @@ INCIDENT_COLUMNS = {
     "t_clear": (np.float64, NAN),
 }
 #: time-integrated levels kept per simulated hour
-LEVELS = ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch") + tuple(
+LEVELS = ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch", "waiting_callbacks") + tuple(
     f"busy_{g}" for g in STAFF_GROUPS
 )
 

@@ -1,7 +1,9 @@
 """The fast engine is the reference model: identical records from the same draws.
 
 For every shipped scenario (and the options the scenarios do not exercise:
-pooled secondary line, digital desk), both engines run the same plan and must
+pooled secondary line, digital desk, many 999 hang-ups with redials and
+call-backs, zero-time call-backs, patience that continues after a transfer),
+both engines run the same plan and must
 produce the same calls, incidents and hourly levels: same outcomes, same
 routes, times equal to 1e-9 s.
 """
@@ -28,6 +30,31 @@ EXTRA_CASES = {
         "callers.redial.to_999=0.5", "callers.redial.to_101=0.5", "callers.redial.max_attempts=4",
         "handling.line_999.wrap_up={kind:deterministic,value:0}",
         "dispatch.prompt.travel={kind:deterministic,value:0}",
+    ],
+    # short 999 patience and few call handlers: half the 999 calls hang up, and redials,
+    # call-backs (reached or not, cancelled when the caller gets through first) and
+    # transfers whose patience runs on from the switchboard all happen many times
+    "many_999_hang_ups_redials_and_call_backs": [
+        "callers.patience.line_999={kind:exponential,mean:0.5}",
+        *(f"staffing.call_handlers.shifts.{i}.staff={n}" for i, n in enumerate((2, 1, 2, 1))),
+        "callers.redial_999.to_999=0.6", "callers.redial_999.delay={kind:exponential,mean:1.5}",
+        "callers.callback_999.delay={kind:exponential,mean:2}", "callers.callback_999.reach=0.5",
+        "callers.callback_999.unreached_time={kind:exponential,mean:0.5}",
+        "callers.patience_after_transfer=continue", "callers.redial.max_attempts=5",
+        "triage.route.to_999=0.2", "triage.route.secondary=0.5", "triage.route.closed=0.3",
+        "staffing.pooled_secondary=true",
+        "staffing.digital_desk.roster.shifts=[{start_hour:8,hours:12,staff:1}]",
+        "staffing.digital_desk.queue_threshold=2",
+    ],
+    # call-backs due at the hang-up, unreached ones taking no handler time, redials at the
+    # same instant: ties between events resolved the same way in both engines
+    "call_backs_and_redials_at_zero_times": [
+        "callers.patience.line_999={kind:exponential,mean:0.5}",
+        *(f"staffing.call_handlers.shifts.{i}.staff=2" for i in range(4)),
+        "callers.callback_999.delay={kind:deterministic,value:0}", "callers.callback_999.reach=0.3",
+        "callers.callback_999.unreached_time={kind:deterministic,value:0}",
+        "callers.redial_999.to_999=0.5", "callers.redial_999.delay={kind:deterministic,value:0}",
+        "callers.redial.max_attempts=4",
     ],
 }
 
@@ -85,7 +112,8 @@ def test_durations_drawn_only_where_needed_change_no_record(case):
     full = dataclasses.replace(plan, draws=draw_calls(plan.model, d.n_999, d.n_101, plan.seed, every_entry=True))
     def left_out(draws) -> int:
         return sum(int(np.isnan(getattr(draws, name)).sum()) for name in ("patience_999", "patience_switchboard",
-                   "patience_secondary", "triage", "question_999", "question_secondary", "redial_delay"))
+                   "patience_secondary", "triage", "question_999", "question_secondary", "redial_delay",
+                   "redial_999_delay", "callback_delay"))
 
     assert left_out(d) > left_out(full.draws)  # some entries were left out
     engine = get_engine("simpy")

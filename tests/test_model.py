@@ -1,4 +1,4 @@
-"""Model invariants: reproducibility, common random numbers, redials, conservation."""
+"""Model invariants: reproducibility, common random numbers, redials, conservation of callers."""
 
 from __future__ import annotations
 
@@ -61,8 +61,13 @@ def test_every_call_ends_in_exactly_one_outcome(baseline):
     assert calls["outcome"].notna().all()
     assert set(calls["outcome"].cat.categories) == set(OUTCOMES)
     c999, c101 = calls[calls["line"] == "999"], calls[calls["line"] == "101"]
-    assert set(c999["outcome"].unique()) <= {"answered", "abandoned", "open_at_end"}
-    assert not set(c101["outcome"].unique()) & {"answered", "abandoned"}
+    callback = c999["origin"] == "callback"
+    assert set(c999.loc[~callback, "outcome"].unique()) <= {"answered", "abandoned", "open_at_end"}
+    # a call-back is rung (the caller reached or not) or cancelled; open if still due at the end
+    assert set(c999.loc[callback, "outcome"].unique()) <= {"answered", "callback_unreached", "callback_cancelled",
+                                                          "open_at_end"}
+    assert callback.sum() > 0
+    assert not set(c101["outcome"].unique()) & {"answered", "abandoned", "callback_unreached", "callback_cancelled"}
     # timestamps agree with the outcome
     assert c999.loc[c999["outcome"] == "answered", "t_answer"].notna().all()
     assert c999.loc[c999["outcome"] == "abandoned", "t_answer"].isna().all()
@@ -77,6 +82,56 @@ def test_every_call_ends_in_exactly_one_outcome(baseline):
     assert (firsts["line"] == "999").sum() == len(plan.arrivals_999)
     assert (firsts["line"] == "101").sum() == len(plan.arrivals_101)
     assert firsts["draw_row"].is_unique
+
+
+#: outcomes that end a caller's matter: a handler or the switchboard dealt with it
+SERVED = ("answered", "answered_secondary", "closed_at_switchboard")
+
+
+def test_every_caller_ends_in_exactly_one_final_state():
+    """Conservation of callers: a chain of contacts (a first call and everything that followed
+    it: transfers, redials, call-backs) ends served exactly once, still open, or lost (no
+    contact left, or the caller gave up), never two of these; nothing follows a served
+    contact but call-backs it cancelled; and a caller has at most one incident."""
+    result = run(SHORT + ["run.seed=13", "callers.patience.line_999={kind:exponential,mean:1.0}",
+                          "callers.redial_999.to_999=0.5", "callers.callback_999.reach=0.6"])
+    m = result.model
+    calls = result.records.calls.copy()
+    for column in ("outcome", "origin", "line"):
+        calls[column] = calls[column].astype(str)
+    served = calls["outcome"].isin(SERVED)
+    chains = calls.groupby("origin_call_id")
+    n_served = served.groupby(calls["origin_call_id"]).sum()
+    n_open = (calls["outcome"] == "open_at_end").groupby(calls["origin_call_id"]).sum()
+    assert n_served.max() == 1 and n_open.max() == 1
+    assert not ((n_served > 0) & (n_open > 0)).any()  # exactly one final state: served, open or lost
+    lost = (n_served == 0) & (n_open == 0)
+    assert lost.sum() > 0 and (n_served > 0).sum() > 0
+    # a lost caller's last contact hung up or was a call-back that did not reach them
+    last = calls.loc[chains["call_id"].idxmax()].set_index("origin_call_id")
+    assert last.loc[lost[lost].index, "outcome"].isin(
+        ["abandoned", "abandoned_switchboard", "abandoned_secondary", "callback_unreached"]).all()
+    # nothing is offered after the contact that served the caller; what it cancelled ended at its answer
+    answered_at = calls.loc[served].set_index("origin_call_id")["t_answer"]
+    answered_at = answered_at.fillna(calls.loc[served].set_index("origin_call_id")["t_secondary_answer"])
+    later = calls["t_offer"] > calls["origin_call_id"].map(answered_at)
+    assert not later.any()
+    cancelled = calls[calls["outcome"] == "callback_cancelled"]
+    assert len(cancelled) > 0
+    np.testing.assert_array_equal(cancelled["t_end"], cancelled["origin_call_id"].map(answered_at))
+    # contacts: at most max_attempts per caller, numbered 0, 1, ... (a transfer keeps its 101 call's)
+    contacts = calls[calls["origin"] != "switchboard_transfer"]
+    assert contacts.groupby("origin_call_id")["attempt"].max().max() <= m.max_attempts - 1
+    assert not contacts.duplicated(["origin_call_id", "attempt"]).any()
+    assert (contacts["draw_row"] - contacts["origin_call_id"].map(calls["draw_row"]) == contacts["attempt"]).all()
+    # every call-back follows a call that hung up in the 999 queue; at most one waits per caller
+    callbacks = calls[calls["origin"] == "callback"]
+    parents = calls.loc[callbacks["parent_call_id"]]
+    assert (parents["line"] == "999").all() and (parents["outcome"] == "abandoned").all()
+    assert (callbacks["outcome"] == "open_at_end").groupby(callbacks["origin_call_id"]).sum().max() <= 1
+    # at most one incident per caller
+    incidents = result.records.incidents
+    assert calls.loc[incidents["call_id"], "origin_call_id"].is_unique
 
 
 def test_every_answered_call_is_graded_once(baseline):
@@ -115,6 +170,7 @@ def test_redial_accounting():
     can = gave_up["attempt"].to_numpy() + 1 < m.max_attempts
     expect_999 = can & in_time & (u < m.redial_to_999)
     expect_101 = can & in_time & (u >= m.redial_to_999) & (u < m.redial_to_999 + m.redial_to_101)
+    # (a hang-up on 101 is followed by nothing else: no call-back, and no other redial is pending)
     assert expect_999.sum() > 20 and expect_101.sum() > 20
     has_next = gave_up["next_call_id"].to_numpy() >= 0
     np.testing.assert_array_equal(has_next, expect_999 | expect_101)
@@ -125,12 +181,16 @@ def test_redial_accounting():
     np.testing.assert_array_equal(nxt["parent_call_id"], gave_up.index[has_next])
     np.testing.assert_allclose(nxt["t_offer"].to_numpy(),
                                gave_up["t_end"].to_numpy()[has_next] + d.redial_delay[rows][has_next])
-    # and the KPI counts exactly the 999 redials offered in the measured period
+    # and the KPIs count exactly the 999 redials offered in the measured period, by the line
+    # the caller had hung up on
     c = result.records.calls
-    measured = c[(c["t_offer"] >= m.warmup_s) & (c["line"] == "999") & (c["origin"] == "redial")]
-    assert result.kpis["redials_999_from_101"] == len(measured) > 0
-    # redials count in the 999 line's offered calls (from the public: switchboard transfers apart)
-    all_999 = c[(c["t_offer"] >= m.warmup_s) & (c["line"] == "999") & (c["origin"] != "switchboard_transfer")]
+    redials = c[(c["t_offer"] >= m.warmup_s) & (c["line"] == "999") & (c["origin"] == "redial")]
+    after_101 = (c.loc[redials["parent_call_id"], "line"] == "101").to_numpy()
+    assert result.kpis["redials_999_from_101"] == after_101.sum() > 0
+    assert result.kpis["redials_999_from_999"] == (~after_101).sum() > 0
+    # redials count in the 999 line's offered calls (from the public: switchboard transfers and
+    # call-backs apart)
+    all_999 = c[(c["t_offer"] >= m.warmup_s) & (c["line"] == "999") & c["origin"].isin(["original", "redial"])]
     assert result.kpis["calls_999_offered"] == len(all_999)
 
 

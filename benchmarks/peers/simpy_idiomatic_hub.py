@@ -17,8 +17,12 @@ the same callers with the same random draws and the work per call is the same:
   **secondary line** (its own queue with patience, then question set, grading,
   rest of call and wrap-up) or closed;
 - a 101 caller who hangs up on the switchboard or the secondary line may
-  **redial** 999 or 101 after a delay, up to ``max_attempts`` calls; the caller's
+  **redial** 999 or 101 after a delay, up to ``max_attempts`` contacts; the caller's
   process loops over its attempts, reading the draw row of each attempt;
+- a caller who hangs up in the 999 queue is **called back** (a process that waits for
+  the call-back's delay, then for a call handler behind live 999 calls) and may ring 999
+  again (another process); whichever reaches the caller first makes the incident, the
+  other finds the caller reached and does nothing;
 - a **graded incident** that needs a unit is its own process: it requests a unit
   from a ``simpy.PriorityResource`` (the grade is the priority, first come first
   served within a grade), then travels and stays on scene;
@@ -41,6 +45,9 @@ Simplified against the reference engine (demandsim/engines/simpy_engine.py):
   :func:`demandsim.records.finish_records` (again less work);
 - when the pooled secondary line is used, secondary callers queue behind 999 callers
   by request priority, which is the reference engine's rule as well.
+- a call-back cancelled because the caller got through first stays in the handlers'
+  queue until a handler reaches it (the reference engine takes it out of the queue's
+  count at once); ``callers.patience_after_transfer: continue`` is not modelled.
 
 So where the two differ the idiomatic model does slightly *less* work, and the
 ratio measured against it slightly understates the reference engine's advantage.
@@ -72,8 +79,10 @@ from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999, RunPlan
 LINE_999, LINE_101 = 0, 1
 (ANSWERED, ABANDONED, CLOSED, TRANSFERRED, ANSWERED_SECONDARY,
  ABANDONED_SWITCHBOARD, ABANDONED_SECONDARY) = range(7)
+CALLBACK_UNREACHED, CALLBACK_CANCELLED = 7, 8
+LINE_CALLBACK = 2  # a call-back in the log: a call the force makes, not a 999 call from the public
 OFF_DUTY = -1  # request priority of an off-duty "call": ahead of every caller
-P_999, P_SECONDARY = 0, 1
+P_999, P_CALLBACK, P_SECONDARY = 0, 1, 2
 NAN = float("nan")
 INF = float("inf")
 
@@ -118,6 +127,16 @@ class Team:
         return len(self.resource.queue) - sum(1 for r in self.off_duty if not r.triggered)
 
 
+class Caller:
+    """One caller's matter: contacts made (the next reads row ``first_row + contacts``),
+    reached by a 999 handler yet, a call-back outstanding."""
+
+    __slots__ = ("first_row", "contacts", "reached", "callback")
+
+    def __init__(self, first_row: int) -> None:
+        self.first_row, self.contacts, self.reached, self.callback = first_row, 1, False, False
+
+
 @dataclass
 class HubLog:
     """What the idiomatic hub recorded (numpy arrays built at the end of the run)."""
@@ -154,6 +173,8 @@ class IdiomaticHub:
         self.u_grade = d.u_grade.tolist()
         self.travel, self.on_scene = d.travel.tolist(), d.on_scene.tolist()
         self.u_redial, self.redial_delay = d.u_redial.tolist(), d.redial_delay.tolist()
+        self.redial_999_delay, self.callback_delay = d.redial_999_delay.tolist(), d.callback_delay.tolist()
+        self.u_reach, self.unreached_time = d.u_reach.tolist(), d.unreached_time.tolist()
         self.grade_cumulative = m.grading.cumulative.tolist()
 
         self.handlers = Team(env, m.headcount["call_handlers"])
@@ -186,21 +207,23 @@ class IdiomaticHub:
 
     # ------------------------------------------------------------ callers
     def caller_999(self, index: int):
-        """A caller who rings 999 (one attempt: 999 callers are not modelled as redialling)."""
-        yield from self.ring_999(index, SOURCE_999, self.env.now)
+        """A caller who rings 999; after a hang-up the 999 rules below carry on."""
+        caller = Caller(index * self.attempts)
+        yield from self.ring_999(caller, caller.first_row, SOURCE_999, self.env.now)
 
     def caller_101(self, index: int):
-        """A caller who rings 101, and redials (999 or 101) after hanging up, up to max_attempts calls."""
+        """A caller who rings 101, and redials (999 or 101) after hanging up, up to max_attempts contacts."""
         env, m = self.env, self.m
+        caller = Caller((self.n_999 + index) * self.attempts)
         line = LINE_101
-        for attempt in range(self.attempts):
-            row = self.n_999 + index * self.attempts + attempt
+        while True:
+            row = caller.first_row + caller.contacts - 1
             if line == LINE_101:
-                fate = yield from self.ring_101(row)
+                fate = yield from self.ring_101(caller, row)
             else:
-                fate = yield from self.ring_999(row, SOURCE_FROM_101, env.now)
+                fate = yield from self.ring_999(caller, row, SOURCE_FROM_101, env.now)
             if fate != ABANDONED_SWITCHBOARD and fate != ABANDONED_SECONDARY:
-                return
+                return  # served, closed, or hung up on 999 (the 999 rules carry on)
             u = self.u_redial[row]
             if u < m.redial_to_999:
                 line = LINE_999
@@ -209,11 +232,60 @@ class IdiomaticHub:
             else:
                 return
             delay = self.redial_delay[row]
-            if attempt + 1 >= self.attempts or env.now + delay >= m.horizon_s:
+            if caller.contacts >= self.attempts or env.now + delay >= m.horizon_s:
                 return
             yield env.timeout(delay)
+            caller.contacts += 1
 
-    def ring_999(self, row: int, source: int, t_start: float):
+    def after_999_hang_up(self, caller: Caller, row: int, source: int, t_start: float) -> None:
+        """A call-back (one outstanding per caller) and perhaps a redial to 999, contacts allowing."""
+        m = self.m
+        if caller.contacts >= self.attempts:
+            return
+        if m.callback_enabled and not caller.callback:
+            caller.callback = True
+            self.env.process(self.call_back(caller, row, source, t_start))
+        if self.u_redial[row] < m.redial_999_to_999:
+            self.env.process(self.redial_999(caller, row, source))
+
+    def redial_999(self, caller: Caller, row: int, source: int):
+        """Process: the caller rings 999 again, unless reached meanwhile."""
+        env = self.env
+        yield env.timeout(self.redial_999_delay[row])
+        if caller.reached or caller.contacts >= self.attempts:
+            return
+        row = caller.first_row + caller.contacts
+        caller.contacts += 1
+        yield from self.ring_999(caller, row, source, env.now)
+
+    def call_back(self, caller: Caller, row: int, source: int, t_start: float):
+        """Process: the call-back is due, waits for a call handler behind 999 callers, rings."""
+        env, m = self.env, self.m
+        yield env.timeout(self.callback_delay[row])
+        if caller.reached or caller.contacts >= self.attempts:
+            caller.callback = False
+            return
+        row = caller.first_row + caller.contacts
+        caller.contacts += 1
+        t_due = env.now
+        with self.handlers.resource.request(priority=P_CALLBACK) as req:
+            yield req
+            caller.callback = False
+            if caller.reached:  # got through first: nothing to ring (the handler is free at once)
+                self.calls.append((LINE_CALLBACK, t_due, NAN, CALLBACK_CANCELLED))
+                return
+            if self.u_reach[row] >= m.callback_reach:
+                self.calls.append((LINE_CALLBACK, t_due, env.now - t_due, CALLBACK_UNREACHED))
+                yield env.timeout(self.unreached_time[row])
+                return
+            caller.reached = True
+            self.calls.append((LINE_CALLBACK, t_due, env.now - t_due, ANSWERED))
+            yield env.timeout(self.question_999[row])
+            self.grade(row, source, t_start)
+            yield env.timeout(self.rest_999[row])
+            yield env.timeout(self.wrap_999[row])
+
+    def ring_999(self, caller: Caller, row: int, source: int, t_start: float):
         """Queue for a call handler; if answered, question set, grading, rest of call, wrap-up."""
         env = self.env
         t_offer = env.now
@@ -222,7 +294,9 @@ class IdiomaticHub:
             got = yield (req | env.timeout(patience)) if patience < INF else req
             if req not in got:
                 self.calls.append((LINE_999, t_offer, NAN, ABANDONED))
+                self.after_999_hang_up(caller, row, source, t_start)
                 return ABANDONED
+            caller.reached = True
             self.calls.append((LINE_999, t_offer, env.now - t_offer, ANSWERED))
             yield env.timeout(self.question_999[row])
             self.grade(row, source, t_start)
@@ -230,7 +304,7 @@ class IdiomaticHub:
             yield env.timeout(self.wrap_999[row])
         return ANSWERED
 
-    def ring_101(self, row: int):
+    def ring_101(self, caller: Caller, row: int):
         """Queue for the switchboard; triage; then the 999 queue, the secondary line, or closed."""
         env = self.env
         t_offer = env.now
@@ -245,7 +319,7 @@ class IdiomaticHub:
         route = self.route[row]
         if route == ROUTE_TO_999:
             self.calls.append((LINE_101, t_offer, wait, TRANSFERRED))
-            return (yield from self.ring_999(row, SOURCE_FROM_101, t_offer))
+            return (yield from self.ring_999(caller, row, SOURCE_FROM_101, t_offer))
         if route != ROUTE_SECONDARY:
             self.calls.append((LINE_101, t_offer, wait, CLOSED))
             return CLOSED

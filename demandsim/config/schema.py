@@ -171,14 +171,48 @@ class RedialConfig:
     to_101: float = 0.0
     #: time from hanging up to the new call
     delay: Dist = field(default_factory=lambda: Dist("exponential", mean=10.0))
-    #: most calls one caller makes about one matter (the first call included)
+    #: most contacts about one matter, for any caller (999 or 101): the first call, redials and
+    #: call-backs each count; a switchboard transfer does not
     max_attempts: int = 3
+
+
+@dataclass
+class Redial999Config:
+    """What a 999 caller who hung up in the 999 queue does next (any origin: first call,
+    redial or switchboard transfer)."""
+
+    #: probability the caller rings 999 again
+    to_999: float = 0.0
+    #: time from hanging up to the new call
+    delay: Dist = field(default_factory=lambda: Dist("exponential", mean=2.0))
+
+
+@dataclass
+class Callback999Config:
+    """A call handler rings back a caller who hung up in the 999 queue."""
+
+    #: true: every call that hangs up in the 999 queue is called back (one call-back
+    #: outstanding per caller), unless the caller gets through first
+    enabled: bool = False
+    #: time from the hang-up until the call-back is due (it then waits for a call handler,
+    #: behind live 999 calls)
+    delay: Dist = field(default_factory=lambda: Dist("deterministic", value=3.0))
+    #: probability a call-back reaches the caller (each call-back draws its own chance)
+    reach: float = 1.0
+    #: call handler's time on a call-back that does not reach the caller
+    unreached_time: Dist = field(default_factory=lambda: Dist("deterministic", value=1.0))
 
 
 @dataclass
 class CallersConfig:
     patience: PatienceConfig = field(default_factory=PatienceConfig)
     redial: RedialConfig = field(default_factory=RedialConfig)
+    redial_999: Redial999Config = field(default_factory=Redial999Config)
+    callback_999: Callback999Config = field(default_factory=Callback999Config)
+    #: patience of a 101 caller the switchboard puts into the 999 queue: restart (a fresh
+    #: 999 patience: the caller has been spoken to) or continue (the 999 patience minus the
+    #: time already waited in the switchboard queue, at least 0)
+    patience_after_transfer: str = "restart"
 
 
 # ----------------------------------------------------------------- grading

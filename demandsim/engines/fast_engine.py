@@ -44,13 +44,15 @@ from demandsim.records import (
 # Staff groups, in STAFF_GROUPS order (the order the roster process updates them)
 CH, SEC, DD, SW, UNITS = range(5)
 # Levels, in LEVELS order
-W999, WSWITCH, WSEC, WDISPATCH = range(4)
-BUSY0 = 4  # busy level of group g is BUSY0 + g
+W999, WSWITCH, WSEC, WDISPATCH, WCALLBACK = range(5)
+BUSY0 = 5  # busy level of group g is BUSY0 + g
 # Codes shared with demandsim.records / demandsim.model (checked in _check_codes below)
 ANSWERED, ABANDONED, CLOSED_AT_SWITCHBOARD, TRANSFERRED_TO_999 = 0, 1, 2, 3
 ANSWERED_SECONDARY, ABANDONED_SWITCHBOARD, ABANDONED_SECONDARY = 4, 5, 6
+CALLBACK_UNREACHED, CALLBACK_CANCELLED = 7, 8
 BY_CALL_HANDLER, BY_DIGITAL_DESK, BY_SWITCHBOARD, BY_SECONDARY_HANDLER = 0, 1, 2, 3
-ORIGIN_REDIAL, ORIGIN_TRANSFER = 1, 2
+ORIGIN_REDIAL, ORIGIN_TRANSFER, ORIGIN_CALLBACK = 1, 2, 3
+CALLBACK_SCHEDULED = -2  # a caller's call-back is due later (simpy_engine.CALLBACK_SCHEDULED)
 LINE_999, LINE_101 = 0, 1
 ROUTE_TO_999, ROUTE_SECONDARY = 0, 1
 SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY = 0, 1, 2
@@ -60,6 +62,7 @@ NONE = -1
 EV_ARRIVAL_999, EV_ARRIVAL_101, EV_ROSTER, EV_HANGUP_999, EV_HANGUP_SWITCHBOARD = 0, 1, 2, 3, 4
 EV_HANGUP_SECONDARY, EV_TRIAGE_ENDS, EV_QUESTION_SET_ENDS, EV_FINISH_WORK, EV_REDIAL = 5, 6, 7, 8, 9
 EV_QUESTION_SET_ENDS_THEN_FINISH = 10  # both at one time: b = source + SOURCE_SPAN * staff group
+EV_CALLBACK_DUE = 11
 SOURCE_SPAN = 8
 
 
@@ -70,17 +73,23 @@ def _check_codes() -> None:
     from demandsim.model import plan as p
 
     assert STAFF_GROUPS == ("call_handlers", "secondary_handlers", "digital_desk", "switchboard", "units")
-    assert LEVELS[:4] == ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch")
+    from demandsim.engines import simpy_engine as e
+
+    assert LEVELS[:BUSY0] == ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch",
+                              "waiting_callbacks")
     assert LEVELS[BUSY0:] == tuple(f"busy_{name}" for name in STAFF_GROUPS)
     assert (r.ANSWERED, r.ABANDONED, r.CLOSED_AT_SWITCHBOARD, r.TRANSFERRED_TO_999, r.ANSWERED_SECONDARY,
-            r.ABANDONED_SWITCHBOARD, r.ABANDONED_SECONDARY) == (0, 1, 2, 3, 4, 5, 6)
+            r.ABANDONED_SWITCHBOARD, r.ABANDONED_SECONDARY, r.CALLBACK_UNREACHED,
+            r.CALLBACK_CANCELLED) == (0, 1, 2, 3, 4, 5, 6, 7, 8)
     assert (r.BY_CALL_HANDLER, r.BY_DIGITAL_DESK, r.BY_SWITCHBOARD, r.BY_SECONDARY_HANDLER) == (0, 1, 2, 3)
-    assert (r.ORIGIN_REDIAL, r.ORIGIN_TRANSFER, r.LINE_999, r.LINE_101, r.NONE) == (1, 2, 0, 1, -1)
+    assert (r.ORIGIN_REDIAL, r.ORIGIN_TRANSFER, r.ORIGIN_CALLBACK) == (1, 2, 3)
+    assert (r.LINE_999, r.LINE_101, r.NONE) == (0, 1, -1)
+    assert e.CALLBACK_SCHEDULED == CALLBACK_SCHEDULED
+    assert tuple(e.CALLER_COLUMNS) == CI_CALLER_NAMES
+    assert [default for _, default in e.CALLER_COLUMNS.values()] == list(CI_DEFAULTS[len(CI_NAMES):])
     assert (p.ROUTE_TO_999, p.ROUTE_SECONDARY) == (0, 1)
     assert (g.SOURCE_999, g.SOURCE_FROM_101, g.SOURCE_SECONDARY, g.N_DEPLOYED) == (0, 1, 2, 3)
 
-
-_check_codes()
 
 
 
@@ -92,9 +101,10 @@ _check_codes()
 #: the 1-D draw columns of CallDraws, each its own field of the state
 DRAW_FIELDS = ("patience_999", "patience_switchboard", "patience_secondary", "triage", "question_999", "rest_999",
            "wrap_999", "question_secondary", "rest_secondary", "wrap_secondary", "u_grade", "u_redial",
-           "redial_delay")
-PF_HORIZON, PF_TO_999, PF_TO_101 = range(3)
-PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_EVENT_MARGIN = range(6)
+           "redial_delay", "redial_999_delay", "callback_delay", "u_reach", "unreached_time")
+PF_HORIZON, PF_TO_999, PF_TO_101, PF_999_TO_999, PF_REACH = range(5)
+(PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_EVENT_MARGIN, PI_CALLBACKS,
+ PI_PATIENCE_CONTINUES) = range(8)
 # what _advance returns
 REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
 FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
@@ -137,16 +147,21 @@ W_WRAP_SECONDARY = 33
 W_U_GRADE = 34
 W_U_REDIAL = 35
 W_REDIAL_DELAY = 36
+W_REDIAL_999_DELAY = 37
+W_CALLBACK_DELAY = 38
+W_U_REACH = 39
+W_UNREACHED_TIME = 40
 #: the next arrival of each line, kept out of the event heap: its time (W_ARRIVAL_T[line]),
 #: sequence number and index in the line's arrivals (W_ARRIVAL_I[line], the index -1 if none)
-W_ARRIVAL_T = 37
-W_ARRIVAL_I = 38
+W_ARRIVAL_T = 41
+W_ARRIVAL_I = 42
 
 # counters in W[W_K]
 K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DSEQ, K_DISPATCH = range(6)
-K_HEAD, K_TAIL, K_WAITING = 6, 9, 12  # + queue index (Q999, QSWITCH, QSEC)
-N_K = 15
-Q999, QSWITCH, QSEC = 0, 1, 2
+N_QUEUES = 4
+K_HEAD, K_TAIL, K_WAITING = 6, 6 + N_QUEUES, 6 + 2 * N_QUEUES  # + queue index (Q999, QSWITCH, QSEC, QCALLBACK)
+N_K = 6 + 3 * N_QUEUES
+Q999, QSWITCH, QSEC, QCALLBACK = range(N_QUEUES)
 # the call columns (float, int) and the incident columns: W[W_CF][CF_T_END, call] and so on.
 # Column-major, a column per row of the array, so that each output column is one contiguous
 # slice at the end (numpy's conversions of strided columns took twice as long).
@@ -156,13 +171,19 @@ CF_NAMES = ("t_offer", "t_answer", "t_end", "t_secondary_offer", "t_secondary_an
  CI_SECONDARY_ANSWERED_BY, CI_INCIDENT, CI_NEXT_CALL) = range(12)
 CI_NAMES = ("origin_call_id", "parent_call_id", "attempt", "draw_row", "line", "origin", "answered_by", "outcome",
             "route", "secondary_answered_by", "incident_id", "next_call_id")
+#: the engine's own columns, after the written ones, kept on a caller's first call
+#: (simpy_engine.CALLER_COLUMNS): contacts made, reached by a 999 handler, the call-back
+CI_CONTACTS, CI_REACHED, CI_CALLBACK = range(len(CI_NAMES), len(CI_NAMES) + 3)
+CI_CALLER_NAMES = ("contacts", "reached", "callback")
 IF_T_CALL_START, IF_T_READY, IF_T_ASSIGNED, IF_T_ON_SCENE, IF_T_CLEAR = range(5)
 IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear")
 II_CALL_ID, II_SOURCE, II_GRADE = range(3)
 II_NAMES = ("call_id", "source", "grade")
 #: ids and codes of calls and incidents are int32 in the engine (half the memory of int64)
-CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES], dtype=np.int32)
+CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES] + [1, 0, NONE], dtype=np.int32)
 CF_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CF_NAMES], dtype=np.float64)
+
+_check_codes()
 
 
 # ---------------------------------------------------------------- plumbing
@@ -180,8 +201,8 @@ def _hour_of(t):
 
 
 #: The steps of the story, compiled and then inlined by LLVM into their callers. Without
-#: inlining every call copies W onto the stack, flattened (about 290 machine words for its
-#: 38 arrays), which was more than half of the loop's time. (Cold compilation takes a few
+#: inlining every call copies W onto the stack, flattened (several machine words for each of
+#: its 43 arrays), which was more than half of the loop's time. (Cold compilation takes a few
 #: seconds longer.)
 _step = njit(cache=True, error_model="numpy", _nrt=False, forceinline=True)
 
@@ -383,20 +404,65 @@ def _start_work(W, g):
 
 # ---------------------------------------------------------------- the story
 @_step
-def _answer_999(W, call, who):
+def _talk_999(W, call, g):
+    """A 999 handler of group ``g`` talks to the caller: question set (then grading), rest of call, wrap-up."""
     CF, CI = W[W_CF], W[W_CI]
-    now = W[W_NOW][0]
-    _leave(W, Q999, W999)
-    CF[CF_T_ANSWER, call] = now
-    CI[CI_ANSWERED_BY, call] = who
-    CI[CI_OUTCOME, call] = ANSWERED
-    g = CH if who == BY_CALL_HANDLER else DD
     _start_work(W, g)
     row = CI[CI_DRAW_ROW, call]
     q, r, w = W[W_QUESTION_999][row], W[W_REST_999][row], W[W_WRAP_999][row]
-    CF[CF_T_END, call] = now + q + r
+    CF[CF_T_END, call] = W[W_NOW][0] + q + r
     source = SOURCE_999 if CI[CI_LINE, CI[CI_ORIGIN_CALL, call]] == LINE_999 else SOURCE_FROM_101
     _schedule_talk(W, call, source, g, q, r, w)
+
+
+@_step
+def _caller_reached(W, origin):
+    """A 999 handler has the caller on the line: a call-back waiting for them is cancelled
+    (left in its queue, skipped when reached) and any later contact is not made."""
+    CI = W[W_CI]
+    CI[CI_REACHED, origin] = 1
+    callback = CI[CI_CALLBACK, origin]
+    if callback >= 0:
+        CI[CI_OUTCOME, callback] = CALLBACK_CANCELLED
+        W[W_CF][CF_T_END, callback] = W[W_NOW][0]
+        _leave(W, QCALLBACK, WCALLBACK)
+        CI[CI_CALLBACK, origin] = NONE
+
+
+@_step
+def _answer_999(W, call, who):
+    CF, CI = W[W_CF], W[W_CI]
+    _leave(W, Q999, W999)
+    CF[CF_T_ANSWER, call] = W[W_NOW][0]
+    CI[CI_ANSWERED_BY, call] = who
+    CI[CI_OUTCOME, call] = ANSWERED
+    _caller_reached(W, CI[CI_ORIGIN_CALL, call])
+    _talk_999(W, call, CH if who == BY_CALL_HANDLER else DD)
+
+
+@_step
+def _ring_back(W, call):
+    """A call handler rings the caller back: reached, the ordinary 999 call; not reached, a
+    short attempt (none at all if it takes no time)."""
+    CF, CI = W[W_CF], W[W_CI]
+    now = W[W_NOW][0]
+    _leave(W, QCALLBACK, WCALLBACK)
+    origin = CI[CI_ORIGIN_CALL, call]
+    CI[CI_CALLBACK, origin] = NONE
+    CF[CF_T_ANSWER, call] = now
+    CI[CI_ANSWERED_BY, call] = BY_CALL_HANDLER
+    row = CI[CI_DRAW_ROW, call]
+    if W[W_U_REACH][row] < W[W_PF][PF_REACH]:
+        CI[CI_OUTCOME, call] = ANSWERED
+        _caller_reached(W, origin)
+        _talk_999(W, call, CH)
+    else:
+        busy = W[W_UNREACHED_TIME][row]
+        CI[CI_OUTCOME, call] = CALLBACK_UNREACHED
+        CF[CF_T_END, call] = now + busy
+        if busy > 0.0:
+            _start_work(W, CH)
+            _schedule(W, busy, EV_FINISH_WORK, CH, 0)
 
 
 @_step
@@ -447,6 +513,8 @@ def _put_to_work(W, g):
     while staff[0, g] - staff[1, g] > 0:
         if g == CH and K[K_WAITING + Q999] > 0:
             _answer_999(W, _head(W, Q999), BY_CALL_HANDLER)
+        elif g == CH and K[K_WAITING + QCALLBACK] > 0:
+            _ring_back(W, _head(W, QCALLBACK))
         elif g == DD and K[K_WAITING + Q999] >= PI[PI_DD_THRESHOLD]:
             _answer_999(W, _head(W, Q999), BY_DIGITAL_DESK)
         elif g == secondary_staff and K[K_WAITING + QSEC] > 0:
@@ -472,7 +540,14 @@ def _offer_999(W, call):
     _put_to_work(W, CH)
     _put_to_work(W, DD)
     if _unanswered(W, call):
-        patience = W[W_PATIENCE_999][W[W_CI][CI_DRAW_ROW, call]]
+        CF, CI = W[W_CF], W[W_CI]
+        patience = W[W_PATIENCE_999][CI[CI_DRAW_ROW, call]]
+        if W[W_PI][PI_PATIENCE_CONTINUES] and CI[CI_ORIGIN, call] == ORIGIN_TRANSFER:
+            # the caller's patience runs on from the switchboard queue
+            parent = CI[CI_PARENT, call]
+            patience = patience - (CF[CF_T_ANSWER, parent] - CF[CF_T_OFFER, parent])
+            if patience < 0.0:
+                patience = 0.0
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_999, call, 0)
 
@@ -501,7 +576,7 @@ def _offer_secondary(W, call):
 def _maybe_redial(W, call):
     """A 101 caller who hung up may ring 999, or 101 again, after a while."""
     CI, PF = W[W_CI], W[W_PF]
-    if CI[CI_ATTEMPT, call] + 1 >= W[W_PI][PI_MAX_ATTEMPTS]:
+    if CI[CI_CONTACTS, CI[CI_ORIGIN_CALL, call]] >= W[W_PI][PI_MAX_ATTEMPTS]:
         return
     row = CI[CI_DRAW_ROW, call]
     u = W[W_U_REDIAL][row]
@@ -553,7 +628,11 @@ def _question_set_ends(W, call, source):
     incident = K[K_INCIDENTS]
     K[K_INCIDENTS] = incident + 1
     CI[CI_INCIDENT, call] = incident
-    start = CF[CF_T_OFFER, CI[CI_PARENT, call]] if CI[CI_ORIGIN, call] == ORIGIN_TRANSFER else CF[CF_T_OFFER, call]
+    started = CI[CI_PARENT, call] if CI[CI_ORIGIN, call] == ORIGIN_CALLBACK else call
+    if CI[CI_ORIGIN, started] == ORIGIN_TRANSFER:
+        start = CF[CF_T_OFFER, CI[CI_PARENT, started]]
+    else:
+        start = CF[CF_T_OFFER, started]
     II[II_CALL_ID, incident] = call
     II[II_SOURCE, incident] = source
     II[II_GRADE, incident] = grade
@@ -569,17 +648,70 @@ def _question_set_ends(W, call, source):
 
 
 @_step
-def _caller_redials(W, parent, line):
+def _next_contact(W, line, kind, parent):
+    """The caller's next contact (a redial or a call-back after ``parent``): a new call row
+    reading the caller's row for that contact."""
     CI = W[W_CI]
-    call = _new_call(W, line, CI[CI_DRAW_ROW, parent] + 1, CI[CI_ORIGIN_CALL, parent])
-    CI[CI_ORIGIN, call] = ORIGIN_REDIAL
+    origin = CI[CI_ORIGIN_CALL, parent]
+    attempt = CI[CI_CONTACTS, origin]
+    CI[CI_CONTACTS, origin] = attempt + 1
+    call = _new_call(W, line, CI[CI_DRAW_ROW, origin] + attempt, origin)
+    CI[CI_ORIGIN, call] = kind
     CI[CI_PARENT, call] = parent
-    CI[CI_ATTEMPT, call] = CI[CI_ATTEMPT, parent] + 1
-    CI[CI_NEXT_CALL, parent] = call
+    CI[CI_ATTEMPT, call] = attempt
+    if CI[CI_NEXT_CALL, parent] == NONE:  # the contact that followed it first
+        CI[CI_NEXT_CALL, parent] = call
+    return call
+
+
+@_step
+def _caller_redials(W, parent, line):
+    """The caller rings again, unless a 999 handler reached them meanwhile or no contact is left."""
+    CI = W[W_CI]
+    origin = CI[CI_ORIGIN_CALL, parent]
+    if CI[CI_REACHED, origin] != 0 or CI[CI_CONTACTS, origin] >= W[W_PI][PI_MAX_ATTEMPTS]:
+        return
+    call = _next_contact(W, line, ORIGIN_REDIAL, parent)
     if line == LINE_999:
         _offer_999(W, call)
     else:
         _offer_101(W, call)
+
+
+@_step
+def _after_999_hang_up(W, call):
+    """The caller may be rung back (one call-back outstanding per caller) and may ring 999
+    again, while the caller has contacts left."""
+    CI, PF, PI = W[W_CI], W[W_PF], W[W_PI]
+    origin = CI[CI_ORIGIN_CALL, call]
+    if CI[CI_CONTACTS, origin] >= PI[PI_MAX_ATTEMPTS]:
+        return
+    row = CI[CI_DRAW_ROW, call]
+    now = W[W_NOW][0]
+    if PI[PI_CALLBACKS] != 0 and CI[CI_CALLBACK, origin] == NONE:
+        delay = W[W_CALLBACK_DELAY][row]
+        if now + delay < PF[PF_HORIZON]:
+            CI[CI_CALLBACK, origin] = CALLBACK_SCHEDULED
+            _schedule(W, delay, EV_CALLBACK_DUE, call, 0)
+    if W[W_U_REDIAL][row] < PF[PF_999_TO_999]:
+        delay = W[W_REDIAL_999_DELAY][row]
+        if now + delay < PF[PF_HORIZON]:
+            _schedule(W, delay, EV_REDIAL, call, LINE_999)
+
+
+@_step
+def _callback_due(W, parent):
+    """The call-back of the hung-up call ``parent`` joins the call-back queue, unless the
+    caller got through meanwhile or has no contact left."""
+    CI = W[W_CI]
+    origin = CI[CI_ORIGIN_CALL, parent]
+    if CI[CI_REACHED, origin] != 0 or CI[CI_CONTACTS, origin] >= W[W_PI][PI_MAX_ATTEMPTS]:
+        CI[CI_CALLBACK, origin] = NONE
+        return
+    call = _next_contact(W, LINE_999, ORIGIN_CALLBACK, parent)
+    CI[CI_CALLBACK, origin] = call
+    _join(W, QCALLBACK, WCALLBACK, call)
+    _put_to_work(W, CH)
 
 
 @_step
@@ -662,12 +794,12 @@ def _advance(W, until):
         W[W_NOW][0] = first
         if kind == EV_ARRIVAL_999:
             a = arrival_i[LINE_999, 1]
-            _offer_999(W, _new_call(W, LINE_999, a, NONE))
+            _offer_999(W, _new_call(W, LINE_999, a * PI[PI_ATTEMPTS], NONE))
             _schedule_arrival(W, LINE_999, a + 1)
             continue
         if kind == EV_ARRIVAL_101:
             a = arrival_i[LINE_101, 1]
-            _offer_101(W, _new_call(W, LINE_101, PI[PI_N_999] + a * PI[PI_ATTEMPTS], NONE))
+            _offer_101(W, _new_call(W, LINE_101, (PI[PI_N_999] + a) * PI[PI_ATTEMPTS], NONE))
             _schedule_arrival(W, LINE_101, a + 1)
             continue
         at = _pop_event(W)
@@ -679,6 +811,7 @@ def _advance(W, until):
                 W[W_CI][CI_OUTCOME, a] = ABANDONED
                 W[W_CF][CF_T_END, a] = W[W_NOW][0]
                 _leave(W, Q999, W999)
+                _after_999_hang_up(W, a)
         elif kind == EV_HANGUP_SWITCHBOARD:
             if _unanswered(W, a):
                 W[W_CI][CI_OUTCOME, a] = ABANDONED_SWITCHBOARD
@@ -702,6 +835,8 @@ def _advance(W, until):
             _finish_work(W, b // SOURCE_SPAN)
         elif kind == EV_REDIAL:
             _caller_redials(W, a, b)
+        elif kind == EV_CALLBACK_DUE:
+            _callback_due(W, a)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -754,7 +889,7 @@ class FastEngine:
             "now": np.zeros(1),
             "k": np.zeros(N_K, np.int64),
             "staff": np.stack([head[:, 0] if hours else np.zeros(5, np.int64), np.zeros(5, np.int64)]),
-            "q": np.empty((3, calls), np.int32),
+            "q": np.empty((N_QUEUES, calls), np.int32),
             # a new call's columns hold their defaults already; incidents are written whole when created
             "cf": _blank(CF_DEFAULTS, calls),
             "ci": _blank(CI_DEFAULTS, calls),
@@ -769,9 +904,10 @@ class FastEngine:
             "evi": np.zeros((events, 4), np.int64),
             "dhf": np.zeros(events),
             "dhi": np.zeros((events, 3), np.int64),
-            "pf": np.array([m.horizon_s, m.redial_to_999, m.redial_to_101], dtype=np.float64),
-            "pi": np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin],
-                           dtype=np.int64),
+            "pf": np.array([m.horizon_s, m.redial_to_999, m.redial_to_101, m.redial_999_to_999, m.callback_reach],
+                           dtype=np.float64),
+            "pi": np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin,
+                            m.callback_enabled, m.patience_continues], dtype=np.int64),
             "head": head,
             "a999": np.ascontiguousarray(plan.arrivals_999, dtype=np.float64),
             "a101": np.ascontiguousarray(plan.arrivals_101, dtype=np.float64),

@@ -3,8 +3,11 @@
 Each step of a call's journey is one method named for what happens
 (``call_999_arrives``, ``caller_hangs_up``, ``question_set_ends``, ...). Calls
 are rows of the call log, not Python objects: a call's state is its row
-(answered? abandoned?), so a queue holds row numbers and a hung-up caller is
-skipped when reached (lazy removal).
+(answered? abandoned?), so a queue holds row numbers and a hung-up caller (or a
+call-back no longer needed) is skipped when reached (lazy removal). What belongs to
+the caller rather than to one call (contacts made, reached yet, the call-back
+outstanding) is kept on the caller's first call, in columns of the log that are
+not written out (:data:`CALLER_COLUMNS`).
 
 Tie rule (shared with every engine): events at the same instant happen in the
 order they were scheduled; within one event, the call moves on before the
@@ -47,12 +50,20 @@ from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999, STAFF_GROUPS, Ru
 from demandsim.records import (
     ABANDONED, ABANDONED_SECONDARY, ABANDONED_SWITCHBOARD, ANSWERED, ANSWERED_SECONDARY,
     BY_CALL_HANDLER, BY_DIGITAL_DESK, BY_SECONDARY_HANDLER, BY_SWITCHBOARD, CALL_COLUMNS,
-    CLOSED_AT_SWITCHBOARD, INCIDENT_COLUMNS, LEVELS, LINE_101, LINE_999, NONE, ORIGIN_REDIAL,
-    ORIGIN_TRANSFER, TRANSFERRED_TO_999, ColumnLog, RunRecords, finish_records,
+    CALLBACK_CANCELLED, CALLBACK_UNREACHED, CLOSED_AT_SWITCHBOARD, INCIDENT_COLUMNS, LEVELS, LINE_101, LINE_999,
+    NONE, ORIGIN_CALLBACK, ORIGIN_REDIAL, ORIGIN_TRANSFER, TRANSFERRED_TO_999, ColumnLog, RunRecords,
+    finish_records,
 )
 
 CALL_HANDLERS, SECONDARY_HANDLERS, DIGITAL_DESK, SWITCHBOARD, UNITS = STAFF_GROUPS
 INF = math.inf
+#: what a caller's call-back is doing (column ``callback`` of the caller's first call): none
+#: outstanding (NONE), due later (CALLBACK_SCHEDULED), or waiting for a handler (its call id)
+CALLBACK_SCHEDULED = -2
+#: the engine's own columns of the call log, kept on a caller's first call and not written
+#: out: contacts made so far (the next contact reads the caller's row of that number),
+#: whether a 999 handler has reached the caller, and the caller's call-back
+CALLER_COLUMNS = {"contacts": (np.int16, 1), "reached": (np.int8, 0), "callback": (np.int64, NONE)}
 
 
 class Level:
@@ -134,12 +145,13 @@ class _Log:
     indexing, without the memory of Python lists.
     """
 
-    def __init__(self, columns: dict) -> None:
-        self._spec = columns
+    def __init__(self, columns: dict, internal: dict | None = None) -> None:
+        self._out = columns  # the columns handed over; ``internal`` ones are the engine's own
+        self._spec = {**columns, **(internal or {})}
         self._n = 0
         self._capacity = 1024
         self._arrays = {name: np.full(self._capacity, default, dtype=dtype)
-                        for name, (dtype, default) in columns.items()}
+                        for name, (dtype, default) in self._spec.items()}
         self._view()
 
     def _view(self) -> None:
@@ -163,20 +175,20 @@ class _Log:
         """The filled rows as a :class:`~demandsim.records.ColumnLog` (no copy)."""
         for name in self._spec:
             delattr(self, name)  # release the views
-        return ColumnLog.from_arrays(self._spec, {name: a[: self._n] for name, a in self._arrays.items()})
+        return ColumnLog.from_arrays(self._out, {name: self._arrays[name][: self._n] for name in self._out})
 
 
 def _draw_views(draws: CallDraws) -> SimpleNamespace:
-    """The draws' columns as memoryviews, and ``row_of_101``."""
+    """The draws' columns as memoryviews, and ``row_of_999`` and ``row_of_101``."""
     views = {f.name: getattr(draws, f.name) for f in fields(draws)}
     views = {name: memoryview(v) if isinstance(v, np.ndarray) else v for name, v in views.items()}
-    return SimpleNamespace(**views, row_of_101=draws.row_of_101)
+    return SimpleNamespace(**views, row_of_999=draws.row_of_999, row_of_101=draws.row_of_101)
 
 
 class _Hub:
     def __init__(self, env: simpy.Environment, plan: RunPlan) -> None:
         self.env, self.plan, self.m, self.d = env, plan, plan.model, _draw_views(plan.draws)
-        self.calls = _Log(CALL_COLUMNS)
+        self.calls = _Log(CALL_COLUMNS, CALLER_COLUMNS)
         self.incidents = _Log(INCIDENT_COLUMNS)
         hours = len(self.m.calendar.hour_of_week)
         self.staff = {g: Staff(self.m.headcount[g], hours) for g in STAFF_GROUPS}
@@ -188,7 +200,7 @@ class _Hub:
         self.digital_desk.takes_work = self.digital_desk_takes_work
         self.switchboard.takes_work = self.switchboard_takes_work
         self.units.takes_work = self.units_take_work
-        self.q999, self.qswitch, self.qsec = Queue(hours), Queue(hours), Queue(hours)
+        self.q999, self.qswitch, self.qsec, self.qcallback = Queue(hours), Queue(hours), Queue(hours), Queue(hours)
         self.dispatch: list = []  # heap of (grade, t_ready, seq, incident)
         self.dispatch_waiting = Level(hours)
         self.seq = 0
@@ -201,7 +213,8 @@ class _Hub:
     def levels(self) -> list[Level]:
         """Every level, in the order of :data:`~demandsim.records.LEVELS`."""
         by_name = {"waiting_999": self.q999, "waiting_switchboard": self.qswitch,
-                   "waiting_secondary": self.qsec, "waiting_dispatch": self.dispatch_waiting}
+                   "waiting_secondary": self.qsec, "waiting_dispatch": self.dispatch_waiting,
+                   "waiting_callbacks": self.qcallback}
         by_name.update({f"busy_{g}": s for g, s in self.staff.items()})
         return [by_name[name] for name in LEVELS]
 
@@ -259,14 +272,30 @@ class _Hub:
         c.origin_call_id[call] = call if origin_call == NONE else origin_call
         return call
 
+    def next_contact(self, line: int, origin_kind: int, parent: int, now: float) -> int:
+        """The caller's next contact (a redial or a call-back after ``parent``): a new call row
+        reading the caller's row for that contact."""
+        c = self.calls
+        origin = c.origin_call_id[parent]
+        attempt = c.contacts[origin]
+        c.contacts[origin] = attempt + 1
+        call = self.new_call(line, c.draw_row[origin] + attempt, now, origin)
+        c.origin[call], c.parent_call_id[call], c.attempt[call] = origin_kind, parent, attempt
+        if c.next_call_id[parent] == NONE:  # the contact that followed it first
+            c.next_call_id[parent] = call
+        return call
+
     # ------------------------------------------------------------ who takes what next
     # Each group's idle members (rostered > busy) take the work waiting for them, most urgent first.
     def call_handlers_take_work(self, now: float) -> None:
-        """999 callers; then, if the secondary line is pooled with the call handlers, its callers."""
+        """999 callers; then call-backs due; then, if the secondary line is pooled with the call
+        handlers, its callers."""
         staff = self.call_handlers
         while staff.rostered > staff.level:
             if self.q999.level:
                 self.answer_999(self.head(self.q999, self.unanswered), BY_CALL_HANDLER, now)
+            elif self.qcallback.level:
+                self.ring_back(self.head(self.qcallback, self.unanswered), now)
             elif self.pooled_secondary and self.qsec.level:
                 self.answer_secondary(self.head(self.qsec, self.waiting_secondary), BY_CALL_HANDLER, now)
             else:
@@ -297,7 +326,7 @@ class _Hub:
             self.assign_unit(heapq.heappop(self.dispatch)[3], now)
 
     def unanswered(self, call: int) -> bool:
-        """Still waiting in the 999 or switchboard queue (not answered, not hung up)."""
+        """Still waiting in the 999, switchboard or call-back queue (not answered, hung up or cancelled)."""
         return self.calls.outcome[call] == NONE and math.isnan(self.calls.t_answer[call])
 
     def waiting_secondary(self, call: int) -> bool:
@@ -306,7 +335,7 @@ class _Hub:
 
     # ------------------------------------------------------------ 999 line
     def call_999_arrives(self, index: int, now: float) -> None:
-        self.offer_999(self.new_call(LINE_999, index, now), now)
+        self.offer_999(self.new_call(LINE_999, self.d.row_of_999(index, 0), now), now)
 
     def offer_999(self, call: int, now: float) -> None:
         """A caller reaches the 999 queue: answered at once if a handler is free."""
@@ -314,8 +343,15 @@ class _Hub:
         self.q999.change(now, +1)
         self.call_handlers_take_work(now)
         self.digital_desk_takes_work(now)
+        c = self.calls
         if self.unanswered(call):
-            patience = self.d.patience_999[self.calls.draw_row[call]]
+            patience = self.d.patience_999[c.draw_row[call]]
+            if self.m.patience_continues and c.origin[call] == ORIGIN_TRANSFER:
+                # the caller's patience runs on from the switchboard queue
+                parent = c.parent_call_id[call]
+                patience = patience - (c.t_answer[parent] - c.t_offer[parent])
+                if patience < 0.0:
+                    patience = 0.0
             if patience < INF:
                 self.after(now, patience, self.caller_hangs_up_999, call)
 
@@ -323,12 +359,18 @@ class _Hub:
         if self.unanswered(call):
             self.calls.outcome[call], self.calls.t_end[call] = ABANDONED, now
             self.q999.change(now, -1)
+            self.after_999_hang_up(call, now)
 
     def answer_999(self, call: int, who: int, now: float) -> None:
-        c, d = self.calls, self.d
+        c = self.calls
         self.q999.change(now, -1)
         c.t_answer[call], c.answered_by[call], c.outcome[call] = now, who, ANSWERED
-        staff = self.call_handlers if who == BY_CALL_HANDLER else self.digital_desk
+        self.caller_reached(c.origin_call_id[call], now)
+        self.talk_999(call, self.call_handlers if who == BY_CALL_HANDLER else self.digital_desk, now)
+
+    def talk_999(self, call: int, staff: Staff, now: float) -> None:
+        """A 999 handler talks to the caller: question set (then grading), rest of call, wrap-up."""
+        c, d = self.calls, self.d
         staff.change(now, +1)
         row = c.draw_row[call]
         question, rest, wrap = d.question_999[row], d.rest_999[row], d.wrap_999[row]
@@ -336,6 +378,70 @@ class _Hub:
         source = SOURCE_999 if c.line[c.origin_call_id[call]] == LINE_999 else SOURCE_FROM_101
         self.after(now, question, self.question_set_ends, (call, source))
         self.after(now, question + rest + wrap, self.finish_work, staff)
+
+    def caller_reached(self, origin: int, now: float) -> None:
+        """A 999 handler has the caller on the line: a call-back waiting for them is cancelled
+        (left in its queue, skipped when reached) and any later contact is not made."""
+        c = self.calls
+        c.reached[origin] = 1
+        callback = c.callback[origin]
+        if callback >= 0:
+            c.outcome[callback], c.t_end[callback] = CALLBACK_CANCELLED, now
+            self.qcallback.change(now, -1)
+            c.callback[origin] = NONE
+
+    # ------------------------------------------------------------ after a hang-up in the 999 queue
+    def after_999_hang_up(self, call: int, now: float) -> None:
+        """The caller may be rung back (one call-back outstanding per caller) and may ring 999
+        again, while the caller has contacts left."""
+        c, d, m = self.calls, self.d, self.m
+        origin = c.origin_call_id[call]
+        if c.contacts[origin] >= m.max_attempts:
+            return
+        row = c.draw_row[call]
+        if m.callback_enabled and c.callback[origin] == NONE:
+            delay = d.callback_delay[row]
+            if now + delay < m.horizon_s:
+                c.callback[origin] = CALLBACK_SCHEDULED
+                self.after(now, delay, self.callback_due, call)
+        if d.u_redial[row] < m.redial_999_to_999:
+            delay = d.redial_999_delay[row]
+            if now + delay < m.horizon_s:
+                self.after(now, delay, self.caller_redials, (call, LINE_999))
+
+    def callback_due(self, parent: int, now: float) -> None:
+        """The call-back of the hung-up call ``parent`` joins the call-back queue, unless the
+        caller got through meanwhile or has no contact left."""
+        c = self.calls
+        origin = c.origin_call_id[parent]
+        if c.reached[origin] or c.contacts[origin] >= self.m.max_attempts:
+            c.callback[origin] = NONE
+            return
+        call = self.next_contact(LINE_999, ORIGIN_CALLBACK, parent, now)
+        c.callback[origin] = call
+        self.qcallback.rows.append(call)
+        self.qcallback.change(now, +1)
+        self.call_handlers_take_work(now)
+
+    def ring_back(self, call: int, now: float) -> None:
+        """A call handler rings the caller back: reached, the ordinary 999 call; not reached, a
+        short attempt (none at all if it takes no time)."""
+        c, d, m = self.calls, self.d, self.m
+        self.qcallback.change(now, -1)
+        origin = c.origin_call_id[call]
+        c.callback[origin] = NONE
+        c.t_answer[call], c.answered_by[call] = now, BY_CALL_HANDLER
+        row = c.draw_row[call]
+        if d.u_reach[row] < m.callback_reach:
+            c.outcome[call] = ANSWERED
+            self.caller_reached(origin, now)
+            self.talk_999(call, self.call_handlers, now)
+        else:
+            busy = d.unreached_time[row]
+            c.outcome[call], c.t_end[call] = CALLBACK_UNREACHED, now + busy
+            if busy > 0.0:
+                self.call_handlers.change(now, +1)
+                self.after(now, busy, self.finish_work, self.call_handlers)
 
     # ------------------------------------------------------------ 101 line
     def call_101_arrives(self, index: int, now: float) -> None:
@@ -412,8 +518,7 @@ class _Hub:
     def maybe_redial(self, call: int, now: float) -> None:
         """A 101 caller who hung up may ring 999, or 101 again, after a while."""
         c, m = self.calls, self.m
-        attempt = c.attempt[call]
-        if attempt + 1 >= m.max_attempts:
+        if c.contacts[c.origin_call_id[call]] >= m.max_attempts:
             return
         row = c.draw_row[call]
         u = self.d.u_redial[row]
@@ -428,11 +533,13 @@ class _Hub:
             self.after(now, delay, self.caller_redials, (call, line))
 
     def caller_redials(self, args, now: float) -> None:
+        """The caller rings again, unless a 999 handler reached them meanwhile or no contact is left."""
         parent, line = args
         c = self.calls
-        call = self.new_call(line, c.draw_row[parent] + 1, now, c.origin_call_id[parent])
-        c.origin[call], c.parent_call_id[call], c.attempt[call] = ORIGIN_REDIAL, parent, c.attempt[parent] + 1
-        c.next_call_id[parent] = call
+        origin = c.origin_call_id[parent]
+        if c.reached[origin] or c.contacts[origin] >= self.m.max_attempts:
+            return
+        call = self.next_contact(line, ORIGIN_REDIAL, parent, now)
         (self.offer_999 if line == LINE_999 else self.offer_101)(call, now)
 
     # ------------------------------------------------------------ grading and dispatch
@@ -445,8 +552,10 @@ class _Hub:
         i = self.incidents
         incident = i.new()
         c.incident_id[call] = incident
-        # attendance runs from the start of the call: the 101 call for a transfer
-        start = c.t_offer[c.parent_call_id[call]] if c.origin[call] == ORIGIN_TRANSFER else c.t_offer[call]
+        # attendance runs from the start of the call: the 101 call for a transfer; for a call-back,
+        # the start of the call it rang back (the emergency started then)
+        started = c.parent_call_id[call] if c.origin[call] == ORIGIN_CALLBACK else call
+        start = c.t_offer[c.parent_call_id[started]] if c.origin[started] == ORIGIN_TRANSFER else c.t_offer[started]
         i.call_id[incident], i.source[incident], i.grade[incident] = call, source, grade
         i.t_call_start[incident], i.t_ready[incident] = start, now
         if grade < N_DEPLOYED:
