@@ -161,7 +161,7 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
     may_101[n_999:, 0] = True
     in_999_queue = may_999 | (may_101 & (routed == ROUTE_TO_999))  # updated column by column
     been_in_999_queue = in_999_queue[:, 0].copy()  # in the 999 queue in a row before the current one
-    for k in range(1, A):
+    for k in range(1, A if callers else 1):  # no caller: no contact to follow (max_attempts may be huge)
         before, u_before = may_101[:, k - 1], u[:, k - 1]
         to_999 = before & (u_before < m.redial_to_999)  # the 101 rule, after a hang-up on 101
         may_101[:, k] = before & ~to_999 & (u_before < m.redial_to_999 + m.redial_to_101)

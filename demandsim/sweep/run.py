@@ -30,11 +30,10 @@ def run_sweep(sweeper, arguments: list[str]):
     config_pkg.setup()
     FAILURES.clear()
     config, context, launcher = sweeper.config, sweeper.hydra_context, sweeper.launcher
-    replications = config.run.replications
-    if not isinstance(replications, int) or replications < 1:
-        from demandsim.errors import ConfigError
+    from demandsim.runner import check_replications
 
-        raise ConfigError("run.replications", replications, "must be >= 1")
+    check_replications(config)  # before expanding them: a huge number would take forever to plan
+    replications = config.run.replications
     check_runs_per_job(getattr(sweeper, "runs_per_job", None))
     params = [f"{k}={v}" for k, v in (sweeper.params or {}).items()]
     if config_pkg.override_value("run.engine", params + list(arguments)) is None:
