@@ -36,6 +36,13 @@ def _add_shifts(week: np.ndarray, shifts, key: str) -> None:
             week[(first + np.arange(shift.hours)) % 168] += shift.staff
 
 
+def shift_headcount(shifts, key: str) -> np.ndarray:
+    """168 headcounts (Monday 00-01 first) of a list of :class:`Shift` (checked; ``key`` names the list)."""
+    week = np.zeros(168, dtype=np.int64)
+    _add_shifts(week, shifts, key)
+    return week
+
+
 def headcount_by_hour_of_week(roster, key: str) -> np.ndarray:
     """168 headcounts (Monday 00-01 first) for a :class:`Roster`."""
     week = np.zeros(168, dtype=np.int64)
