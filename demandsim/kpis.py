@@ -31,7 +31,7 @@ import pandas as pd
 
 from demandsim.config.schema import DEPLOYED_GRADES
 from demandsim.model.calendar import DAY, HOUR
-from demandsim.model.plan import ModelParts
+from demandsim.model.plan import STAFF_GROUPS, ModelParts
 from demandsim.records import RunRecords
 
 #: "answered within 10 seconds" (national 999 standard)
@@ -340,21 +340,55 @@ def attendance_kpis(incidents: pd.DataFrame, end_s: float) -> tuple[dict, dict]:
     return out, counted
 
 
+#: the staff groups with a utilisation KPI
+UTILISATION_GROUPS = ("call_handlers", "switchboard", "units")
+
+
+def available_column(group: str) -> str:
+    """The intervals column of the staff who could take work: units net of breaks and
+    abstraction (``available_units``); every other group as rostered."""
+    return "available_units" if group == "units" else f"rostered_{group}"
+
+
+def _measured_weight(iv: pd.DataFrame, warmup_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each hour's length (s) and the share of it after warm-up."""
+    start, length = iv["t_start"].to_numpy(), iv["length_s"].to_numpy()
+    return length, np.clip((start + length - warmup_s) / length, 0.0, 1.0)
+
+
+def busy_within_and_over(iv: pd.DataFrame, group: str, warmup_s: float) -> tuple[float, float, float]:
+    """Seconds of ``group``'s measured time: (busy within the available headcount, busy above it, available).
+
+    Hour by hour, busy time up to the hour's available staff counts as work; any above it
+    is people finishing a job after the roster (or the units available) dropped at the
+    hour: overtime. The engines keep hourly means only, so an hour that starts over its
+    headcount and ends under it nets the two: overtime is a lower bound.
+
+    >>> iv = pd.DataFrame({"t_start": [0, 3600], "length_s": [3600, 3600], "mean_busy_units": [2.0, 3.5],
+    ...                    "available_units": [2, 3]})
+    >>> busy_within_and_over(iv, "units", 0.0)
+    (18000.0, 1800.0, 18000.0)
+    """
+    length, weight = _measured_weight(iv, warmup_s)
+    busy = iv[f"mean_busy_{group}"].to_numpy() * length * weight
+    available = iv[available_column(group)].to_numpy() * length * weight
+    within = np.minimum(busy, available)
+    return float(within.sum()), float((busy - within).sum()), float(available.sum())
+
+
 def utilisation_kpis(records: RunRecords, model: ModelParts) -> dict:
-    """Busy time over rostered (paid) time in the measured hours."""
-    iv = records.intervals
-    start = iv["t_start"].to_numpy()
-    length = iv["length_s"].to_numpy()
-    # share of each hour that lies after warm-up
-    weight = np.clip((start + length - model.warmup_s) / length, 0.0, 1.0)
+    """Busy time within the available headcount over available time, in the measured hours (never above 1)."""
     out = {}
-    for kpi, groups in (("utilisation_call_handlers", ["call_handlers"]),
-                        ("utilisation_switchboard", ["switchboard"]),
-                        ("utilisation_units", ["units"])):
-        busy = sum((iv[f"mean_busy_{g}"] * length * weight).sum() for g in groups)
-        paid = sum((iv[f"rostered_{g}"] * length * weight).sum() for g in groups)
-        out[kpi] = float(busy / paid) if paid > 0 else None
+    for group in UTILISATION_GROUPS:
+        within, _, available = busy_within_and_over(records.intervals, group, model.warmup_s)
+        out[f"utilisation_{group}"] = within / available if available > 0 else None
     return out
+
+
+def overtime_hours(records: RunRecords, model: ModelParts) -> dict:
+    """Per staff group, hours busy above the available headcount in the measured hours (for summary.json counts)."""
+    return {f"overtime_hours_{group}": busy_within_and_over(records.intervals, group, model.warmup_s)[1] / 3600.0
+            for group in STAFF_GROUPS}
 
 
 def counts(calls: pd.DataFrame, incidents: pd.DataFrame) -> dict:
@@ -510,4 +544,4 @@ def kpis_and_counts(records: RunRecords, model: ModelParts) -> tuple[dict, dict]
     kpis.update(utilisation_kpis(records, model))
     # the backlog at the end counts incidents from the warm-up too: the whole table
     kpis.update(backlog_kpis(records.intervals, records.incidents, model.warmup_s, model.horizon_s))
-    return kpis, {**counts(calls, incidents), **censored}
+    return kpis, {**counts(calls, incidents), **censored, **overtime_hours(records, model)}

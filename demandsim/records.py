@@ -216,6 +216,8 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
                "t_start": t_start, "length_s": length}
     for k, name in enumerate(LEVELS):
         columns[f"mean_{name}"] = levels[k] / length
-    for group in STAFF_GROUPS:
-        columns[f"rostered_{group}"] = model.headcount[group][:hours].copy()
+    for group in STAFF_GROUPS:  # on duty and paid
+        columns[f"rostered_{group}"] = model.rostered[group][:hours].copy()
+    # what the engine staffed dispatch with: net of meal breaks and abstraction (demandsim.model.response)
+    columns["available_units"] = model.headcount["units"][:hours].copy()
     return RunRecords(calls_df, inc, pd.DataFrame(columns, copy=False))

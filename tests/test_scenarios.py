@@ -9,7 +9,7 @@ import pytest
 from demandsim.config import list_scenarios, load_config
 from helpers import run
 
-WHAT_IFS = ["demand_2024", "december_peak", "officers_on_phones", "short_question_set"]
+WHAT_IFS = ["demand_2024", "december_peak", "officers_on_phones", "officers_on_phones_overtime", "short_question_set"]
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -68,13 +68,16 @@ def test_baseline_volumes_match_the_published_figures(baseline):
         assert abs(per_day / expected - 1) < 0.04, (line, per_day, expected)
 
 
+#: 3 officers on the phones 16:00-21:00 every day
+PHONES_16_TO_21 = [{"start_hour": 16, "hours": 5, "staff": 3,
+                    "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}]
 #: what each what-if changes against the baseline, key by key (its file says why)
 WHAT_IF_CHANGES = {
     "demand_2024": {"arrivals.line_999.growth": 1.27},
     "december_peak": {"run.start_date": "2021-11-29", "run.days": 33},
-    "officers_on_phones": {"staffing.call_handlers.extra": [{"start_hour": 16, "hours": 5, "staff": 3,
-                                                             "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
-                                                                      "Sun"]}]},
+    "officers_on_phones": {"staffing.officers_on_phones.shifts": PHONES_16_TO_21},
+    "officers_on_phones_overtime": {"staffing.officers_on_phones.shifts": PHONES_16_TO_21,
+                                    "staffing.officers_on_phones.overtime": True},
     "short_question_set": {"handling.line_999.question_set.mean": 2.5,
                            "handling.secondary.question_set.mean": 2.0},
 }

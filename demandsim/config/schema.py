@@ -89,7 +89,8 @@ class Shift:
 class Roster:
     """Headcount through the week: from shifts, or 168 hour-of-week numbers.
 
-    ``extra`` shifts add on top (e.g. officers put on the phones at peak).
+    ``extra`` shifts add on top (e.g. a temporary extra shift; officers taken off
+    response to answer calls are ``staffing.officers_on_phones``).
     """
 
     shifts: List[Shift] = field(default_factory=list)
@@ -107,6 +108,50 @@ class DigitalDeskConfig:
 
 
 @dataclass
+class StaffScale:
+    """One key per lever: every roster of a group (shifts, extra, hour_of_week) times this.
+
+    Per hour of the week, headcount x scale rounded half up (demandsim/model/staffing.py
+    says why per hour, not per shift). >= 0; 1 changes nothing.
+    """
+
+    #: multiplier on staffing.call_handlers
+    call_handlers: float = 1.0
+    #: multiplier on staffing.switchboard
+    switchboard: float = 1.0
+    #: multiplier on staffing.secondary_handlers
+    secondary_handlers: float = 1.0
+    #: multiplier on staffing.digital_desk.roster
+    digital_desk: float = 1.0
+    #: multiplier on staffing.units (before officers on the phones are taken out)
+    units: float = 1.0
+
+
+@dataclass
+class ResponseConfig:
+    """What takes a rostered response officer away from the incident queue."""
+
+    #: share of rostered unit time (after meal breaks) taken by custody, constant watch, court,
+    #: training (the force's "abstraction tracker"); in [0, 1)
+    abstraction: float = 0.0
+    #: refreshment break per officer per shift, minutes, spread evenly over the shift's hours; >= 0
+    meal_break_min: float = 0.0
+    #: shifts of at least this many hours include the meal break; shorter ones none; >= 0
+    break_from_hours: float = 0.0
+
+
+@dataclass
+class OfficersOnPhones:
+    """Response officers put on the phones: call handlers in these shifts, units no more."""
+
+    #: when and how many: they join staffing.call_handlers in these hours
+    shifts: List[Shift] = field(default_factory=list)
+    #: true: on overtime, so the units roster keeps its officers; false: they are taken
+    #: out of staffing.units in the same hours (the real lever's cost)
+    overtime: bool = False
+
+
+@dataclass
 class StaffingConfig:
     call_handlers: Roster = field(default_factory=Roster)
     switchboard: Roster = field(default_factory=Roster)
@@ -116,6 +161,12 @@ class StaffingConfig:
     secondary_handlers: Roster = field(default_factory=Roster)
     digital_desk: DigitalDeskConfig = field(default_factory=DigitalDeskConfig)
     units: Roster = field(default_factory=Roster)
+    #: multipliers on whole rosters, one per staff group (sweep one key: staffing.scale.units=0.8,1.0,1.2)
+    scale: StaffScale = field(default_factory=StaffScale)
+    #: response officers' time not available for incidents: abstraction and meal breaks
+    response: ResponseConfig = field(default_factory=ResponseConfig)
+    #: response officers answering calls at peak (moved from units to call handlers)
+    officers_on_phones: OfficersOnPhones = field(default_factory=OfficersOnPhones)
 
 
 # ----------------------------------------------------------------- triage

@@ -2,8 +2,10 @@
 
 :func:`build_model` checks every value and turns the config into plain arrays
 and distributions (:class:`ModelParts`); :func:`build_plan` adds the run's
-random draws (arrival times and :class:`~demandsim.draws.CallDraws`). Engines
-consume a :class:`RunPlan` and nothing else, so both engines see the same model.
+random draws (arrival times and :class:`~demandsim.draws.CallDraws`) and the units
+available in each hour (:mod:`~demandsim.model.response`: rounded at random, so they
+need the seed). Engines consume a :class:`RunPlan` and nothing else, so both engines
+see the same model.
 
 Example:
     >>> from demandsim.config.schema import Config
@@ -23,7 +25,7 @@ import hashlib
 import math
 import os
 import pickle
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +37,9 @@ from demandsim.model.arrivals import arrival_times, hourly_rates
 from demandsim.model.calendar import DAY, Calendar
 from demandsim.model.distributions import Duration
 from demandsim.model.grading import SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY, Grading
-from demandsim.model.rosters import headcount_by_hour_of_week
+from demandsim.model.response import break_share_by_hour_of_week, check_response, expected_available, units_available
 from demandsim.model.shares import cumulative_shares, pick
+from demandsim.model.staffing import paid_by_hour_of_week
 
 #: switchboard routes, in the order of triage.route
 ROUTES = ("to_999", "secondary", "closed")
@@ -55,7 +58,11 @@ class ModelParts:
     calendar: Calendar
     rate_999: np.ndarray  # expected calls per simulated hour
     rate_101: np.ndarray
-    headcount: dict  # staff group -> headcount per simulated hour
+    rostered: dict  # staff group -> on duty and paid, per simulated hour (officers on the phones moved)
+    units_expected: np.ndarray  # mean units available per simulated hour (net of breaks and abstraction)
+    #: staff group -> who takes work, per simulated hour: the engines' input. As rostered, except
+    #: units: those available, rounded at random for the run's seed. None until build_plan sets it
+    headcount: dict | None
     pooled_secondary: bool
     digital_desk_threshold: int
     patience_999: Duration
@@ -270,11 +277,11 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
     rate_101 = hourly_rates(cfg.arrivals.line_101, cfg.arrivals, calendar, "arrivals.line_101")
 
     staffing = cfg.staffing
-    headcount = {}
-    for group in STAFF_GROUPS:
-        roster = staffing.digital_desk.roster if group == "digital_desk" else getattr(staffing, group)
-        key = "staffing.digital_desk.roster" if group == "digital_desk" else f"staffing.{group}"
-        headcount[group] = headcount_by_hour_of_week(roster, key)[calendar.hour_of_week]
+    paid = paid_by_hour_of_week(staffing)
+    rostered = {group: paid[group][calendar.hour_of_week] for group in STAFF_GROUPS}
+    abstraction, meal_break_min, break_from_hours = check_response(staffing.response)
+    breaks = break_share_by_hour_of_week(staffing.units, meal_break_min, break_from_hours)
+    units_expected = expected_available(paid["units"], breaks, abstraction)[calendar.hour_of_week]
     threshold = whole_number(staffing.digital_desk.queue_threshold, "staffing.digital_desk.queue_threshold", 1)
 
     route = cumulative_shares(asdict(cfg.triage.route), "triage.route")
@@ -298,7 +305,9 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
         calendar=calendar,
         rate_999=rate_999,
         rate_101=rate_101,
-        headcount=headcount,
+        rostered=rostered,
+        units_expected=units_expected,
+        headcount=None,
         pooled_secondary=bool(staffing.pooled_secondary),
         digital_desk_threshold=threshold,
         patience_999=patience[0],
@@ -332,7 +341,7 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
 
 def _check_staff_for_demand(m: ModelParts) -> None:
     """Refuse a run where some kind of work arrives but nobody is ever rostered for it."""
-    has = {group: bool(m.headcount[group].any()) for group in STAFF_GROUPS}
+    has = {group: bool(m.rostered[group].any()) for group in STAFF_GROUPS}
     share = np.diff(np.concatenate([[0.0], m.route_cumulative]))
     demand_999 = m.rate_999.sum() > 0 or (m.rate_101.sum() > 0 and (share[ROUTE_TO_999] > 0 or m.redial_to_999 > 0))
     if demand_999 and not (has["call_handlers"] or has["digital_desk"]):
@@ -370,6 +379,15 @@ DRAW_INPUTS = ("horizon_s", "rate_999", "rate_101", "patience_999", "patience_sw
 _last_draws: list[tuple] = []
 
 
+def with_headcount(model: ModelParts, seed: int) -> ModelParts:
+    """``model`` with the engines' headcount for ``seed``: every group as rostered, units as available.
+
+    The availability uniforms are not among the call draws (:data:`DRAW_INPUTS`), so
+    staffing still changes no call's draws and a sweep's points share them.
+    """
+    return replace(model, headcount={**model.rostered, "units": units_available(model.units_expected, seed)})
+
+
 def draws_key(model: ModelParts, seed: int) -> str:
     """What a plan's random draws depend on: the seed and the model's :data:`DRAW_INPUTS`, hashed."""
     inputs = (seed,) + tuple(getattr(model, name) for name in DRAW_INPUTS)
@@ -383,9 +401,9 @@ def build_plan(cfg: Config, base_dir: Path | None = None, reuse_draws: bool = Tr
     (:func:`draws_key`; engines only read a plan's arrays), unless ``reuse_draws`` is False
     (the benchmarks time the drawing of every run).
     """
-    model = build_model(cfg, base_dir)
-    check_memory(cfg, model)  # reused draws too: the engine's records and event list are new
     seed = int(cfg.run.seed)
+    model = with_headcount(build_model(cfg, base_dir), seed)
+    check_memory(cfg, model)  # reused draws too: the engine's records and event list are new
     key = draws_key(model, seed)
     if reuse_draws and _last_draws and _last_draws[0][0] == key:
         _, arrivals_999, arrivals_101, draws = _last_draws[0]

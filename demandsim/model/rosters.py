@@ -38,6 +38,13 @@ def _add_shifts(week: list[int], shifts, key: str) -> None:
                 week[hour % HOURS_PER_WEEK] += staff
 
 
+def shift_headcount(shifts, key: str) -> np.ndarray:
+    """168 headcounts (Monday 00-01 first) of a list of :class:`Shift` (checked; ``key`` names the list)."""
+    week = np.zeros(168, dtype=np.int64)
+    _add_shifts(week, shifts, key)
+    return week
+
+
 def headcount_by_hour_of_week(roster, key: str) -> np.ndarray:
     """168 headcounts (Monday 00-01 first) for a :class:`Roster`."""
     # whole numbers of any size while adding, so a sum too large for the engines is named, not wrapped

@@ -253,7 +253,7 @@ def average_day_chart(data: ReportData, run: RunData) -> go.Figure:
     rows = 3 if has_units else 2
     titles = ["calls waiting (mean number in the queue)", "hub staff busy and rostered (people)"]
     if has_units:
-        titles.append("response units busy and rostered; incidents waiting for a unit")
+        titles.append("response units busy, available and rostered; incidents waiting for a unit")
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=[esc(t) for t in titles])
     for i, (col, name) in enumerate(QUEUES.items()):
@@ -273,6 +273,9 @@ def average_day_chart(data: ReportData, run: RunData) -> go.Figure:
                                  line=dict(color="#17becf", width=2)), row=3, col=1)
         fig.add_trace(go.Scatter(x=hours, y=day["rostered_units"], name="units rostered", mode="lines",
                                  line=dict(color="#17becf", width=1.5, dash="dot", shape="hv")), row=3, col=1)
+        if "available_units" in day:  # net of meal breaks and abstraction (runs before issue 10 lack it)
+            fig.add_trace(go.Scatter(x=hours, y=day["available_units"], name="units available", mode="lines",
+                                     line=dict(color="#17becf", width=1.5, dash="dash", shape="hv")), row=3, col=1)
         fig.add_trace(go.Scatter(x=hours, y=day["mean_waiting_dispatch"], name="incidents waiting for a unit",
                                  mode="lines", line=dict(color="#9467bd", width=2)), row=3, col=1)
     fig.update_layout(title=dict(text="Calls waiting and staff busy through an average day", x=0.01),
@@ -283,4 +286,4 @@ def average_day_chart(data: ReportData, run: RunData) -> go.Figure:
     fig.update_yaxes(title_text="people", row=2, col=1, rangemode="tozero")
     if has_units:
         fig.update_yaxes(title_text="units, incidents", row=3, col=1, rangemode="tozero")
-    return footer(fig, data, f"one run: {data.chosen_label}; dotted: rostered")
+    return footer(fig, data, f"one run: {data.chosen_label}; dotted: rostered; dashed: units available")

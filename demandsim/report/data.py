@@ -330,9 +330,9 @@ def heatmaps(run: RunData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def average_day(run: RunData) -> pd.DataFrame:
-    """Mean of each ``mean_*``/``rostered_*`` column of the intervals table by hour of the day."""
+    """Mean of each ``mean_*``/``rostered_*``/``available_*`` column of the intervals table by hour of the day."""
     iv = run.intervals
     iv = iv[iv["t_start"] >= run.warmup_s - 1e-9]
-    cols = [c for c in iv.columns if c.startswith(("mean_", "rostered_"))]
+    cols = [c for c in iv.columns if c.startswith(("mean_", "rostered_", "available_"))]
     day = iv.assign(hour_of_day=iv["hour_of_week"] % 24).groupby("hour_of_day")[cols].mean()
     return day.reindex(range(24))
