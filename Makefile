@@ -1,7 +1,7 @@
 # The two commands of the README. Each creates the environment when it is missing.
 #   make baseline   run the shipped baseline scenario (4 simulated weeks)
 #   make test       run the test suite (the fast subset; CI runs this)
-#   make test-full  every test, including the long statistical validation
+#   make test-full  every test, including the slow ones (the full property sweep of bad input)
 #   make bench      benchmarks against peer simulators (benchmarks/README.md; BENCH_ARGS=--quick)
 PYTHON ?= python3
 VENV   := .venv

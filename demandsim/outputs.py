@@ -184,6 +184,8 @@ def headline_table(result: RunResult) -> str:
         ("101 abandoned (any stage)", _pct(k["abandon_rate_101"]), "standard 5%"),
         ("  of which on secondary line", _pct(k["abandon_rate_101_secondary"]), "share of forwarded"),
         ("999 redials from 101", f"{k['redials_999_from_101']:,}", ""),
+        ("999 call-backs made", f"{k['callbacks_999']:,}", "to callers who hung up on 999"),
+        ("999 hang-ups never reached", _pct(k["abandoned_999_never_reached"]), "share of callers who hung up"),
         ("attended within target: immediate", _pct(k["attend_within_target_immediate"]), "15 min"),
         ("attended within target: priority", _pct(k["attend_within_target_priority"]), "60 min"),
         ("attended within target: prompt", _pct(k["attend_within_target_prompt"]), "4 h"),
