@@ -226,7 +226,7 @@ def check_memory(cfg: Config, model: "ModelParts", limit: int | None = None) -> 
     n_999, n_101 = float(model.rate_999.sum()), float(model.rate_101.sum())
     hours_bytes = len(model.rate_999) * BYTES_PER_HOUR
     # as floats: a sum of huge headcounts is still compared, not wrapped round
-    on_duty = np.sum([model.headcount[g].astype(np.float64) for g in STAFF_GROUPS], axis=0)
+    on_duty = np.sum([model.rostered[g].astype(np.float64) for g in STAFF_GROUPS], axis=0)
     staff_bytes = float(on_duty.max(initial=0.0)) * BYTES_PER_STAFF
     calls = n_999 + n_101
     rows = calls * model.max_attempts
@@ -235,9 +235,9 @@ def check_memory(cfg: Config, model: "ModelParts", limit: int | None = None) -> 
         return
     days = cfg.run.days
     if hours_bytes + rows * BYTES_PER_ATTEMPT <= limit:
-        group = max(STAFF_GROUPS, key=lambda g: int(model.headcount[g].max(initial=0)))
+        group = max(STAFF_GROUPS, key=lambda g: int(model.rostered[g].max(initial=0)))
         key = "staffing.digital_desk.roster" if group == "digital_desk" else f"staffing.{group}"
-        value, change = f"{int(model.headcount[group].max(initial=0))} on duty", f"lower the headcount of {key}"
+        value, change = f"{int(model.rostered[group].max(initial=0))} on duty", f"lower the headcount of {key}"
     elif hours_bytes + calls * BYTES_PER_ATTEMPT <= limit:
         key, value, change = "callers.redial.max_attempts", model.max_attempts, "lower callers.redial.max_attempts"
     elif (hours_bytes + calls * BYTES_PER_ATTEMPT) * min(1.0, DAYS_PER_YEAR / days) <= limit:
