@@ -222,3 +222,23 @@ def test_shared_config_hash_from_one_config_per_point_is_that_of_every_run(sweep
     assert data.runs["point"].nunique() < len(data.runs)  # replications, so the shortcut is exercised
     every = [read_yaml(folder / d / "config.yaml") for d in data.runs["run_dir"]]
     assert data.config_hash == shared_config_hash(every)
+
+
+def test_a_run_whose_units_cannot_keep_up_says_so_on_the_page(tmp_path):
+    """+27% 999 demand with today's units: the backlog grows without settling (stable false), and the
+    page says so in words above the charts; the baseline's page does not."""
+    import json
+
+    pages = {}
+    for scenario in ("demand_2024", "baseline_2021"):
+        out = tmp_path / scenario
+        done = cli(f"scenario={scenario}", "run.days=9", "run.warmup_days=1", "run.engine=fast",
+                   f"hydra.run.dir={out}")
+        assert done.returncode == 0, done.stderr
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["kpis"]["stable"] is (scenario == "baseline_2021")
+        assert bool(summary["warnings"]) is (scenario == "demand_2024")
+        assert cli_report(out).returncode == 0
+        pages[scenario] = html.unescape((out / REPORT_FILE).read_text())
+    assert 'id="capacity"' in pages["demand_2024"] and "Units cannot keep up" in pages["demand_2024"]
+    assert 'id="capacity"' not in pages["baseline_2021"]

@@ -222,6 +222,43 @@ def _choose_run(runs: pd.DataFrame, x_key: str | None, wanted: str | None) -> pd
 
 
 # ----------------------------------------------------------------- the smallest-staffing table
+def capacity_warnings(data: ReportData) -> list[str]:
+    """Plain-words warnings for runs whose units could not keep up (``stable`` false).
+
+    A single run carries its own (summary.json's ``warnings``). For a sweep, one line per point
+    where any replication's backlog grew without settling, with how many, the mean growth a day
+    and the mean backlog at the end: such a point's attendance figures describe a queue still
+    growing, so they depend on the run length.
+
+    Example:
+        >>> import pandas as pd
+        >>> runs = pd.DataFrame({"point": [0, 0, 1, 1], "x": [2, 2, 3, 3], "stable": [0, 0, 1, None],
+        ...                      "backlog_growth_per_day": [40.0, 42.0, 0.1, None], "backlog_end": [900, 1100, 2, 3]})
+        >>> d = ReportData(Path("."), "s", True, None, "", [], "", runs=runs, swept_keys=["x"])
+        >>> capacity_warnings(d)  # doctest: +NORMALIZE_WHITESPACE
+        ['x=2: units cannot keep up in 2 of 2 replications: the backlog of incidents waiting for a unit grew by
+          41.0 a day (1,000 waiting at the end, means over those replications); attendance figures at this point
+          depend on the run length']
+    """
+    if not data.is_sweep:
+        return list(data.chosen.summary.get("warnings", []))
+    runs = data.runs
+    if "stable" not in runs:
+        return []
+    out = []
+    for point, group in runs.groupby("point", sort=True):
+        unstable = group[group["stable"].astype("float64") == 0]
+        if unstable.empty:
+            continue
+        label = sw.point_label({k: group[k].iloc[0] for k in data.swept_keys}) or "the point"
+        growth = float(unstable["backlog_growth_per_day"].astype("float64").mean())
+        end = float(unstable["backlog_end"].astype("float64").mean())
+        out.append(f"{label}: units cannot keep up in {len(unstable)} of {len(group)} replications: the backlog of "
+                   f"incidents waiting for a unit grew by {growth:,.1f} a day ({end:,.0f} waiting at the end, "
+                   f"means over those replications); attendance figures at this point depend on the run length")
+    return out
+
+
 def smallest_staffing(data: ReportData) -> list[dict]:
     """For each swept key and standard, the least value from which the standard is met with 95% confidence.
 

@@ -18,7 +18,7 @@ import html
 import plotly.io as pio
 
 from demandsim import __version__
-from demandsim.report.data import ReportData
+from demandsim.report.data import ReportData, capacity_warnings
 
 CSS = """
 body { font-family: Arial, Helvetica, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
@@ -100,6 +100,12 @@ def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: li
         parts.append(f'<div class="missing" id="missing"><b>Runs missing from this sweep</b> (their points are '
                      f"left out of the charts, or drawn from fewer replications; re-run the sweep command to "
                      f"complete them):<ul>{items}</ul></div>")
+    warnings = capacity_warnings(data)
+    if warnings:
+        items = "".join(f"<li>{e(w)}</li>" for w in warnings)
+        parts.append(f'<div class="missing" id="capacity"><b>Units cannot keep up</b> (a backlog that grows '
+                     f"without settling: not a steady state; see stable and backlog_growth_per_day in "
+                     f"docs/model.md):<ul>{items}</ul></div>")
     if smallest:
         parts.append("<h2>Smallest staffing that meets each standard</h2>")
         parts.append('<p class="note">The least swept value from which the standard is met with 95% confidence '
