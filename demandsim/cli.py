@@ -82,7 +82,7 @@ def sweep_job(cfg, hydra_cfg) -> dict:
     import shutil
 
     from demandsim import sweep
-    from demandsim.outputs import run_id
+    from demandsim.identity import run_id
 
     overrides = list(hydra_cfg.overrides.task)
     sweep_dir = Path(str(hydra_cfg.sweep.dir))
@@ -107,7 +107,8 @@ def sweep_job(cfg, hydra_cfg) -> dict:
 def _sweep_run(config, planned, sweep_dir: Path, scratch: Path) -> dict:
     """One run of a sweep job: simulated and written, or skipped if already done; its outcome."""
     from demandsim import sweep
-    from demandsim.outputs import is_complete_run, run_id, write_run_folder
+    from demandsim.identity import run_id
+    from demandsim.outputs import is_complete_run, write_run_folder
     from demandsim.runner import simulate
 
     rid = run_id(config)
@@ -147,7 +148,8 @@ def replicated_run(config, out_dir: Path) -> None:
 
     from demandsim import sweep
     from demandsim.errors import ConfigError
-    from demandsim.outputs import is_complete_run, remove_if_empty, run_id, write_run_folder
+    from demandsim.identity import run_id
+    from demandsim.outputs import is_complete_run, remove_if_empty, write_run_folder
     from demandsim.runner import effective_seed, simulate
 
     n = config.run.replications

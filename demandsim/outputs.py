@@ -28,7 +28,7 @@ import yaml
 
 from demandsim import __version__
 from demandsim.config.schema import Config
-from demandsim.identity import code_fingerprint, data_files, run_id  # noqa: F401 - run_id: callers use outputs.run_id
+from demandsim.identity import code_fingerprint, data_files, run_id
 from demandsim.kpis import STABLE_MIN_DAYS
 from demandsim.runner import RunResult, effective_seed
 

@@ -14,7 +14,8 @@ import pytest
 
 from demandsim import sweep
 from demandsim.config import PROJECT_DIR, list_scenarios, load_config
-from demandsim.outputs import RESULT_FILES, config_text, run_id
+from demandsim.identity import run_id
+from demandsim.outputs import RESULT_FILES, config_text
 from demandsim.stats import t_interval
 from helpers import ERLANG_SWEEP, cli, erlang_sweep, run
 

@@ -7,7 +7,7 @@ swept values ("points"), each N times with different seeds.
 :func:`demandsim.runner.effective_seed`), so replication 0 is the single run and the
 same r uses the same seed at every point: common random numbers.
 
-**Identity.** A run is identified by :func:`demandsim.outputs.run_id`, a hash of its
+**Identity.** A run is identified by :func:`demandsim.identity.run_id`, a hash of its
 resolved config with the seed it draws with; its folder is ``runs/<run_id>``.
 
 Example:
@@ -129,7 +129,7 @@ def draws_group(cfg) -> str:
     import dataclasses
 
     from demandsim.config.schema import StaffingConfig
-    from demandsim.outputs import run_id
+    from demandsim.identity import run_id
 
     return run_id(dataclasses.replace(cfg, staffing=StaffingConfig()))
 
@@ -147,7 +147,7 @@ def plan_runs(jobs: list[list[str]], swept: list[str], compose, configs: dict | 
     from omegaconf import open_dict, read_write
 
     from demandsim import config as config_pkg
-    from demandsim.outputs import run_id
+    from demandsim.identity import run_id
     from demandsim.runner import check_replications, effective_seed
 
     planned, points, composed = [], {}, {}
