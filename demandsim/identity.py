@@ -22,10 +22,11 @@ import functools
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 from demandsim import __version__
-from demandsim.config.schema import Config, Dist, PathsConfig, ReportConfig, RunConfig
+from demandsim.config.schema import Config, Dist, PathsConfig, ReportConfig, RunConfig, walk
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: parts of the package that only arrange or draw runs and cannot change a run's files:
@@ -58,33 +59,30 @@ def data_files(cfg: Config) -> dict[str, str]:
     """
     base = Path(cfg.paths.data_dir)
     found = {}
-    for key, dist in _dists(cfg, ""):
-        if dist.kind == "empirical" and dist.csv:
+    for key, dist in walk(cfg):
+        if isinstance(dist, Dist) and dist.kind == "empirical" and dist.csv:
             path = Path(dist.csv)
             found[f"{key}.csv"] = file_hash(path if path.is_absolute() else base / path)
     return found
 
 
-def _dists(node, path: str):
-    """(key, Dist) for every distribution in a config tree."""
-    if isinstance(node, Dist):
-        yield path, node
-    elif dataclasses.is_dataclass(node):
-        for f in dataclasses.fields(node):
-            yield from _dists(getattr(node, f.name), f"{path}.{f.name}" if path else f.name)
-    elif isinstance(node, (list, tuple)):
-        for i, item in enumerate(node):
-            yield from _dists(item, f"{path}[{i}]")
-
-
 def file_hash(path: Path) -> str:
     """Content hash of a file (16 hex digits), or ``"missing"``; cached by size and modification time,
-    so planning a sweep of hundreds of runs reads each file once."""
+    so planning a sweep of hundreds of runs reads each file once.
+
+    A file modified in the last two seconds is always read: an edit within the file system's
+    timestamp granularity can keep the size and the modification time (git calls such entries
+    "racily clean"), and the cache would then return the old content's hash."""
     try:
         stat = os.stat(path)
     except OSError:
         return "missing"
+    if time.time_ns() - stat.st_mtime_ns < RECENT_NS:
+        return _content_hash.__wrapped__(str(path), stat.st_size, stat.st_mtime_ns)
     return _content_hash(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+RECENT_NS = 2_000_000_000
 
 
 @functools.lru_cache(maxsize=256)

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -394,6 +395,26 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     #: plain parameters of the validation scenarios (servers, rates, ...)
     validation: Optional[Dict[str, Any]] = None
+
+
+def walk(node, key: str = ""):
+    """``(key, value)`` for ``node`` and everything inside it (dataclass fields, mapping entries, list
+    items), keyed as errors name them (``staffing.call_handlers.shifts[2].staff``).
+
+    Example:
+        >>> [k for k, v in walk(Config()) if isinstance(v, Dist)][:2]
+        ['triage.triage_time', 'handling.line_999.question_set']
+    """
+    yield key, node
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            yield from walk(getattr(node, f.name), f"{key}.{f.name}" if key else f.name)
+    elif isinstance(node, dict):
+        for name, value in node.items():
+            yield from walk(value, f"{key}.{name}" if key else str(name))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from walk(value, f"{key}[{i}]")
 
 
 def register_schema() -> None:

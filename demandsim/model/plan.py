@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 import os
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from demandsim.config.schema import DEPLOYED_GRADES, Config
+from demandsim.config.schema import DEPLOYED_GRADES, Config, walk
 from demandsim.draws import LINE_101, LINE_999, CallDraws, draw_calls, stream
 from demandsim.errors import ConfigError, whole_number
 from demandsim.model.arrivals import arrival_times, hourly_rates
@@ -126,17 +125,9 @@ def refuse_non_finite(node, key: str = "") -> None:
         ...
         demandsim.errors.ConfigError: staffing.call_handlers.shifts[1].staff=nan: must be a finite number
     """
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        for f in dataclasses.fields(node):
-            refuse_non_finite(getattr(node, f.name), f"{key}.{f.name}" if key else f.name)
-    elif isinstance(node, dict):
-        for name, value in node.items():
-            refuse_non_finite(value, f"{key}.{name}" if key else str(name))
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            refuse_non_finite(value, f"{key}[{i}]")
-    elif isinstance(node, float) and not math.isfinite(node):
-        raise ConfigError(key, node, "must be a finite number")
+    for name, value in walk(node, key):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(name, value, "must be a finite number")
 
 
 def _run_window(run) -> tuple[float, float]:
