@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from demandsim.config.schema import WEEKDAYS
-from demandsim.errors import ConfigError
+from demandsim.errors import INT_MAX, ConfigError
 from demandsim.model.rosters import headcount_by_hour_of_week, shift_headcount
 
 #: the staff groups and their rosters' config keys, in the order the engines take them
@@ -93,7 +93,11 @@ def paid_by_hour_of_week(staffing) -> dict:
     paid = {}
     for group, key in ROSTER_KEYS.items():
         scale = check_scale(getattr(staffing.scale, group), f"staffing.scale.{group}")
-        paid[group] = scaled(headcount_by_hour_of_week(roster_of(staffing, group), key), scale)
+        week = headcount_by_hour_of_week(roster_of(staffing, group), key)
+        if float(week.max(initial=0)) * scale > INT_MAX:  # the scaled headcount must still be a whole number
+            raise ConfigError(f"staffing.scale.{group}", scale, f"too large: the roster times the scale must be "
+                              f"at most {INT_MAX} people")
+        paid[group] = scaled(week, scale)
     phones = staffing.officers_on_phones
     officers = shift_headcount(phones.shifts, "staffing.officers_on_phones.shifts")
     paid["call_handlers"] = paid["call_handlers"] + officers
