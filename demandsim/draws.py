@@ -50,7 +50,7 @@ from demandsim.model.shares import pick
 
 #: one stream per purpose (and per line of origin); the order fixes the seeds
 PURPOSES = ("arrivals", "patience", "triage", "routing", "handling", "grade", "travel", "on_scene", "redial",
-            "callback")
+            "callback", "follow_up")
 LINE_999, LINE_101 = 0, 1
 
 
@@ -84,8 +84,10 @@ class CallDraws:
     wrap_secondary: np.ndarray
     u_grade: np.ndarray
     travel: np.ndarray  # for the deployed grade the row would get (NaN if none)
-    on_scene: np.ndarray
-    u_redial: np.ndarray  # the redial choice after a hang-up (on 101: to 999 or 101; on 999: again or not)
+    on_scene: np.ndarray  # the unit's time after arrival: on scene plus any follow-up work
+    follow_up: np.ndarray  # the follow-up work in on_scene (0 for incidents without; NaN where no grade)
+    u_redial: np.ndarray  # the redial choice after a hang-up on 101 (to 999 or 101)
+    rings_999_again: np.ndarray  # bool: after a hang-up in the 999 queue the caller rings 999 again
     redial_delay: np.ndarray  # after a hang-up on 101
     redial_999_delay: np.ndarray  # after a hang-up in the 999 queue
     callback_delay: np.ndarray  # from a hang-up in the 999 queue until its call-back is due
@@ -131,7 +133,34 @@ def caller_uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: i
     return np.repeat(out, attempts)
 
 
-def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: np.ndarray) -> dict:
+def rings_999_again(model, n_999: int, n_101: int, u_redial: np.ndarray, u_grade: np.ndarray) -> np.ndarray:
+    """Per row, whether a caller who hangs up in the 999 queue on that contact rings 999 again.
+
+    The caller's own need decides the chance: ``redial_999_to_999_needing`` when the grade the
+    caller's incident would get is for attendance (immediate, priority or prompt: graded as a
+    999 call for a 999 caller, as a 101 caller put through to 999 for a 101 caller), else
+    ``redial_999_to_999``; the row's redial uniform decides. So a caller who needs a unit is
+    not lost by a hang-up more often than the config says, whoever answered first.
+
+    >>> from types import SimpleNamespace
+    >>> from demandsim.model.grading import Grading
+    >>> m = SimpleNamespace(max_attempts=2, redial_999_to_999=0.0, redial_999_to_999_needing=1.0,
+    ...                     grading=SimpleNamespace(cumulative=np.array([[0.5, 0.5, 0.5, 1.0]] * 3)))
+    >>> rings_999_again(m, 2, 0, np.array([0.3, 0.9, 0.3, 0.9]), np.array([0.2, 0.2, 0.7, 0.7])).tolist()
+    [True, True, False, False]
+    """
+    from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101
+
+    A, callers = model.max_attempts, n_999 + n_101
+    cum = model.grading.cumulative
+    u_caller = u_grade.reshape(callers, A)[:, 0]
+    grade = np.concatenate([pick(cum[SOURCE_999], u_caller[:n_999]), pick(cum[SOURCE_FROM_101], u_caller[n_999:])])
+    chance = np.where(grade < N_DEPLOYED, model.redial_999_to_999_needing, model.redial_999_to_999)
+    return (u_redial.reshape(callers, A) < chance[:, None]).ravel()
+
+
+def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: np.ndarray,
+                   again_999: np.ndarray) -> dict:
     """Boolean masks of the rows that may need each kind of attribute (see module docstring).
 
     ``on_101``: rows whose contact may ring 101 (first calls and redials to 101);
@@ -139,7 +168,8 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
     redials to 999, call-backs); ``on_secondary``: 101 rows the switchboard would forward;
     ``first_999``: the 999 callers' rows (graded as calls first made to 999);
     ``redials``: rows whose caller may ring again after hanging up on 101;
-    ``redials_999``: rows whose caller may ring 999 again after hanging up in the 999 queue;
+    ``redials_999``: rows whose caller may ring 999 again after hanging up in the 999 queue
+    (``again_999``: :func:`rings_999_again`);
     ``called_back``: rows whose hang-up in the 999 queue may be called back;
     ``callbacks``: rows that may be a call-back.
 
@@ -154,6 +184,7 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
     m, A = model, model.max_attempts
     callers = n_999 + n_101
     u = u_redial.reshape(callers, A)  # one row per caller, one column per contact
+    again = again_999.reshape(callers, A)
     routed = route.reshape(callers, A)
     may_101 = np.zeros((callers, A), dtype=bool)
     may_999 = np.zeros((callers, A), dtype=bool)  # as a call on the 999 line (not a transfer)
@@ -168,14 +199,14 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
         if m.callback_enabled:
             may_999[:, k] = to_999 | been_in_999_queue
         else:  # contacts follow one another: the 999 rule, after a hang-up in the 999 queue
-            may_999[:, k] = to_999 | (in_999_queue[:, k - 1] & (u_before < m.redial_999_to_999))
+            may_999[:, k] = to_999 | (in_999_queue[:, k - 1] & again[:, k - 1])
         in_999_queue[:, k] = may_999[:, k] | (may_101[:, k] & (routed[:, k] == ROUTE_TO_999))
         been_in_999_queue |= in_999_queue[:, k]
     last = np.zeros((callers, A), dtype=bool)
     last[:, A - 1] = True  # a caller's last row is followed by no contact
     # a redial row follows: a 101 hang-up whose choice is a line; a 999 hang-up whose choice is to ring again
     redials = may_101 & ~last & (u < m.redial_to_999 + m.redial_to_101)
-    redials_999 = in_999_queue & ~last & (u < m.redial_999_to_999)
+    redials_999 = in_999_queue & ~last & again
     called_back = in_999_queue & ~last & m.callback_enabled
     first_in_queue = np.argmax(in_999_queue, axis=1)  # a call-back follows a hang-up in the 999 queue
     callbacks = (m.callback_enabled & in_999_queue.any(axis=1))[:, None] & (
@@ -211,11 +242,19 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     rows = (n_999 + n_101) * A
     # only 101 callers route, and only they or 999 callers who may ring again redial: a run
     # without them draws neither (a zero choice redials nobody: no share is below 0)
-    redial_drawn = n_101 or m.redial_999_to_999 > 0 or every_entry
+    redial_drawn = n_101 or m.redial_999_to_999 > 0 or m.redial_999_to_999_needing > 0 or every_entry
     u_redial = uniforms(seed, "redial", n_999, n_101, A) if redial_drawn else np.zeros(rows)
     route = (m.route_code(caller_uniforms(seed, "routing", n_999, n_101, A)) if n_101 or every_entry
              else np.zeros(rows, dtype=np.int8))
-    reach = reachable_rows(m, n_999, n_101, u_redial, route)
+    # the grade the caller's need would get, by the source it reaches a grader from: 999 callers
+    # as 999 calls, 101 callers as 101 calls put through to 999 or forwarded to the secondary line.
+    # A grade mix with one grade only needs no uniform: 0 picks that grade (shares before it are 0)
+    cum = m.grading.cumulative
+    graded_from = [SOURCE_999] + ([SOURCE_FROM_101, SOURCE_SECONDARY] if n_101 else [])
+    certain = all(np.count_nonzero(np.diff(cum[s], prepend=0.0)) <= 1 for s in graded_from)
+    u_grade = np.zeros(rows) if certain and not every_entry else caller_uniforms(seed, "grade", n_999, n_101, A)
+    again_999 = rings_999_again(m, n_999, n_101, u_redial, u_grade)
+    reach = reachable_rows(m, n_999, n_101, u_redial, route, again_999)
     first_999 = reach.pop("first_999")  # the 999 callers' rows; other rows reach 999 from 101
     need = {k: np.ones(rows, dtype=bool) for k in reach} if every_entry else reach
     where = {k: np.flatnonzero(mask) for k, mask in need.items()}  # once: each is used for several columns
@@ -260,13 +299,9 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     # the grade each row would get if graded: by the source its call reaches a grader from
     # (also with every_entry: travel and on-scene time are drawn for that grade only;
     # tests/test_engines_equal.py checks them against each incident's grade)
-    cum = m.grading.cumulative
     sources = [(SOURCE_999, reach["on_999"] & first_999),
                (SOURCE_FROM_101, reach["on_999"] & ~first_999),
                (SOURCE_SECONDARY, reach["on_secondary"])]
-    # a grade mix with one grade only needs no uniform: 0 picks that grade (shares before it are 0)
-    certain = all(np.count_nonzero(np.diff(cum[s], prepend=0.0)) <= 1 for s, mask in sources if mask.any())
-    u_grade = np.zeros(rows) if certain and not every_entry else caller_uniforms(seed, "grade", n_999, n_101, A)
     grade = np.full(rows, -1, dtype=np.int64)
     for source, mask in sources:
         grade[mask] = pick(cum[source], u_grade[mask])
@@ -282,7 +317,22 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
             out[by_grade[g]] = d.seconds(u[by_grade[g]])
         return out
 
+    def follow_up() -> np.ndarray:
+        """Per row, the follow-up work of its grade: with the grade's share (attribute 0 of
+        "follow_up"), the grade's follow-up time (attribute 1), else 0."""
+        if not any(len(w) for w in by_grade) or not (every_entry or any(m.follow_up_share)):
+            return unused if not any(len(w) for w in by_grade) else np.where(grade >= 0, 0.0, np.nan)
+        out = np.full(rows, np.nan)
+        share_of = np.zeros(grade.max(initial=0) + 2)  # by grade code; -1 (no grade) reads the last, 0
+        share_of[:N_DEPLOYED] = m.follow_up_share
+        has = uniforms(seed, "follow_up", n_999, n_101, A) < share_of[grade]
+        u = uniforms(seed, "follow_up", n_999, n_101, A, 1)
+        for g, d in enumerate(m.follow_up):
+            out[by_grade[g]] = np.where(has[by_grade[g]], d.seconds(u[by_grade[g]]), 0.0)
+        return out
+
     assert len(m.travel) == N_DEPLOYED
+    follow_up_s = follow_up()
     return CallDraws(
         n_999=n_999,
         n_101=n_101,
@@ -300,8 +350,10 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         wrap_secondary=handling[5],
         u_grade=u_grade,
         travel=per_grade("travel", m.travel),
-        on_scene=per_grade("on_scene", m.on_scene),
+        on_scene=per_grade("on_scene", m.on_scene) + follow_up_s,
+        follow_up=follow_up_s,
         u_redial=u_redial,
+        rings_999_again=again_999,
         redial_delay=redial_delay,
         redial_999_delay=redial_999_delay,
         callback_delay=callback_delay,

@@ -247,12 +247,13 @@ def test_the_memory_estimate_names_what_to_change():
     calls = model.rate_999.sum() + model.rate_101.sum()
     need = len(model.rate_999) * plan.BYTES_PER_HOUR + calls * model.max_attempts * plan.BYTES_PER_ATTEMPT
     plan.check_memory(cfg, model, limit=int(2 * need))  # fits: nothing said
-    message = _refusal([], limit=int(need / 4))  # not even one attempt per call fits
+    message = _refusal([], limit=int(need / (2 * model.max_attempts)))  # not even one attempt per call fits
     assert message.startswith("arrivals.line_101.per_year=") and "MiB available" in message, message
     assert _refusal(["callers.redial.max_attempts=100000"], limit=int(2 * need)).startswith(
         "callers.redial.max_attempts=100000: ")
-    # 200 times the calls: one attempt each does not fit in 64 times the memory, a year's worth (365/400) does
-    assert _refusal(["run.days=400"], limit=int(need * 64)).startswith("run.days=400.0: ")
+    # 200 times the calls: one attempt each (200 / max_attempts times the memory) does not fit in
+    # 192 / max_attempts times it, a year's worth (365/400 of it) does
+    assert _refusal(["run.days=400"], limit=int(need * 192 / model.max_attempts)).startswith("run.days=400.0: ")
     assert _refusal(["arrivals.line_101.growth=1000"], limit=int(need * 10)).startswith(
         "arrivals.line_101.growth=1000.0: ")
     message = _refusal(["staffing.units.shifts.0.staff=1000000000"], limit=int(2 * need))

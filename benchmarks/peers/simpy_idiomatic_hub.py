@@ -173,6 +173,7 @@ class IdiomaticHub:
         self.u_grade = d.u_grade.tolist()
         self.travel, self.on_scene = d.travel.tolist(), d.on_scene.tolist()
         self.u_redial, self.redial_delay = d.u_redial.tolist(), d.redial_delay.tolist()
+        self.rings_999_again = d.rings_999_again.tolist()
         self.redial_999_delay, self.callback_delay = d.redial_999_delay.tolist(), d.callback_delay.tolist()
         self.u_reach, self.unreached_time = d.u_reach.tolist(), d.unreached_time.tolist()
         self.grade_cumulative = m.grading.cumulative.tolist()
@@ -245,7 +246,7 @@ class IdiomaticHub:
         if m.callback_enabled and not caller.callback:
             caller.callback = True
             self.env.process(self.call_back(caller, row, source, t_start))
-        if self.u_redial[row] < m.redial_999_to_999:
+        if self.rings_999_again[row]:
             self.env.process(self.redial_999(caller, row, source))
 
     def redial_999(self, caller: Caller, row: int, source: int):

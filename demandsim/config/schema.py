@@ -235,6 +235,9 @@ class Redial999Config:
 
     #: probability the caller rings 999 again
     to_999: float = 0.0
+    #: the same for a caller whose need is for a unit to attend (the grade the caller's incident
+    #: would get is immediate, priority or prompt); null: as ``to_999``
+    to_999_needing_attendance: Optional[float] = None
     #: time from hanging up to the new call
     delay: Dist = field(default_factory=lambda: Dist("exponential", mean=2.0))
 
@@ -307,8 +310,17 @@ class GradingConfig:
 # ----------------------------------------------------------------- dispatch
 @dataclass
 class GradeDeployment:
+    """A unit's time on an incident of one grade: travel, on scene, and follow-up work for some."""
+
+    #: from assignment to arrival on scene
     travel: Dist = field(default_factory=lambda: Dist("deterministic", value=0.0))
+    #: from arrival until the unit is free again, unless the incident has follow-up work
     on_scene: Dist = field(default_factory=lambda: Dist("exponential", mean=60.0))
+    #: share of the grade's incidents with follow-up work after attending (statements,
+    #: custody, hospital), in [0, 1]
+    follow_up_share: float = 0.0
+    #: the follow-up work's time, added to the time on scene of those incidents
+    follow_up: Dist = field(default_factory=lambda: Dist("deterministic", value=0.0))
 
 
 @dataclass

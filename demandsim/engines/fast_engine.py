@@ -101,8 +101,8 @@ def _check_codes() -> None:
 #: the 1-D draw columns of CallDraws, each its own field of the state
 DRAW_FIELDS = ("patience_999", "patience_switchboard", "patience_secondary", "triage", "question_999", "rest_999",
            "wrap_999", "question_secondary", "rest_secondary", "wrap_secondary", "u_grade", "u_redial",
-           "redial_delay", "redial_999_delay", "callback_delay", "u_reach", "unreached_time")
-PF_HORIZON, PF_TO_999, PF_TO_101, PF_999_TO_999, PF_REACH = range(5)
+           "redial_delay", "redial_999_delay", "callback_delay", "u_reach", "unreached_time", "rings_999_again")
+PF_HORIZON, PF_TO_999, PF_TO_101, PF_REACH = range(4)
 (PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_EVENT_MARGIN, PI_CALLBACKS,
  PI_PATIENCE_CONTINUES) = range(8)
 # what _advance returns
@@ -151,10 +151,11 @@ W_REDIAL_999_DELAY = 37
 W_CALLBACK_DELAY = 38
 W_U_REACH = 39
 W_UNREACHED_TIME = 40
+W_RINGS_999_AGAIN = 41  # 1.0 or 0.0
 #: the next arrival of each line, kept out of the event heap: its time (W_ARRIVAL_T[line]),
 #: sequence number and index in the line's arrivals (W_ARRIVAL_I[line], the index -1 if none)
-W_ARRIVAL_T = 41
-W_ARRIVAL_I = 42
+W_ARRIVAL_T = 42
+W_ARRIVAL_I = 43
 
 # counters in W[W_K]
 K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DSEQ, K_DISPATCH = range(6)
@@ -693,7 +694,7 @@ def _after_999_hang_up(W, call):
         if now + delay < PF[PF_HORIZON]:
             CI[CI_CALLBACK, origin] = CALLBACK_SCHEDULED
             _schedule(W, delay, EV_CALLBACK_DUE, call, 0)
-    if W[W_U_REDIAL][row] < PF[PF_999_TO_999]:
+    if W[W_RINGS_999_AGAIN][row] != 0.0:
         delay = W[W_REDIAL_999_DELAY][row]
         if now + delay < PF[PF_HORIZON]:
             _schedule(W, delay, EV_REDIAL, call, LINE_999)
@@ -904,7 +905,7 @@ class FastEngine:
             "evi": np.zeros((events, 4), np.int64),
             "dhf": np.zeros(events),
             "dhi": np.zeros((events, 3), np.int64),
-            "pf": np.array([m.horizon_s, m.redial_to_999, m.redial_to_101, m.redial_999_to_999, m.callback_reach],
+            "pf": np.array([m.horizon_s, m.redial_to_999, m.redial_to_101, m.callback_reach],
                            dtype=np.float64),
             "pi": np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin,
                             m.callback_enabled, m.patience_continues], dtype=np.int64),

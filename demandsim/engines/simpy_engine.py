@@ -404,7 +404,7 @@ class _Hub:
             if now + delay < m.horizon_s:
                 c.callback[origin] = CALLBACK_SCHEDULED
                 self.after(now, delay, self.callback_due, call)
-        if d.u_redial[row] < m.redial_999_to_999:
+        if d.rings_999_again[row]:
             delay = d.redial_999_delay[row]
             if now + delay < m.horizon_s:
                 self.after(now, delay, self.caller_redials, (call, LINE_999))

@@ -74,11 +74,14 @@ class ModelParts:
     grading: Grading
     travel: tuple  # per deployed grade
     on_scene: tuple
+    follow_up_share: tuple  # per deployed grade, the share of incidents with follow-up work
+    follow_up: tuple  # per deployed grade, its time
     redial_to_999: float
     redial_to_101: float
     redial_delay: Duration
     max_attempts: int  # contacts per caller (999 or 101): rows of draws per caller
     redial_999_to_999: float  # a caller who hung up in the 999 queue rings 999 again
+    redial_999_to_999_needing: float  # the same, for a caller whose need is for a unit to attend
     redial_999_delay: Duration
     callback_enabled: bool
     callback_delay: Duration  # from the hang-up until the call-back is due
@@ -313,11 +316,18 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
                      for g in DEPLOYED_GRADES),
         on_scene=tuple(Duration.from_config(getattr(cfg.dispatch, g).on_scene, f"dispatch.{g}.on_scene", base_dir)
                        for g in DEPLOYED_GRADES),
+        follow_up_share=tuple(_probability(getattr(cfg.dispatch, g).follow_up_share, f"dispatch.{g}.follow_up_share")
+                              for g in DEPLOYED_GRADES),
+        follow_up=tuple(Duration.from_config(getattr(cfg.dispatch, g).follow_up, f"dispatch.{g}.follow_up", base_dir)
+                        for g in DEPLOYED_GRADES),
         redial_to_999=to_999,
         redial_to_101=to_101,
         redial_delay=Duration.from_config(redial.delay, "callers.redial.delay", base_dir),
         max_attempts=max_attempts,
         redial_999_to_999=_probability(cfg.callers.redial_999.to_999, "callers.redial_999.to_999"),
+        redial_999_to_999_needing=_probability(
+            cfg.callers.redial_999.to_999 if cfg.callers.redial_999.to_999_needing_attendance is None
+            else cfg.callers.redial_999.to_999_needing_attendance, "callers.redial_999.to_999_needing_attendance"),
         redial_999_delay=Duration.from_config(cfg.callers.redial_999.delay, "callers.redial_999.delay", base_dir),
         callback_enabled=bool(callback.enabled),
         callback_delay=Duration.from_config(callback.delay, "callers.callback_999.delay", base_dir),
@@ -360,7 +370,8 @@ def _check_staff_for_demand(m: ModelParts) -> None:
 #: seed, draw the same numbers. Staffing is not among them.
 DRAW_INPUTS = ("horizon_s", "rate_999", "rate_101", "patience_999", "patience_switchboard", "patience_secondary",
                "triage_time", "route_cumulative", "handling_999", "handling_secondary", "grading", "travel",
-               "on_scene", "redial_to_999", "redial_to_101", "redial_delay", "max_attempts", "redial_999_to_999",
+               "on_scene", "follow_up_share", "follow_up", "redial_to_999", "redial_to_101", "redial_delay", "max_attempts", "redial_999_to_999",
+               "redial_999_to_999_needing",
                "redial_999_delay", "callback_enabled", "callback_delay", "callback_unreached_time")
 
 #: the last plan's draws, (key, arrivals_999, arrivals_101, draws), for a next plan that would
