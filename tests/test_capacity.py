@@ -75,8 +75,9 @@ def test_scale_applies_to_its_own_group_only(group):
 def test_scale_two_is_the_roster_doubled_shift_by_shift():
     """Breaks and abstraction are shares, so doubling by the lever or by hand gives the same run."""
     lever = run([*SHORT, "run.seed=41", "staffing.scale.units=2"])
-    by_hand = run([*SHORT, "run.seed=41", "staffing.units.shifts=[{start_hour:7,hours:10,staff:54},"
-                   "{start_hour:15,hours:10,staff:56},{start_hour:22,hours:10,staff:40}]"])
+    shifts = load_config([]).staffing.units.shifts
+    doubled = ",".join(f"{{start_hour:{s.start_hour},hours:{s.hours},staff:{2 * s.staff}}}" for s in shifts)
+    by_hand = run([*SHORT, "run.seed=41", f"staffing.units.shifts=[{doubled}]"])
     for table in ("calls", "incidents", "intervals"):
         pd.testing.assert_frame_equal(getattr(lever.records, table), getattr(by_hand.records, table), obj=table)
 

@@ -126,7 +126,8 @@ def test_durations_drawn_only_where_needed_change_no_record(case):
 def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
     """The draws keep one travel and one on-scene time per row, for the grade the row's
     call would get: each attended incident's times must be its own grade's distribution
-    applied to its row's uniform."""
+    applied to its row's uniform (the time after arrival less the follow-up work, which
+    tests/test_follow_up.py checks)."""
     from demandsim.draws import uniforms
 
     plan = build_plan(load_config([f"scenario={scenario}", *SHORT, "run.seed=34"]))
@@ -137,7 +138,8 @@ def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
     rows = records.calls.set_index("call_id").loc[inc["call_id"], "draw_row"].to_numpy()
     codes = inc["grade"].cat.codes.to_numpy()
     for purpose, kinds, measured in (("travel", m.travel, inc["t_on_scene"] - inc["t_assigned"]),
-                                     ("on_scene", m.on_scene, inc["t_clear"] - inc["t_on_scene"])):
+                                     ("on_scene", m.on_scene,
+                                      inc["t_clear"] - inc["t_on_scene"] - d.follow_up[rows])):
         u = uniforms(plan.seed, purpose, d.n_999, d.n_101, d.attempts)
         expected = [float(kinds[g].seconds(u[[r]])[0]) for r, g in zip(rows, codes)]
         assert measured.to_numpy() == pytest.approx(expected, abs=1e-6), purpose
