@@ -73,7 +73,7 @@ def _known(values, among: np.ndarray | None) -> np.ndarray:
 #: call table has 21 columns, and copying them all was most of the time spent on KPIs)
 CALL_KPI_COLUMNS = ["line", "origin", "outcome", "route", "wait_s"]
 INCIDENT_KPI_COLUMNS = ["grade", "within_target", "t_call_start", "t_ready", "attendance_s", "dispatch_wait_s",
-                        "victim_update_due"]
+                        "victim_update_due", "diversions"]
 
 
 def measured_calls(calls: pd.DataFrame, warmup_s: float, columns: list[str] | None = CALL_KPI_COLUMNS) -> pd.DataFrame:
@@ -340,6 +340,21 @@ def attendance_kpis(incidents: pd.DataFrame, end_s: float) -> tuple[dict, dict]:
     return out, counted
 
 
+def diversion_kpis(incidents: pd.DataFrame) -> tuple[dict, dict]:
+    """``diversions``, units taken off a lower-grade incident for an immediate one, and the count
+    of incidents that lost a unit so (``incidents_diverted``), of the measured incidents.
+
+    A diversion counts with the incident the unit was taken from, measured as every incident
+    KPI is (its call started after warm-up). 0, not null, when nothing was diverted: a count,
+    like ``callbacks_999``.
+
+    >>> diversion_kpis(pd.DataFrame({"diversions": [0, 2, 1, 0]}))
+    ({'diversions': 3}, {'incidents_diverted': 2})
+    """
+    diversions = incidents["diversions"].to_numpy()
+    return {"diversions": int(diversions.sum())}, {"incidents_diverted": int(np.count_nonzero(diversions))}
+
+
 #: the staff groups with a utilisation KPI
 UTILISATION_GROUPS = ("call_handlers", "switchboard", "units")
 
@@ -427,15 +442,21 @@ MAX_AUTOCORRELATION = 0.9
 
 
 def backlog_at(incidents: pd.DataFrame, t: float) -> int:
-    """Deployed incidents (immediate, priority, prompt) ready to dispatch at ``t`` with no unit assigned yet.
+    """Deployed incidents (immediate, priority, prompt) ready to dispatch at ``t`` with no unit on them.
+
+    Read from ``t_assigned_last``: missing while an incident waits, never assigned or diverted
+    (its unit taken for an immediate incident) and not assigned again. Exact at the end of the
+    run, where the KPIs ask; at an earlier ``t`` an incident diverted and re-assigned later
+    counts as waiting from its ready time to its last assignment.
 
     >>> incidents = pd.DataFrame({"grade": pd.Categorical(["prompt", "prompt", "scheduled", "immediate"]),
-    ...                           "t_ready": [10.0, 20.0, 30.0, 200.0], "t_assigned": [np.nan, 50.0, np.nan, np.nan]})
+    ...                           "t_ready": [10.0, 20.0, 30.0, 200.0],
+    ...                           "t_assigned_last": [np.nan, 50.0, np.nan, np.nan]})
     >>> backlog_at(incidents, 100.0)  # the first prompt one; the other was assigned, the immediate one not yet ready
     1
     """
-    ready, assigned = incidents["t_ready"].to_numpy(), incidents["t_assigned"].to_numpy()
-    waiting = (ready <= t) & ~(assigned <= t)  # a missing t_assigned compares False: never assigned
+    ready, assigned = incidents["t_ready"].to_numpy(), incidents["t_assigned_last"].to_numpy()
+    waiting = (ready <= t) & ~(assigned <= t)  # a missing t_assigned_last compares False: waiting
     return int(np.count_nonzero(deployed(incidents) & waiting))
 
 
@@ -489,7 +510,7 @@ def trend(values: np.ndarray) -> tuple[float, float]:
 def backlog_kpis(intervals: pd.DataFrame, incidents: pd.DataFrame, warmup_s: float, end_s: float) -> dict:
     """``backlog_end``, ``backlog_growth_per_day`` and ``stable``: do the units keep up?
 
-    - ``backlog_end``: deployed incidents waiting for a unit (ready, none assigned) at
+    - ``backlog_end``: deployed incidents waiting for a unit (ready, no unit on them) at
       ``end_s``, whenever their call came (:func:`backlog_at`);
     - ``backlog_growth_per_day``: the least-squares slope of the daily mean backlog over
       the complete days of the measured period (:func:`daily_backlog`, :func:`trend`),
@@ -513,7 +534,7 @@ def backlog_kpis(intervals: pd.DataFrame, incidents: pd.DataFrame, warmup_s: flo
     >>> hours = pd.DataFrame({"t_start": np.arange(240) * HOUR, "length_s": np.full(240, HOUR),
     ...                       "mean_waiting_dispatch": np.repeat(np.arange(10.0) * 5, 24)})
     >>> incidents = pd.DataFrame({"grade": pd.Categorical(["prompt"] * 48), "t_call_start": np.arange(48) * 5 * HOUR,
-    ...                           "t_ready": np.arange(48) * 5 * HOUR, "t_assigned": np.nan})
+    ...                           "t_ready": np.arange(48) * 5 * HOUR, "t_assigned_last": np.nan})
     >>> backlog_kpis(hours, incidents, 0.0, 240 * HOUR)
     {'backlog_end': 48, 'backlog_growth_per_day': 5.0, 'stable': False}
     """
@@ -541,7 +562,9 @@ def kpis_and_counts(records: RunRecords, model: ModelParts) -> tuple[dict, dict]
     kpis.update(recontact_kpis(records.calls, model.warmup_s))
     incident_kpis, censored = attendance_kpis(incidents, model.horizon_s)
     kpis.update(incident_kpis)
+    diverted, diverted_counts = diversion_kpis(incidents)
+    kpis.update(diverted)
     kpis.update(utilisation_kpis(records, model))
     # the backlog at the end counts incidents from the warm-up too: the whole table
     kpis.update(backlog_kpis(records.intervals, records.incidents, model.warmup_s, model.horizon_s))
-    return kpis, {**counts(calls, incidents), **censored, **overtime_hours(records, model)}
+    return kpis, {**counts(calls, incidents), **censored, **diverted_counts, **overtime_hours(records, model)}

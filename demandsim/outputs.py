@@ -190,6 +190,7 @@ def headline_table(result: RunResult) -> str:
         ("attended within target: priority", _pct(k["attend_within_target_priority"]), "60 min"),
         ("attended within target: prompt", _pct(k["attend_within_target_prompt"]), "4 h"),
         ("attended within target: all", _pct(k["attend_within_target_all"]), ""),
+        ("units diverted to immediate incidents", f"{k['diversions']:,}", _diverted_from(result)),
         ("utilisation: call handlers", _pct(k["utilisation_call_handlers"]), ""),
         ("utilisation: units", _pct(k["utilisation_units"]), ""),
         ("incidents waiting for a unit at the end", f"{k['backlog_end']:,}", ""),
@@ -198,6 +199,13 @@ def headline_table(result: RunResult) -> str:
     width = max(len(r[0]) for r in rows)
     lines = [f"  {name:<{width}}  {value:>8}  {note}".rstrip() for name, value, note in rows]
     return "\n".join(lines + [f"WARNING: {w}" for w in capacity_warnings(k)])
+
+
+def _diverted_from(result: RunResult) -> str:
+    """What dispatch.divert_from allows, in words."""
+    return {"none": "diversion off", "travelling": "from units travelling to priority or prompt",
+            "on_scene": "from units travelling to or on scene at priority or prompt"}.get(
+                result.config.dispatch.divert_from, "")
 
 
 def _growth(per_day) -> str:

@@ -72,9 +72,15 @@ INCIDENT_COLUMNS = {
     "grade": (np.int8, NONE),
     "t_call_start": (np.float64, NAN),  # attendance is measured from here
     "t_ready": (np.float64, NAN),  # question set finished: ready to dispatch
-    "t_assigned": (np.float64, NAN),
-    "t_on_scene": (np.float64, NAN),
-    "t_clear": (np.float64, NAN),
+    # With dispatch.divert_from, a priority or prompt incident's unit may be taken off it for an
+    # immediate one (demandsim.model.dispatch); it then waits again and gets another unit later.
+    # For an incident never diverted (diversions 0) t_assigned_last equals t_assigned and every
+    # other column means what it meant before diversion existed.
+    "t_assigned": (np.float64, NAN),  # the first unit assigned: the dispatch wait ends here
+    "t_on_scene": (np.float64, NAN),  # the first unit on scene: attendance, even if it was diverted later
+    "t_clear": (np.float64, NAN),  # the unit on it free again; missing while diverted and waiting again
+    "t_assigned_last": (np.float64, NAN),  # the unit now on it (or that cleared it) assigned; missing while waiting
+    "diversions": (np.int32, 0),  # units taken off this incident for an immediate one
 }
 #: time-integrated levels kept per simulated hour
 LEVELS = ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch", "waiting_callbacks") + tuple(

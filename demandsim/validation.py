@@ -2,7 +2,9 @@
 
 ``validate(result)`` takes a finished run of ``scenario=validation/erlang_a`` (one 999
 line: Erlang A, or Erlang C without patience) or ``scenario=validation/priority_dispatch``
-(dispatch: M/M/c with non-preemptive priority) and returns a :class:`Verdict`: for each
+(dispatch: M/M/c with non-preemptive priority; with ``dispatch.divert_from=on_scene``,
+preemptive for immediate incidents, which then see an Erlang C queue of their own load)
+and returns a :class:`Verdict`: for each
 KPI the run's estimate, the exact value from :mod:`demandsim.theory`, the tolerance, and
 whether the estimate lies within it.
 
@@ -197,13 +199,28 @@ class ErlangCase:
 
 @dataclass(frozen=True)
 class PriorityCase:
-    """``scenario=validation/priority_dispatch``: M/M/c with non-preemptive priority by grade."""
+    """``scenario=validation/priority_dispatch``: M/M/c with priority by grade.
+
+    Non-preemptive (``divert_from`` ``none``; ``travelling`` too, since travel is zero there
+    and no unit is ever on its way): every grade's mean wait, by Cobham's formula.
+    Preemptive for immediate (``on_scene``: an immediate incident takes a unit off a
+    lower-grade one whenever none is free): immediate incidents then wait only behind each
+    other, an M/M/c queue of the immediate load alone, whose mean wait is Erlang C's; only
+    that grade is checked (the others repeat interrupted jobs, for which there is no simple
+    exact formula).
+    """
 
     units: int
     per_hour: tuple  # immediate, priority, prompt
     on_scene_min: float
     days: float
     warmup_days: float
+    divert_from: str = "none"
+
+    @property
+    def preemptive(self) -> bool:
+        """Immediate incidents take units off lower-grade ones (dispatch.divert_from on_scene)."""
+        return self.divert_from == "on_scene"
 
     def overrides(self, seed: int, engine: str = "fast") -> list[str]:
         """The command-line overrides that run this case."""
@@ -211,11 +228,16 @@ class PriorityCase:
         return ["scenario=validation/priority_dispatch", f"validation.units={self.units}",
                 f"validation.per_hour_immediate={imm}", f"validation.per_hour_priority={pri}",
                 f"validation.per_hour_prompt={pro}", f"validation.mean_on_scene_min={self.on_scene_min}",
+                f"dispatch.divert_from={self.divert_from}",
                 f"run.days={self.days}", f"run.warmup_days={self.warmup_days}", f"run.seed={seed}",
                 f"run.engine={engine}"]
 
     def exact(self) -> dict:
-        """The exact mean wait for a unit per grade, minutes (Cobham's formula)."""
+        """The exact mean wait for a unit, minutes: per grade (Cobham's formula), or, preemptive,
+        immediate only (Erlang C of the immediate load)."""
+        if self.preemptive:
+            alone = erlang_c_metrics(self.units, self.per_hour[0] / 60, self.on_scene_min, 0.0)
+            return {DISPATCH_KPIS[0]: alone.mean_wait_all}
         waits = mmc_priority_waits(self.units, [r / 60 for r in self.per_hour], self.on_scene_min)
         return dict(zip(DISPATCH_KPIS, waits))
 
@@ -224,13 +246,16 @@ class PriorityCase:
         return dispatch_estimates(result)
 
     def reference(self, replications: int) -> np.ndarray:
-        """Independent replications of the estimator: one row each, columns :data:`DISPATCH_KPIS`."""
-        return priority_replications(self.units, self.per_hour, self.on_scene_min, self.days, self.warmup_days,
+        """Independent replications of the estimator: one row each, columns :data:`DISPATCH_KPIS`
+        (preemptive: the immediate column only, from an M/M/c queue of the immediate incidents)."""
+        per_hour = self.per_hour[:1] if self.preemptive else self.per_hour
+        return priority_replications(self.units, per_hour, self.on_scene_min, self.days, self.warmup_days,
                                      replications)
 
     def __str__(self) -> str:
         rates = "/".join(f"{r:g}" for r in self.per_hour)
-        return (f"M/M/c priority: {self.units} units, {rates} incidents/h by grade, "
+        kind = "preemptive for immediate (divert from on scene)" if self.preemptive else "priority"
+        return (f"M/M/c {kind}: {self.units} units, {rates} incidents/h by grade, "
                 f"{self.on_scene_min:g} min on scene, {self.days:g} days")
 
 
@@ -244,7 +269,7 @@ def case_of(cfg) -> ErlangCase | PriorityCase:
     if cfg.scenario_name == "validation_priority_dispatch":
         rates = tuple(float(v[f"per_hour_{g}"]) for g in DEPLOYED_GRADES)
         return PriorityCase(int(v["units"]), rates, float(v["mean_on_scene_min"]), float(run.days),
-                            float(run.warmup_days))
+                            float(run.warmup_days), str(cfg.dispatch.divert_from))
     raise ConfigError("scenario", cfg.scenario_name,
                       f"validation needs one of the textbook scenarios: {', '.join(SCENARIOS.values())}")
 

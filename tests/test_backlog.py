@@ -41,7 +41,7 @@ def incidents_table(grades, ready, assigned, call_start=None) -> pd.DataFrame:
     ready = np.asarray(ready, dtype=float)
     return pd.DataFrame({"grade": pd.Categorical(grades, categories=list(GRADES)),
                          "t_call_start": ready if call_start is None else np.asarray(call_start, dtype=float),
-                         "t_ready": ready, "t_assigned": np.asarray(assigned, dtype=float)})
+                         "t_ready": ready, "t_assigned_last": np.asarray(assigned, dtype=float)})
 
 
 # ----------------------------------------------------------------- hand-built

@@ -2,7 +2,8 @@
 
 For every shipped scenario (and the options the scenarios do not exercise:
 pooled secondary line, digital desk, many 999 hang-ups with redials and
-call-backs, zero-time call-backs, patience that continues after a transfer),
+call-backs, zero-time call-backs, patience that continues after a transfer,
+units diverted to immediate incidents from travelling or from on scene),
 both engines run the same plan and must
 produce the same calls, incidents and hourly levels: same outcomes, same
 routes, times equal to 1e-9 s.
@@ -56,10 +57,26 @@ EXTRA_CASES = {
         "callers.redial_999.to_999=0.5", "callers.redial_999.delay={kind:deterministic,value:0}",
         "callers.redial.max_attempts=4",
     ],
+    # units short (demand_2024's +27% 999 calls): hundreds of units taken off priority and prompt
+    # incidents, some more than once, and re-assigned; zero prompt travel (never travelling, so
+    # never taken when travelling only) and a roster change at every hour of the day
+    "diversion_from_travelling": [
+        "scenario=demand_2024", "dispatch.divert_from=travelling",
+        "dispatch.prompt.travel={kind:deterministic,value:0}",
+    ],
+    # also units on scene; zero travel for immediate (a unit arrives the instant it is sent)
+    "diversion_from_on_scene": [
+        "scenario=demand_2024", "dispatch.divert_from=on_scene",
+        "dispatch.immediate.travel={kind:deterministic,value:0}",
+        "staffing.units.extra=[{start_hour:3,hours:1,staff:4},{start_hour:11,hours:2,staff:3}]",
+    ],
 }
+#: the cases in which units must be diverted
+DIVERSION_CASES = ("diversion_from_travelling", "diversion_from_on_scene")
 
 
-def assert_same_records(overrides: list[str]) -> None:
+def assert_same_records(overrides: list[str]):
+    """Both engines' records of the plan ``overrides`` make are the same; returns the reference's."""
     plan = build_plan(load_config(overrides))
     reference = get_engine("simpy").run(plan)
     fast = get_engine("fast").run(plan)
@@ -67,6 +84,7 @@ def assert_same_records(overrides: list[str]) -> None:
     for table in ("calls", "incidents", "intervals"):
         pd.testing.assert_frame_equal(getattr(reference, table), getattr(fast, table),
                                       check_exact=False, rtol=0, atol=1e-9, obj=table)
+    return reference
 
 
 @pytest.mark.parametrize("scenario", list_scenarios())
@@ -76,7 +94,10 @@ def test_engines_equal_on_shipped_scenarios(scenario):
 
 @pytest.mark.parametrize("case", sorted(EXTRA_CASES))
 def test_engines_equal_on_other_options(case):
-    assert_same_records([*SHORT, "run.seed=32", *EXTRA_CASES[case]])
+    records = assert_same_records([*SHORT, "run.seed=32", *EXTRA_CASES[case]])
+    if case in DIVERSION_CASES:
+        diversions = records.incidents["diversions"]
+        assert diversions.sum() > 100 and diversions.max() > 1, (diversions.sum(), diversions.max())
 
 
 def test_fast_engine_from_the_command_line(tmp_path):

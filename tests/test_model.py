@@ -1,4 +1,4 @@
-"""Model invariants: reproducibility, common random numbers, redials, conservation of callers."""
+"""Model invariants: reproducibility, common random numbers, redials, conservation of callers and incidents."""
 
 from __future__ import annotations
 
@@ -132,6 +132,52 @@ def test_every_caller_ends_in_exactly_one_final_state():
     # at most one incident per caller
     incidents = result.records.incidents
     assert calls.loc[incidents["call_id"], "origin_call_id"].is_unique
+
+
+@pytest.mark.parametrize("divert_from", ["travelling", "on_scene"])
+def test_every_incident_ends_in_exactly_one_state(divert_from):
+    """Conservation of incidents, with units taken off priority and prompt incidents for immediate
+    ones (dispatch.divert_from): at the end of the run each incident is in exactly one state:
+    no unit needed (scheduled, no deployment), cleared, with a unit (travelling or on scene),
+    waiting for its first unit, or waiting again after a diversion; the columns agree with that
+    state, and the backlog KPI counts the two waiting states. An overloaded run (demand_2024), so
+    that every state occurs."""
+    result = run(["scenario=demand_2024", "run.days=4", "run.warmup_days=1", "run.seed=53", "run.engine=fast",
+                  f"dispatch.divert_from={divert_from}"])
+    inc = result.records.incidents
+    grade = inc["grade"].astype(str)
+    deployed = grade.isin(["immediate", "priority", "prompt"]).to_numpy()
+    first, last = inc["t_assigned"].notna().to_numpy(), inc["t_assigned_last"].notna().to_numpy()
+    cleared, diverted = inc["t_clear"].notna().to_numpy(), (inc["diversions"] > 0).to_numpy()
+    states = {
+        "no unit needed": ~deployed,
+        "cleared": deployed & cleared,
+        "with a unit": deployed & last & ~cleared,
+        "waiting for a first unit": deployed & ~first,
+        "waiting again after a diversion": deployed & first & ~last,
+    }
+    in_states = np.sum(list(states.values()), axis=0)
+    assert (in_states == 1).all(), inc[in_states != 1]
+    assert all(flags.any() for flags in states.values()), {k: int(v.sum()) for k, v in states.items()}
+    # the columns agree: a unit on it or cleared only after an assignment; waiting again only after a
+    # diversion; no unit and no diversion without a deployed grade; immediate incidents never give one up
+    assert not (cleared & ~last).any() and not (last & ~first).any()
+    assert not (first & ~last & ~diverted).any()
+    assert not (~deployed & (first | diverted)).any()
+    assert not (diverted & (grade == "immediate").to_numpy()).any()
+    assert diverted.sum() > 10
+    never = ~diverted & first
+    np.testing.assert_array_equal(inc.loc[never, "t_assigned_last"], inc.loc[never, "t_assigned"])
+    assert (inc.loc[last, "t_assigned_last"] >= inc.loc[last, "t_assigned"]).all()
+    # attendance is the first arrival: after the first assignment; an incident attended and then
+    # diverted stays attended while it waits again (possible only when units on scene are taken)
+    on_scene = inc["t_on_scene"].notna().to_numpy()
+    assert not (on_scene & ~first).any()
+    assert (inc.loc[on_scene, "t_on_scene"] >= inc.loc[on_scene, "t_assigned"]).all()
+    attended_then_waiting = (on_scene & first & ~last).sum()
+    assert (attended_then_waiting > 0) == (divert_from == "on_scene"), attended_then_waiting
+    waiting = states["waiting for a first unit"] | states["waiting again after a diversion"]
+    assert result.kpis["backlog_end"] == waiting.sum() > 0
 
 
 def test_every_answered_call_is_graded_once(baseline):

@@ -9,7 +9,8 @@ import pytest
 from demandsim.config import list_scenarios, load_config
 from helpers import run
 
-WHAT_IFS = ["demand_2024", "december_peak", "officers_on_phones", "officers_on_phones_overtime", "short_question_set"]
+WHAT_IFS = ["demand_2024", "december_peak", "officers_on_phones", "officers_on_phones_overtime", "short_question_set",
+            "diversion_on"]
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -80,6 +81,7 @@ WHAT_IF_CHANGES = {
                                     "staffing.officers_on_phones.overtime": True},
     "short_question_set": {"handling.line_999.question_set.mean": 2.5,
                            "handling.secondary.question_set.mean": 2.0},
+    "diversion_on": {"dispatch.divert_from": "travelling"},
 }
 
 

@@ -76,8 +76,8 @@ class _GradeBlindQueue:
 
     @staticmethod
     def heappush(heap, item):
-        grade, t_ready, seq, incident = item
-        heapq.heappush(heap, (0, t_ready, seq, incident))
+        grade, t_ready, incident = item
+        heapq.heappush(heap, (0, t_ready, incident))
 
 
 def test_first_come_first_served_dispatch_fails(monkeypatch):

@@ -2,7 +2,10 @@
 
 With one 999 line, Poisson arrivals and exponential handling and patience the hub
 is M/M/c+M (Erlang A; Erlang C without abandonment); dispatch with zero travel and
-exponential time on scene is M/M/c with non-preemptive priority. Each test runs the
+exponential time on scene is M/M/c with non-preemptive priority, and with units taken
+off lower-grade incidents on scene (``dispatch.divert_from=on_scene``) preemptive for
+immediate incidents, which then wait as in an M/M/c queue of their own load alone
+(Erlang C; the other grades are not checked). Each test runs the
 validation scenario on the compiled engine (the one sweeps use; the SimPy engine writes
 the same records, tests/test_engines_equal.py, and is judged in
 tests/test_validation_power.py) and judges it with :func:`demandsim.validation.validate`:
@@ -14,18 +17,21 @@ demandsim/validation.py says why. Seeds are fixed, so the outcome does not chang
 run to run.
 
 On the compiled engine 20 days of a 999 line and 200 days of dispatch take about a
-second each, so every case runs in CI (none is marked slow); most of a test's time, 1 to
-8 seconds, is its reference replications (100 runs of up to 400,000 calls).
+second each, so every case runs in CI; most of a test's time, 1 to 8 seconds, is its
+reference replications (100 runs of up to 400,000 calls). The preemptive check also runs
+over 2,000 days (a window about three times narrower), marked slow.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 
 from helpers import run
 from demandsim.errors import ConfigError
+from demandsim.theory import erlang_c_metrics, mmc_priority_waits
 from demandsim.validation import (
     REL_FLOOR, ErlangCase, PriorityCase, case_of, judge, tolerance_quantile, validate,
 )
@@ -87,6 +93,46 @@ def test_erlang_c(servers, per_min, handle_min):
 )
 def test_priority_dispatch(units, rates):
     check_run(PriorityCase(units, rates, 45, DISPATCH_DAYS, DISPATCH_WARMUP), seed=23)
+
+
+#: preemptive cases: (units, incidents per hour by grade); 45 min on scene
+PREEMPTIVE = [
+    (6, (4, 1, 1)),  # immediate 3 Erlangs of 4.5 on 6 units: Erlang C wait 1.5 min, non-preemptive 6.3
+    (3, (1.5, 0.5, 0.5)),  # three units
+    (10, (6, 2, 4)),  # 90% busy: immediate waits 0.15 min alone, 5.5 behind units committed to others
+]
+
+
+@pytest.mark.parametrize("units, rates", PREEMPTIVE[:2])
+def test_preemptive_priority_dispatch(units, rates):
+    """divert_from=on_scene, zero travel: the immediate grade's mean wait for a unit is Erlang C's
+    for the immediate load alone. The check can fail: the same case without diversion (whose
+    immediate incidents wait behind units committed to lower grades) fails it, and the two exact
+    values lie far more than a tolerance apart."""
+    case = PriorityCase(units, rates, 45, DISPATCH_DAYS, DISPATCH_WARMUP, "on_scene")
+    verdict = check_run(case, seed=24)
+    check = verdict.check("dispatch_wait_mean_min_immediate")
+    assert [c.kpi for c in verdict.checks] == ["dispatch_wait_mean_min_immediate"]
+    assert check.exact == pytest.approx(erlang_c_metrics(units, rates[0] / 60, 45, 0).mean_wait_all, rel=1e-12)
+    non_preemptive = mmc_priority_waits(units, [r / 60 for r in rates], 45)[0]
+    assert non_preemptive - check.exact > 3 * check.tolerance
+    without = run(dataclasses.replace(case, divert_from="none").overrides(24))
+    assert without.kpis["diversions"] == 0
+    assert judge(case, case.estimates(without)).failed == ["dispatch_wait_mean_min_immediate"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("units, rates", PREEMPTIVE)
+def test_preemptive_priority_dispatch_long(units, rates):
+    check_run(PriorityCase(units, rates, 45, 10 * DISPATCH_DAYS, 5, "on_scene"), seed=25)
+
+
+def test_travelling_units_with_zero_travel_keep_dispatch_non_preemptive():
+    """In the validation scenario no unit is ever on its way: divert_from=travelling is judged,
+    and passes, as the non-preemptive queue."""
+    case = PriorityCase(3, (0.5, 1, 1.5), 45, DISPATCH_DAYS, DISPATCH_WARMUP, "travelling")
+    assert not case.preemptive and len(case.exact()) == 3
+    check_run(case, seed=23)
 
 
 # ---------------------------------------------------------------- the check itself

@@ -323,13 +323,23 @@ class GradeDeployment:
     follow_up: Dist = field(default_factory=lambda: Dist("deterministic", value=0.0))
 
 
+#: values of dispatch.divert_from, from never to most often
+DIVERT_FROM = ["none", "travelling", "on_scene"]
+
+
 @dataclass
 class DispatchConfig:
-    """Units go to the highest grade first, first come first served within it."""
+    """Units go to the highest grade first, first come first served within it; an immediate
+    incident may take a unit off a lower-grade one (``divert_from``)."""
 
     immediate: GradeDeployment = field(default_factory=GradeDeployment)
     priority: GradeDeployment = field(default_factory=GradeDeployment)
     prompt: GradeDeployment = field(default_factory=GradeDeployment)
+    #: an immediate incident that finds no unit free takes one from a priority or prompt
+    #: incident: none (never), travelling (a unit still on its way there) or on_scene (also
+    #: one already there). Prompt before priority, then the unit assigned last; the incident
+    #: left goes back to the queue with its ready time
+    divert_from: str = "none"
 
 
 # ----------------------------------------------------------------- run

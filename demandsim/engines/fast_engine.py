@@ -63,6 +63,10 @@ EV_ARRIVAL_999, EV_ARRIVAL_101, EV_ROSTER, EV_HANGUP_999, EV_HANGUP_SWITCHBOARD 
 EV_HANGUP_SECONDARY, EV_TRIAGE_ENDS, EV_QUESTION_SET_ENDS, EV_FINISH_WORK, EV_REDIAL = 5, 6, 7, 8, 9
 EV_QUESTION_SET_ENDS_THEN_FINISH = 10  # both at one time: b = source + SOURCE_SPAN * staff group
 EV_CALLBACK_DUE = 11
+EV_UNIT_FREE = 12  # a = incident, b = its diversions when the unit was assigned (stale if they changed)
+# dispatch.divert_from codes and the grade that may divert (demandsim.model.dispatch)
+DIVERT_NONE, DIVERT_TRAVELLING, DIVERT_ON_SCENE = 0, 1, 2
+DIVERTS_TO = 0
 SOURCE_SPAN = 8
 
 
@@ -89,6 +93,10 @@ def _check_codes() -> None:
     assert [default for _, default in e.CALLER_COLUMNS.values()] == list(CI_DEFAULTS[len(CI_NAMES):])
     assert (p.ROUTE_TO_999, p.ROUTE_SECONDARY) == (0, 1)
     assert (g.SOURCE_999, g.SOURCE_FROM_101, g.SOURCE_SECONDARY, g.N_DEPLOYED) == (0, 1, 2, 3)
+    from demandsim.model import dispatch as dp
+
+    assert (dp.DIVERT_NONE, dp.DIVERT_TRAVELLING, dp.DIVERT_ON_SCENE, dp.DIVERTS_TO) == (
+        DIVERT_NONE, DIVERT_TRAVELLING, DIVERT_ON_SCENE, DIVERTS_TO)
 
 
 
@@ -104,12 +112,12 @@ DRAW_FIELDS = ("patience_999", "patience_switchboard", "patience_secondary", "tr
            "redial_delay", "redial_999_delay", "callback_delay", "u_reach", "unreached_time", "rings_999_again")
 PF_HORIZON, PF_TO_999, PF_TO_101, PF_REACH = range(4)
 (PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_EVENT_MARGIN, PI_CALLBACKS,
- PI_PATIENCE_CONTINUES) = range(8)
+ PI_PATIENCE_CONTINUES, PI_DIVERT_FROM) = range(9)
 # what _advance returns
 REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
 FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
           "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101",
-          "travel", "on_scene") + DRAW_FIELDS + ("arrival_t", "arrival_i")
+          "travel", "on_scene") + DRAW_FIELDS + ("arrival_t", "arrival_i", "divertable")
 W_NOW = 0
 W_K = 1
 W_STAFF = 2
@@ -156,9 +164,13 @@ W_RINGS_999_AGAIN = 41  # 1.0 or 0.0
 #: sequence number and index in the line's arrivals (W_ARRIVAL_I[line], the index -1 if none)
 W_ARRIVAL_T = 42
 W_ARRIVAL_I = 43
+#: with diversion on, the priority and prompt incidents with a unit that an immediate incident might
+#: take (the first W[W_K][K_DIVERTABLE] entries, in no order; simpy_engine's ``divertable``). At most
+#: one per busy unit, so never more than the most units ever rostered
+W_DIVERTABLE = 44
 
 # counters in W[W_K]
-K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DSEQ, K_DISPATCH = range(6)
+K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DIVERTABLE, K_DISPATCH = range(6)
 N_QUEUES = 4
 K_HEAD, K_TAIL, K_WAITING = 6, 6 + N_QUEUES, 6 + 2 * N_QUEUES  # + queue index (Q999, QSWITCH, QSEC, QCALLBACK)
 N_K = 6 + 3 * N_QUEUES
@@ -176,10 +188,12 @@ CI_NAMES = ("origin_call_id", "parent_call_id", "attempt", "draw_row", "line", "
 #: (simpy_engine.CALLER_COLUMNS): contacts made, reached by a 999 handler, the call-back
 CI_CONTACTS, CI_REACHED, CI_CALLBACK = range(len(CI_NAMES), len(CI_NAMES) + 3)
 CI_CALLER_NAMES = ("contacts", "reached", "callback")
-IF_T_CALL_START, IF_T_READY, IF_T_ASSIGNED, IF_T_ON_SCENE, IF_T_CLEAR = range(5)
-IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear")
-II_CALL_ID, II_SOURCE, II_GRADE = range(3)
-II_NAMES = ("call_id", "source", "grade")
+IF_T_CALL_START, IF_T_READY, IF_T_ASSIGNED, IF_T_ON_SCENE, IF_T_CLEAR, IF_T_ASSIGNED_LAST = range(6)
+IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear", "t_assigned_last")
+II_CALL_ID, II_SOURCE, II_GRADE, II_DIVERSIONS = range(4)
+II_NAMES = ("call_id", "source", "grade", "diversions")
+#: the engine's own incident row, after the written ones: the incident's place in W_DIVERTABLE, or NONE
+II_DIVERTABLE_AT = len(II_NAMES)
 #: ids and codes of calls and incidents are int32 in the engine (half the memory of int64)
 CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES] + [1, 0, NONE], dtype=np.int32)
 CF_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CF_NAMES], dtype=np.float64)
@@ -234,7 +248,7 @@ def _change(W, lv, delta):
 
 # Two binary heaps share one implementation: keys in a float array f and an int table d.
 #   pending events:  f = time, d = (sequence, kind, a, b)             by (time, sequence)
-#   dispatch queue:  f = ready time, d = (grade, sequence, incident)  by (grade, ready, sequence)
+#   dispatch queue:  f = ready time, d = (grade, incident, incident)  by (grade, ready, incident)
 # ``by_grade`` (0 or 1) says which: it is also the column of d holding the sequence number.
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _heap_less(f, d, by_grade, i, j):
@@ -328,15 +342,15 @@ def _pop_event(W):
 
 
 @_step
-def _push_dispatch(W, grade, incident):
-    """Queue an incident for a unit: grade first, then ready time, then arrival order."""
+def _push_dispatch(W, grade, ready, incident):
+    """Queue an incident for a unit: grade first, then ready time, then incident id (incidents
+    become ready in id order, so the id is the order of arrival for equal times)."""
     K, f, d = W[W_K], W[W_DHF], W[W_DHI]
     n = K[K_DISPATCH]
-    f[n] = W[W_NOW][0]
+    f[n] = ready
     d[n, 0] = grade
-    d[n, 1] = K[K_DSEQ]
+    d[n, 1] = incident
     d[n, 2] = incident
-    K[K_DSEQ] += 1
     K[K_DISPATCH] = n + 1
     _heap_sift_up(f, d, 1, n)
 
@@ -492,18 +506,110 @@ def _answer_switchboard(W, call):
 
 
 @_step
-def _assign_unit(W, incident):
+def _assign_unit(W, incident, unit_was_free):
+    """A unit goes to ``incident``: a free one, or one just taken off another incident
+    (simpy_engine.assign_unit: first assignment and first arrival kept, the same draws repeated)."""
     IF, II = W[W_INC_F], W[W_INC_I]
     now = W[W_NOW][0]
     _change(W, WDISPATCH, -1)
-    _start_work(W, UNITS)
+    if unit_was_free:
+        _start_work(W, UNITS)
     row = W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, incident]]
     travel = W[W_TRAVEL][row]  # drawn for this row's grade
     on_scene = W[W_ON_SCENE][row]
-    IF[IF_T_ASSIGNED, incident] = now
-    IF[IF_T_ON_SCENE, incident] = now + travel
+    if math.isnan(IF[IF_T_ASSIGNED, incident]):
+        IF[IF_T_ASSIGNED, incident] = now
+    if math.isnan(IF[IF_T_ON_SCENE, incident]):
+        IF[IF_T_ON_SCENE, incident] = now + travel
+    IF[IF_T_ASSIGNED_LAST, incident] = now
     IF[IF_T_CLEAR, incident] = now + travel + on_scene
-    _schedule(W, travel + on_scene, EV_FINISH_WORK, UNITS, 0)
+    if W[W_PI][PI_DIVERT_FROM] != DIVERT_NONE and II[II_GRADE, incident] > DIVERTS_TO:
+        _add_divertable(W, incident)
+    _schedule(W, travel + on_scene, EV_UNIT_FREE, incident, II[II_DIVERSIONS, incident])
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _add_divertable(W, incident):
+    K = W[W_K]
+    n = K[K_DIVERTABLE]
+    W[W_DIVERTABLE][n] = incident
+    W[W_INC_I][II_DIVERTABLE_AT, incident] = n
+    K[K_DIVERTABLE] = n + 1
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _drop_divertable(W, incident):
+    """Take ``incident`` out of the divertable list: the last entry moves into its place."""
+    K, listed, II = W[W_K], W[W_DIVERTABLE], W[W_INC_I]
+    at = II[II_DIVERTABLE_AT, incident]
+    n = K[K_DIVERTABLE] - 1
+    last = listed[n]
+    listed[at] = last
+    II[II_DIVERTABLE_AT, last] = at
+    II[II_DIVERTABLE_AT, incident] = NONE
+    K[K_DIVERTABLE] = n
+
+
+@_step
+def _unit_free(W, incident, diversions):
+    """The unit on ``incident`` is free again, unless it was taken off it meanwhile (simpy_engine.unit_free)."""
+    II = W[W_INC_I]
+    if II[II_DIVERSIONS, incident] != diversions:
+        return
+    if II[II_DIVERTABLE_AT, incident] != NONE:
+        _drop_divertable(W, incident)
+    _finish_work(W, UNITS)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _unit_to_divert(W):
+    """The incident whose unit is taken, or NONE (simpy_engine.unit_to_divert: prompt before
+    priority, then the unit assigned last, then the lower incident id); entries that no longer
+    qualify leave the list."""
+    K, listed, IF, II, CI = W[W_K], W[W_DIVERTABLE], W[W_INC_F], W[W_INC_I], W[W_CI]
+    now, mode = W[W_NOW][0], W[W_PI][PI_DIVERT_FROM]
+    best, best_grade, best_assigned = NONE, -1, 0.0
+    k = 0
+    while k < K[K_DIVERTABLE]:
+        incident = listed[k]
+        assigned = IF[IF_T_ASSIGNED_LAST, incident]
+        if mode == DIVERT_TRAVELLING:
+            ok = now < assigned + W[W_TRAVEL][CI[CI_DRAW_ROW, II[II_CALL_ID, incident]]]
+        else:
+            ok = now < IF[IF_T_CLEAR, incident]
+        if not ok:
+            _drop_divertable(W, incident)  # the last entry moved to k: look at k again
+            continue
+        grade = II[II_GRADE, incident]
+        if best == NONE or grade > best_grade or (grade == best_grade and (
+                assigned > best_assigned or (assigned == best_assigned and incident < best))):
+            best, best_grade, best_assigned = incident, grade, assigned
+        k += 1
+    return best
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _divert_units(W):
+    """No unit is free and an immediate incident heads the queue: units taken off lower-grade
+    incidents for it and the next immediate ones, while any may be taken (simpy_engine.divert_units).
+    Not inlined: it runs only when diversion is on, and rarely."""
+    K, IF, II = W[W_K], W[W_INC_F], W[W_INC_I]
+    while K[K_DISPATCH] > 0 and W[W_DHI][0, 0] == DIVERTS_TO:
+        taken_from = _unit_to_divert(W)
+        if taken_from == NONE:
+            return
+        incident = _pop_dispatch(W)
+        # the incident left waits again, with its grade and ready time (simpy_engine.take_unit_off)
+        if II[II_DIVERTABLE_AT, taken_from] != NONE:
+            _drop_divertable(W, taken_from)
+        II[II_DIVERSIONS, taken_from] += 1
+        if IF[IF_T_ON_SCENE, taken_from] > W[W_NOW][0]:
+            IF[IF_T_ON_SCENE, taken_from] = np.nan
+        IF[IF_T_ASSIGNED_LAST, taken_from] = np.nan
+        IF[IF_T_CLEAR, taken_from] = np.nan
+        _push_dispatch(W, II[II_GRADE, taken_from], IF[IF_T_READY, taken_from], taken_from)
+        _change(W, WDISPATCH, 1)
+        _assign_unit(W, incident, False)
 
 
 @_step
@@ -523,9 +629,11 @@ def _put_to_work(W, g):
         elif g == SW and K[K_WAITING + QSWITCH] > 0:
             _answer_switchboard(W, _head(W, QSWITCH))
         elif g == UNITS and K[K_DISPATCH] > 0:
-            _assign_unit(W, _pop_dispatch(W))
+            _assign_unit(W, _pop_dispatch(W), True)
         else:
-            return
+            break
+    if g == UNITS and PI[PI_DIVERT_FROM] != DIVERT_NONE and K[K_DISPATCH] > 0:
+        _divert_units(W)
 
 
 @_step
@@ -642,8 +750,11 @@ def _question_set_ends(W, call, source):
     IF[IF_T_ASSIGNED, incident] = np.nan
     IF[IF_T_ON_SCENE, incident] = np.nan
     IF[IF_T_CLEAR, incident] = np.nan
+    IF[IF_T_ASSIGNED_LAST, incident] = np.nan
+    II[II_DIVERSIONS, incident] = 0
+    II[II_DIVERTABLE_AT, incident] = NONE
     if grade < N_DEPLOYED:
-        _push_dispatch(W, grade, incident)
+        _push_dispatch(W, grade, now, incident)
         _change(W, WDISPATCH, 1)
         _put_to_work(W, UNITS)
 
@@ -838,6 +949,8 @@ def _advance(W, until):
             _caller_redials(W, a, b)
         elif kind == EV_CALLBACK_DUE:
             _callback_due(W, a)
+        elif kind == EV_UNIT_FREE:
+            _unit_free(W, a, b)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -895,7 +1008,7 @@ class FastEngine:
             "cf": _blank(CF_DEFAULTS, calls),
             "ci": _blank(CI_DEFAULTS, calls),
             "inc_f": np.empty((len(IF_NAMES), calls)),
-            "inc_i": np.empty((len(II_NAMES), calls), np.int32),
+            "inc_i": np.empty((len(II_NAMES) + 1, calls), np.int32),  # + II_DIVERTABLE_AT
             "route": np.ascontiguousarray(d.route),
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
             "level": np.zeros(len(LEVELS), np.int64),
@@ -908,7 +1021,7 @@ class FastEngine:
             "pf": np.array([m.horizon_s, m.redial_to_999, m.redial_to_101, m.callback_reach],
                            dtype=np.float64),
             "pi": np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin,
-                            m.callback_enabled, m.patience_continues], dtype=np.int64),
+                            m.callback_enabled, m.patience_continues, m.divert_from], dtype=np.int64),
             "head": head,
             "a999": np.ascontiguousarray(plan.arrivals_999, dtype=np.float64),
             "a101": np.ascontiguousarray(plan.arrivals_101, dtype=np.float64),
@@ -916,7 +1029,8 @@ class FastEngine:
             "on_scene": np.ascontiguousarray(d.on_scene),
         }
         W.update({name: np.ascontiguousarray(getattr(d, name), dtype=np.float64) for name in DRAW_FIELDS})
-        W.update(arrival_t=np.zeros(2), arrival_i=np.full((2, 2), NONE, np.int64))
+        W.update(arrival_t=np.zeros(2), arrival_i=np.full((2, 2), NONE, np.int64),
+                 divertable=np.zeros(int(head[UNITS].max(initial=0)) + 1, np.int32))
         assert tuple(W) == FIELDS
         state = tuple(W.values())
         _start(state)

@@ -45,6 +45,7 @@ import simpy
 
 from demandsim.draws import CallDraws
 from demandsim.model.calendar import DAY, HOUR
+from demandsim.model.dispatch import DIVERTS_TO, can_divert, diversion_key
 from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
 from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999, STAFF_GROUPS, RunPlan
 from demandsim.records import (
@@ -201,9 +202,14 @@ class _Hub:
         self.switchboard.takes_work = self.switchboard_takes_work
         self.units.takes_work = self.units_take_work
         self.q999, self.qswitch, self.qsec, self.qcallback = Queue(hours), Queue(hours), Queue(hours), Queue(hours)
-        self.dispatch: list = []  # heap of (grade, t_ready, seq, incident)
+        # heap of (grade, t_ready, incident): the incident id breaks ties of ready time, as incidents
+        # become ready in id order
+        self.dispatch: list = []
         self.dispatch_waiting = Level(hours)
-        self.seq = 0
+        #: dispatch.divert_from's code (0: never); with it, the priority and prompt incidents with a
+        #: unit that an immediate incident might take (pruned as they stop qualifying)
+        self.divert_from = self.m.divert_from
+        self.divertable: set = set()
         self.pooled_secondary = self.m.pooled_secondary
         self.secondary_staff = self.call_handlers if self.pooled_secondary else self.secondary_handlers
         # grades are picked by shares.pick, np.searchsorted(side="right"); bisect_right on the same
@@ -320,10 +326,13 @@ class _Hub:
             self.answer_switchboard(self.head(self.qswitch, self.unanswered), now)
 
     def units_take_work(self, now: float) -> None:
-        """Incidents waiting for a unit, by grade, then by time ready."""
+        """Incidents waiting for a unit, by grade, then by time ready; then, if no unit is free and
+        diversion is on, units taken off lower-grade incidents for waiting immediate ones."""
         staff = self.units
         while staff.rostered > staff.level and self.dispatch:
-            self.assign_unit(heapq.heappop(self.dispatch)[3], now)
+            self.assign_unit(heapq.heappop(self.dispatch)[2], now)
+        if self.divert_from and self.dispatch and self.dispatch[0][0] == DIVERTS_TO:
+            self.divert_units(now)
 
     def unanswered(self, call: int) -> bool:
         """Still waiting in the 999, switchboard or call-back queue (not answered, hung up or cancelled)."""
@@ -559,21 +568,90 @@ class _Hub:
         i.call_id[incident], i.source[incident], i.grade[incident] = call, source, grade
         i.t_call_start[incident], i.t_ready[incident] = start, now
         if grade < N_DEPLOYED:
-            heapq.heappush(self.dispatch, (grade, now, self.seq, incident))
-            self.seq += 1
+            heapq.heappush(self.dispatch, (grade, now, incident))
             self.dispatch_waiting.change(now, +1)
             self.units_take_work(now)
 
-    def assign_unit(self, incident: int, now: float) -> None:
+    def assign_unit(self, incident: int, now: float, unit_was_free: bool = True) -> None:
+        """A unit goes to ``incident``: a free one, or one just taken off another incident.
+
+        An incident assigned again after a diversion keeps its first assignment and first
+        arrival on scene (attendance), and its unit repeats the same drawn travel and time on
+        scene. The unit's free event names the incident and its diversions so far (the
+        assignment's number less one), so that a unit taken off the incident meanwhile does not
+        come free twice.
+        """
         i, d = self.incidents, self.d
         self.dispatch_waiting.change(now, -1)
-        self.units.change(now, +1)
+        if unit_was_free:
+            self.units.change(now, +1)
         row = self.calls.draw_row[i.call_id[incident]]
         travel, on_scene = d.travel[row], d.on_scene[row]  # drawn for the grade this row's call gets
-        i.t_assigned[incident] = now
-        i.t_on_scene[incident] = now + travel
+        if math.isnan(i.t_assigned[incident]):
+            i.t_assigned[incident] = now
+        if math.isnan(i.t_on_scene[incident]):
+            i.t_on_scene[incident] = now + travel
+        i.t_assigned_last[incident] = now
         i.t_clear[incident] = now + travel + on_scene
-        self.after(now, travel + on_scene, self.finish_work, self.units)
+        if self.divert_from and i.grade[incident] > DIVERTS_TO:
+            self.divertable.add(incident)
+        self.after(now, travel + on_scene, self.unit_free, (incident, i.diversions[incident]))
+
+    def unit_free(self, args, now: float) -> None:
+        """The unit on an incident is free again, unless it was taken off it meanwhile (it is then
+        on another incident, whose own event will free it)."""
+        incident, diversions = args
+        if self.incidents.diversions[incident] != diversions:
+            return
+        self.divertable.discard(incident)
+        self.finish_work(self.units, now)
+
+    # ------------------------------------------------------------ diversion
+    def divert_units(self, now: float) -> None:
+        """No unit is free and an immediate incident heads the queue: give it a unit taken off a
+        lower-grade incident, and so on for the next immediate one, while any unit may be taken."""
+        while self.dispatch and self.dispatch[0][0] == DIVERTS_TO:
+            taken_from = self.unit_to_divert(now)
+            if taken_from == NONE:
+                return
+            incident = heapq.heappop(self.dispatch)[2]
+            self.take_unit_off(taken_from, now)
+            self.assign_unit(incident, now, unit_was_free=False)
+
+    def unit_to_divert(self, now: float) -> int:
+        """The incident whose unit is taken (demandsim.model.dispatch.diversion_key), or NONE.
+
+        Incidents that no longer qualify (the unit arrived, or is due free) never will again
+        for this assignment, so they leave the set.
+        """
+        i, d, c = self.incidents, self.d, self.calls
+        best, best_key = NONE, None
+        for incident in list(self.divertable):
+            assigned = i.t_assigned_last[incident]
+            arrives = assigned + d.travel[c.draw_row[i.call_id[incident]]]
+            if not can_divert(self.divert_from, now, arrives, i.t_clear[incident]):
+                self.divertable.discard(incident)
+                continue
+            key = diversion_key(i.grade[incident], assigned, incident)
+            if best_key is None or key > best_key:
+                best, best_key = incident, key
+        return best
+
+    def take_unit_off(self, incident: int, now: float) -> None:
+        """The incident's unit is taken away: the incident waits again, with its grade and ready time.
+
+        If the unit had not arrived, nobody has attended yet (its arrival is undone); if it had,
+        the first arrival stands.
+        """
+        i = self.incidents
+        self.divertable.discard(incident)
+        i.diversions[incident] += 1
+        if i.t_on_scene[incident] > now:
+            i.t_on_scene[incident] = math.nan
+        i.t_assigned_last[incident] = math.nan
+        i.t_clear[incident] = math.nan
+        heapq.heappush(self.dispatch, (i.grade[incident], i.t_ready[incident], incident))
+        self.dispatch_waiting.change(now, +1)
 
 
 class SimpyEngine:

@@ -34,6 +34,7 @@ from demandsim.draws import LINE_101, LINE_999, CallDraws, draw_calls, stream
 from demandsim.errors import ConfigError, whole_number
 from demandsim.model.arrivals import arrival_times, hourly_rates
 from demandsim.model.calendar import DAY, Calendar
+from demandsim.model.dispatch import divert_code
 from demandsim.model.distributions import Duration
 from demandsim.model.grading import SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY, Grading
 from demandsim.model.response import break_share_by_hour_of_week, check_response, expected_available, units_available
@@ -88,6 +89,7 @@ class ModelParts:
     callback_reach: float
     callback_unreached_time: Duration
     patience_continues: bool  # callers.patience_after_transfer == "continue"
+    divert_from: int  # dispatch.divert_from as a code of demandsim.model.dispatch (DIVERT_NONE, ...)
 
     def route_code(self, u: np.ndarray) -> np.ndarray:
         """Switchboard route per call (see :data:`ROUTES`) from its uniform."""
@@ -335,6 +337,7 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
         callback_unreached_time=Duration.from_config(callback.unreached_time, "callers.callback_999.unreached_time",
                                                      base_dir),
         patience_continues=cfg.callers.patience_after_transfer == "continue",
+        divert_from=divert_code(cfg.dispatch.divert_from),
     )
     _check_staff_for_demand(model)
     return model
