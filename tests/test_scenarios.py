@@ -10,7 +10,7 @@ from demandsim.config import list_scenarios, load_config
 from helpers import run
 
 WHAT_IFS = ["demand_2024", "december_peak", "officers_on_phones", "officers_on_phones_overtime", "short_question_set",
-            "diversion_on"]
+            "diversion_on", "late_shift_units", "abstraction_cut"]
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -82,7 +82,38 @@ WHAT_IF_CHANGES = {
     "short_question_set": {"handling.line_999.question_set.mean": 2.5,
                            "handling.secondary.question_set.mean": 2.0},
     "diversion_on": {"dispatch.divert_from": "travelling"},
+    "late_shift_units": {"staffing.units.extra": [{"start_hour": 15, "hours": 10, "staff": 4,
+                                                   "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}]},
+    "abstraction_cut": {"staffing.response.abstraction": 0.0667},
 }
+
+
+def test_abstraction_cut_is_a_third_off_the_baseline():
+    """The scenario states its share as a number: it must stay two thirds of the baseline's."""
+    base = load_config([]).staffing.response.abstraction
+    cut = load_config(["scenario=abstraction_cut"]).staffing.response.abstraction
+    assert cut == pytest.approx(base * 2 / 3, abs=5e-5)
+
+
+def test_unit_levers_never_worsen_attendance():
+    """Same seeds: more officers on the late shift, or less abstraction, attend no grade worse
+    (beyond noise: a one-sided 99% t bound on the paired differences over the seeds) and the
+    force-wide share within target better on average."""
+    from scipy import stats
+
+    import numpy as np
+
+    for lever in ("late_shift_units", "abstraction_cut"):
+        diffs = {g: [] for g in ("immediate", "priority", "prompt", "all")}
+        for seed in (1, 2, 3, 4):
+            common = ["run.days=14", "run.warmup_days=1", f"run.seed={seed}", "run.engine=fast"]
+            base, more = run(common).kpis, run([f"scenario={lever}", *common]).kpis
+            for g in diffs:
+                diffs[g].append(base[f"attend_within_target_{g}"] - more[f"attend_within_target_{g}"])
+        for g, d in diffs.items():
+            d = np.array(d)
+            assert d.mean() <= stats.t.ppf(0.99, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d)), (lever, g, d)
+        assert np.mean(diffs["all"]) < 0, lever
 
 
 def flat(node, path=""):
