@@ -200,7 +200,7 @@ def test_a_plain_run_writes_what_hydra_main_writes(tmp_path):
 def test_cfg_job_shows_the_merged_config():
     done = cli("--cfg", "job", "scenario=demand_2024")
     assert done.returncode == 0
-    assert "growth: 1.27" in done.stdout and "scenario_name: demand_2024" in done.stdout
+    assert "per_year: 158000" in done.stdout and "scenario_name: demand_2024" in done.stdout
 
 
 def test_issue_validation_commands(tmp_path):
