@@ -46,7 +46,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
 from demandsim.model.shares import pick
+from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
 
 #: one stream per purpose (and per line of origin); the order fixes the seeds
 PURPOSES = ("arrivals", "patience", "triage", "routing", "handling", "grade", "travel", "on_scene", "redial",
@@ -143,14 +145,11 @@ def rings_999_again(model, n_999: int, n_101: int, u_redial: np.ndarray, u_grade
     not lost by a hang-up more often than the config says, whoever answered first.
 
     >>> from types import SimpleNamespace
-    >>> from demandsim.model.grading import Grading
     >>> m = SimpleNamespace(max_attempts=2, redial_999_to_999=0.0, redial_999_to_999_needing=1.0,
     ...                     grading=SimpleNamespace(cumulative=np.array([[0.5, 0.5, 0.5, 1.0]] * 3)))
     >>> rings_999_again(m, 2, 0, np.array([0.3, 0.9, 0.3, 0.9]), np.array([0.2, 0.2, 0.7, 0.7])).tolist()
     [True, True, False, False]
     """
-    from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101
-
     A, callers = model.max_attempts, n_999 + n_101
     cum = model.grading.cumulative
     u_caller = u_grade.reshape(callers, A)[:, 0]
@@ -179,8 +178,6 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
     may be a call-back or a redial of an earlier hang-up, so every later row may be on
     999 (never on 101 again: a caller who hung up on 999 rings 999, if anyone).
     """
-    from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999
-
     m, A = model, model.max_attempts
     callers = n_999 + n_101
     u = u_redial.reshape(callers, A)  # one row per caller, one column per contact
@@ -235,8 +232,6 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     Durations are computed only for rows that may need them (module docstring),
     or for every row with ``every_entry`` (for tests: the records must not change).
     """
-    from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
-
     m = model
     A = m.max_attempts
     rows = (n_999 + n_101) * A

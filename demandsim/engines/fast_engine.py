@@ -37,6 +37,7 @@ from numba import njit
 
 from demandsim.model.calendar import HOUR
 from demandsim.model.plan import RunPlan, STAFF_GROUPS
+from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
 from demandsim.records import (
     CALL_COLUMNS, INCIDENT_COLUMNS, LEVELS, ColumnLog, RunRecords, finish_records,
 )
@@ -54,7 +55,6 @@ BY_CALL_HANDLER, BY_DIGITAL_DESK, BY_SWITCHBOARD, BY_SECONDARY_HANDLER = 0, 1, 2
 ORIGIN_REDIAL, ORIGIN_TRANSFER, ORIGIN_CALLBACK = 1, 2, 3
 CALLBACK_SCHEDULED = -2  # a caller's call-back is due later (simpy_engine.CALLBACK_SCHEDULED)
 LINE_999, LINE_101 = 0, 1
-ROUTE_TO_999, ROUTE_SECONDARY = 0, 1
 SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY = 0, 1, 2
 N_DEPLOYED = 3
 NONE = -1

@@ -40,10 +40,8 @@ from demandsim.model.grading import SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDAR
 from demandsim.model.response import break_share_by_hour_of_week, check_response, expected_available, units_available
 from demandsim.model.shares import cumulative_shares, pick
 from demandsim.model.staffing import paid_by_hour_of_week
+from demandsim.model.switchboard import ROUTE_CLOSED, ROUTE_SECONDARY, ROUTE_TO_999, ROUTES  # noqa: F401 (re-exported)
 
-#: switchboard routes, in the order of triage.route
-ROUTES = ("to_999", "secondary", "closed")
-ROUTE_TO_999, ROUTE_SECONDARY, ROUTE_CLOSED = range(3)
 STAFF_GROUPS = ("call_handlers", "secondary_handlers", "digital_desk", "switchboard", "units")
 #: values of callers.patience_after_transfer
 PATIENCE_AFTER_TRANSFER = ("restart", "continue")
