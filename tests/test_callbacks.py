@@ -306,9 +306,11 @@ def test_fewer_call_handlers_do_not_improve_attendance():
 
 
 def test_the_direction_check_can_tell_when_emergencies_are_lost():
-    """The same comparison with every 999 caller's redial share 0.3 whatever the need (callers
-    who need a unit may be lost): the check above then fails, so it can fail."""
-    base, fewer = paired(["callers.redial_999.to_999_needing_attendance=0.3", "callers.redial.max_attempts=3"])
+    """The same comparison with every 999 caller's redial share 0.3 whatever the need, 3
+    contacts and half the call-backs reaching the caller (callers who need a unit are lost):
+    the check above then fails, so it can fail."""
+    base, fewer = paired(["callers.redial_999.to_999_needing_attendance=0.3", "callers.redial.max_attempts=3",
+                          "callers.callback_999.reach=0.5"])
     worse_off = []
     for grade in ("prompt", "all"):
         name = f"attend_within_target_{grade}"

@@ -46,9 +46,17 @@ def test_baseline_reproduces_the_inspection(baseline):
     # attendance within target near 41 of 79 (inside that sample's 95% interval) ...
     low, high = wilson_interval(41, 79)
     assert low <= k["attend_within_target_all"] <= high
-    # ... with 'priority' the worst grade
-    grades = {g: k[f"attend_within_target_{g}"] for g in ("immediate", "priority", "prompt")}
-    assert min(grades, key=grades.get) == "priority", grades
+
+
+@pytest.mark.xfail(strict=True, reason="not reproduced since travel is realistic (issue 10): with one force-wide "
+                   "pool of units served grade first, prompt misses most; areas and travel from a neighbouring "
+                   "area are the mechanism still to come")
+def test_baseline_misses_mainly_priority(baseline):
+    """The inspection: "The delays were mainly in the new 'priority' category" (seed 001), read
+    as counts: more priority incidents out of target than of any other grade."""
+    k = baseline.kpis
+    missed = {g: (1 - k[f"attend_within_target_{g}"]) * k[f"incidents_{g}"] for g in ("immediate", "priority", "prompt")}
+    assert max(missed, key=missed.get) == "priority", missed
 
 
 def test_baseline_volumes_match_the_published_figures(baseline):
