@@ -314,16 +314,17 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
 
     def follow_up() -> np.ndarray:
         """Per row, the follow-up work of its grade: with the grade's share (attribute 0 of
-        "follow_up"), the grade's follow-up time (attribute 1), else 0."""
-        if not any(len(w) for w in by_grade) or not (every_entry or any(m.follow_up_share)):
-            return unused if not any(len(w) for w in by_grade) else np.where(grade >= 0, 0.0, np.nan)
-        out = np.full(rows, np.nan)
-        share_of = np.zeros(grade.max(initial=0) + 2)  # by grade code; -1 (no grade) reads the last, 0
-        share_of[:N_DEPLOYED] = m.follow_up_share
-        has = uniforms(seed, "follow_up", n_999, n_101, A) < share_of[grade]
-        u = uniforms(seed, "follow_up", n_999, n_101, A, 1)
-        for g, d in enumerate(m.follow_up):
-            out[by_grade[g]] = np.where(has[by_grade[g]], d.seconds(u[by_grade[g]]), 0.0)
+        "follow_up"), the grade's follow-up time (attribute 1), else 0; NaN for rows with no grade."""
+        if not any(len(w) for w in by_grade):
+            return unused
+        out = np.where(grade >= 0, 0.0, np.nan)
+        if not (every_entry or any(m.follow_up_share)):
+            return out
+        u_has = uniforms(seed, "follow_up", n_999, n_101, A)
+        u_time = uniforms(seed, "follow_up", n_999, n_101, A, 1)
+        for rows_of_grade, share, d in zip(by_grade, m.follow_up_share, m.follow_up):
+            with_work = rows_of_grade[u_has[rows_of_grade] < share]
+            out[with_work] = d.seconds(u_time[with_work])
         return out
 
     assert len(m.travel) == N_DEPLOYED

@@ -22,7 +22,8 @@ import pandas as pd
 from demandsim.config.schema import DEPLOYED_GRADES, GRADES
 from demandsim.model.calendar import HOUR
 from demandsim.model.grading import SOURCES
-from demandsim.model.plan import ROUTES, STAFF_GROUPS, ModelParts
+from demandsim.model.plan import STAFF_GROUPS, ModelParts
+from demandsim.model.switchboard import ROUTES
 
 LINES = ("999", "101")
 LINE_999, LINE_101 = 0, 1

@@ -222,7 +222,8 @@ PUBLIC_999 = ("calls_999_offered", "sl_999_10s", "abandon_rate_999", "asa_999_s"
 def test_call_backs_that_never_reach_anyone_and_take_no_time_change_nothing():
     """reach 0 and no handler time: the call-backs are rung and fail, and the 999 line and
     every incident are exactly as with call-backs switched off."""
-    base = [*SHORT, *BUSY, "run.seed=44", "callers.redial_999.to_999=0", "callers.redial_999.to_999_needing_attendance=0"]
+    base = [*SHORT, *BUSY, "run.seed=44", "callers.redial_999.to_999=0",
+            "callers.redial_999.to_999_needing_attendance=0"]
     off = run([*base, "callers.callback_999.enabled=false"])
     futile = run([*base, "callers.callback_999.reach=0",
                   "callers.callback_999.unreached_time={kind:deterministic,value:0}"])
@@ -236,7 +237,8 @@ def test_call_backs_that_never_reach_anyone_and_take_no_time_change_nothing():
 def test_call_backs_that_never_reach_anyone_make_no_incident():
     """reach 0 (a minute of handler time each): no incident from a call-back, every caller who
     hung up on 999 is lost, and only the handlers' time differs from call-backs switched off."""
-    base = [*SHORT, *BUSY, "run.seed=44", "callers.redial_999.to_999=0", "callers.redial_999.to_999_needing_attendance=0"]
+    base = [*SHORT, *BUSY, "run.seed=44", "callers.redial_999.to_999=0",
+            "callers.redial_999.to_999_needing_attendance=0"]
     off = run([*base, "callers.callback_999.enabled=false"])
     futile = run([*base, "callers.callback_999.reach=0"])
     calls = strings(futile.records.calls)

@@ -9,8 +9,8 @@ import pytest
 from demandsim.config import list_scenarios, load_config
 from helpers import run
 
-WHAT_IFS = ["nov_2023", "demand_2024", "december_peak", "officers_on_phones", "officers_on_phones_overtime", "short_question_set",
-            "diversion_on", "late_shift_units", "abstraction_cut"]
+WHAT_IFS = ["nov_2023", "demand_2024", "december_peak", "officers_on_phones", "officers_on_phones_overtime",
+            "short_question_set", "diversion_on", "late_shift_units", "abstraction_cut"]
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -55,7 +55,8 @@ def test_baseline_misses_mainly_priority(baseline):
     """The inspection: "The delays were mainly in the new 'priority' category" (seed 001), read
     as counts: more priority incidents out of target than of any other grade."""
     k = baseline.kpis
-    missed = {g: (1 - k[f"attend_within_target_{g}"]) * k[f"incidents_{g}"] for g in ("immediate", "priority", "prompt")}
+    missed = {g: (1 - k[f"attend_within_target_{g}"]) * k[f"incidents_{g}"]
+              for g in ("immediate", "priority", "prompt")}
     assert max(missed, key=missed.get) == "priority", missed
 
 

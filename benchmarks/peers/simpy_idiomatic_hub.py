@@ -74,7 +74,8 @@ import simpy
 
 from demandsim.model.calendar import HOUR
 from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
-from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999, RunPlan
+from demandsim.model.plan import RunPlan
+from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
 
 LINE_999, LINE_101 = 0, 1
 (ANSWERED, ABANDONED, CLOSED, TRANSFERRED, ANSWERED_SECONDARY,

@@ -47,7 +47,8 @@ from demandsim.draws import CallDraws
 from demandsim.model.calendar import DAY, HOUR
 from demandsim.model.dispatch import DIVERTS_TO, can_divert, diversion_key
 from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
-from demandsim.model.plan import ROUTE_SECONDARY, ROUTE_TO_999, STAFF_GROUPS, RunPlan
+from demandsim.model.plan import STAFF_GROUPS, RunPlan
+from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
 from demandsim.records import (
     ABANDONED, ABANDONED_SECONDARY, ABANDONED_SWITCHBOARD, ANSWERED, ANSWERED_SECONDARY,
     BY_CALL_HANDLER, BY_DIGITAL_DESK, BY_SECONDARY_HANDLER, BY_SWITCHBOARD, CALL_COLUMNS,

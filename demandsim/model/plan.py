@@ -40,7 +40,7 @@ from demandsim.model.grading import SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDAR
 from demandsim.model.response import break_share_by_hour_of_week, check_response, expected_available, units_available
 from demandsim.model.shares import cumulative_shares, pick
 from demandsim.model.staffing import paid_by_hour_of_week
-from demandsim.model.switchboard import ROUTE_CLOSED, ROUTE_SECONDARY, ROUTE_TO_999, ROUTES  # noqa: F401 (re-exported)
+from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
 
 STAFF_GROUPS = ("call_handlers", "secondary_handlers", "digital_desk", "switchboard", "units")
 #: values of callers.patience_after_transfer
@@ -90,7 +90,7 @@ class ModelParts:
     divert_from: int  # dispatch.divert_from as a code of demandsim.model.dispatch (DIVERT_NONE, ...)
 
     def route_code(self, u: np.ndarray) -> np.ndarray:
-        """Switchboard route per call (see :data:`ROUTES`) from its uniform."""
+        """Switchboard route per call (see :data:`demandsim.model.switchboard.ROUTES`) from its uniform."""
         return pick(self.route_cumulative, u).astype(np.int8)
 
 
@@ -371,9 +371,9 @@ def _check_staff_for_demand(m: ModelParts) -> None:
 #: seed, draw the same numbers. Staffing is not among them.
 DRAW_INPUTS = ("horizon_s", "rate_999", "rate_101", "patience_999", "patience_switchboard", "patience_secondary",
                "triage_time", "route_cumulative", "handling_999", "handling_secondary", "grading", "travel",
-               "on_scene", "follow_up_share", "follow_up", "redial_to_999", "redial_to_101", "redial_delay", "max_attempts", "redial_999_to_999",
-               "redial_999_to_999_needing",
-               "redial_999_delay", "callback_enabled", "callback_delay", "callback_unreached_time")
+               "on_scene", "follow_up_share", "follow_up", "redial_to_999", "redial_to_101", "redial_delay",
+               "max_attempts", "redial_999_to_999", "redial_999_to_999_needing", "redial_999_delay",
+               "callback_enabled", "callback_delay", "callback_unreached_time")
 
 #: the last plan's draws, (key, arrivals_999, arrivals_101, draws), for a next plan that would
 #: draw the same: a sweep's worker runs one replication (seed) at several staffing points in a
