@@ -10,7 +10,7 @@ from demandsim.config import list_scenarios, load_config
 from helpers import run
 
 WHAT_IFS = ["demand_2024", "december_peak", "officers_on_phones", "officers_on_phones_overtime", "short_question_set",
-            "diversion_on"]
+            "diversion_on", "demand_2024_review"]
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -82,6 +82,7 @@ WHAT_IF_CHANGES = {
     "short_question_set": {"handling.line_999.question_set.mean": 2.5,
                            "handling.secondary.question_set.mean": 2.0},
     "diversion_on": {"dispatch.divert_from": "travelling"},
+    "demand_2024_review": {"arrivals.line_999.growth": 1.27, "review.enabled": True},
 }
 
 
