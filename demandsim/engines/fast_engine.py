@@ -827,9 +827,11 @@ def _review_due(W, incident):
     _put_to_work(W, CH)
 
 
-@_step
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _make_review_call(W):
-    """A call handler makes the first call reviews asked for (simpy_engine.make_review_call)."""
+    """A call handler makes the first call reviews asked for (simpy_engine.make_review_call). Not
+    inlined: ``_put_to_work`` is inlined in many places, and a copy of this in each took most of the
+    compilation time the review added."""
     K, II = W[W_K], W[W_INC_I]
     item = W[W_RQ][K[K_RQ_HEAD]]
     K[K_RQ_HEAD] += 1

@@ -16,16 +16,19 @@ The story (``review.enabled``; off by default, and then nothing here happens):
     attends: it counts as resolved without attendance, never as attended in time;
   * ``appointment``: it leaves the dispatch queue and is **booked** into the first
     appointment slot with room that starts at least ``review.appointment_lead_time``
-    hours after the review (:func:`book`); telling the victim is a call of
-    ``review.booking_time`` in call-handler time. At the slot's start it rejoins the
+    hours after the review (:func:`book`), if one starts within ``review.appointment_max_wait``
+    hours (:func:`book_within`; otherwise the review counts as ``stays``); telling the victim
+    is a call of ``review.booking_time`` in call-handler time. At the slot's start it rejoins the
     dispatch queue with its own grade and its **own ready time** (its place, as an
     incident left by a diverted unit keeps it): otherwise, behind every newer incident
     of its grade, no appointment would be kept when units are short. It is **kept** if a
     unit arrives on scene before the slot ends.
 
 - call handlers make these calls after live 999 calls and 999 call-backs, before the
-  pooled secondary line, first come first served; a call of no time takes nobody.
-  The review itself is the dispatcher's decision and takes no modelled time.
+  pooled secondary line, first come first served, while more than
+  ``review.handlers_kept_free`` of them are free; a call of no time takes nobody, and a
+  victim update for an incident that no longer waits for its first unit is dropped. The
+  review itself is the dispatcher's decision and takes no modelled time.
 
 Appointment slots (:class:`Slots`): every day the hours from
 ``review.appointment_hours.start_hour`` to ``end_hour`` are cut into windows of
@@ -40,7 +43,8 @@ Random numbers: one uniform per row of the draws (``demandsim.draws``, purpose
 ``review``, attribute 0), the row of the call that made the incident. The first review
 compares it with the grade's cumulative shares (stays, then resolved by phone, then
 appointment). A review whose outcome is ``stays`` leaves ``u / stays``, uniform again
-given that it stayed, for the next review (:func:`review_outcome`): so each review's
+given that it stayed (and after an appointment no window could take, its place in the
+appointment band), for the next review (:func:`review_outcome`): so each review's
 outcome is independent with the configured shares, drawn from the incident's own number
 (common random numbers: the same incident has the same reviews' outcomes in every
 scenario where it waits as long). The call times are attributes 1-3 of the same purpose,
