@@ -26,7 +26,9 @@ call-backs, a caller who has been in the 999 queue may be rung back in any later
 row). So durations are computed only where a contact could need them: a 999
 handling time only for rows that can reach a 999 handler, the secondary line's
 only for rows routed there, travel and time on scene only for the grade the row
-would get, nothing for a redial row its caller would never make. A stream that
+would get, nothing for a redial row its caller would never make, the THRIVE review's
+uniform and call times (``review``, demandsim.model.review) only with ``review.enabled``
+and only for rows with a deployed grade. A stream that
 is drawn gives every row its uniform, so each row keeps its place in it; the
 entries no call can need are NaN and never read (``tests/test_engines_equal.py``
 checks that the records are the same as with every entry computed). A stream no
@@ -52,7 +54,7 @@ from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
 
 #: one stream per purpose (and per line of origin); the order fixes the seeds
 PURPOSES = ("arrivals", "patience", "triage", "routing", "handling", "grade", "travel", "on_scene", "redial",
-            "callback", "follow_up")
+            "callback", "follow_up", "review")
 LINE_999, LINE_101 = 0, 1
 
 
@@ -95,6 +97,13 @@ class CallDraws:
     callback_delay: np.ndarray  # from a hang-up in the 999 queue until its call-back is due
     u_reach: np.ndarray  # whether a call-back (this row's contact) reaches the caller
     unreached_time: np.ndarray  # handler's time on a call-back that does not
+    # THRIVE review (demandsim.model.review), drawn only with review.enabled, for rows with a
+    # deployed grade: the uniform of the incident's first review, and the handler's time on each
+    # kind of call a review makes (every update call of an incident takes its one time)
+    u_review: np.ndarray
+    victim_update_time: np.ndarray
+    phone_resolution_time: np.ndarray
+    booking_time: np.ndarray
 
     @property
     def rows(self) -> int:
@@ -327,6 +336,21 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
             out[with_work] = d.seconds(u_time[with_work])
         return out
 
+    def review(j: int, duration=None) -> np.ndarray:
+        """Attribute ``j`` of "review" for the rows with a deployed grade: 0 the uniform of the
+        first review, 1-3 the handler's time on each kind of call (demandsim.model.review.WORK)."""
+        wanted = np.flatnonzero((grade >= 0) & (grade < N_DEPLOYED))
+        if not m.review_enabled or not len(wanted):
+            return unused
+        if duration is not None and not every_entry and duration.fixed_seconds is not None:
+            out = np.full(rows, np.nan)
+            out[wanted] = duration.fixed_seconds
+            return out
+        out = np.full(rows, np.nan)
+        u = uniforms(seed, "review", n_999, n_101, A, j)[wanted]
+        out[wanted] = u if duration is None else duration.seconds(u)
+        return out
+
     assert len(m.travel) == N_DEPLOYED
     follow_up_s = follow_up()
     return CallDraws(
@@ -355,4 +379,8 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         callback_delay=callback_delay,
         u_reach=u_reach,
         unreached_time=unreached_time,
+        u_review=review(0),
+        victim_update_time=review(1, m.review_times[0]),
+        phone_resolution_time=review(2, m.review_times[1]),
+        booking_time=review(3, m.review_times[2]),
     )

@@ -73,7 +73,8 @@ def _known(values, among: np.ndarray | None) -> np.ndarray:
 #: call table has 21 columns, and copying them all was most of the time spent on KPIs)
 CALL_KPI_COLUMNS = ["line", "origin", "outcome", "route", "wait_s"]
 INCIDENT_KPI_COLUMNS = ["grade", "within_target", "t_call_start", "t_ready", "attendance_s", "dispatch_wait_s",
-                        "victim_update_due", "diversions"]
+                        "victim_update_due", "diversions", "reviews", "victim_updates", "review_outcome",
+                        "t_review_last", "appointment_kept"]
 
 
 def measured_calls(calls: pd.DataFrame, warmup_s: float, columns: list[str] | None = CALL_KPI_COLUMNS) -> pd.DataFrame:
@@ -331,13 +332,56 @@ def attendance_kpis(incidents: pd.DataFrame, end_s: float) -> tuple[dict, dict]:
         counted[f"attend_censored_{g}"] = int(len(ended) - np.count_nonzero(ended))
         # the percentile lies beyond the longest time seen: say how far it is at least
         counted[f"attend_p90_min_lower_bound_{g}"] = float(times.max() / 60.0) if p90 is None and len(times) else None
+    # an incident resolved by phone stopped waiting for a unit when its review took it out of the queue:
+    # its wait is censored there, not at the end of the run (it would never end)
+    wait_end = np.where(resolved_by_phone(incidents), _column(incidents, "t_review_last"), end_s)
     for g in DEPLOYED_GRADES:
         rows = of_grade[g]
-        times, ended = censored_at_end(waits[rows], ready[rows], end_s)
+        times, ended = censored_at_end(waits[rows], ready[rows], wait_end[rows])
         mean = mean_censored(times, ended)
         out[f"dispatch_wait_mean_min_{g}"] = None if mean is None else mean / 60.0
         counted[f"dispatch_wait_censored_{g}"] = int(len(ended) - np.count_nonzero(ended))
     return out, counted
+
+
+def _column(incidents: pd.DataFrame, name: str) -> np.ndarray:
+    """A float column of the incidents, all missing if the table has none (a table from before it existed)."""
+    return incidents[name].to_numpy(dtype=np.float64) if name in incidents else np.full(len(incidents), np.nan)
+
+
+def resolved_by_phone(incidents: pd.DataFrame) -> np.ndarray:
+    """Rows of incidents a THRIVE review resolved by phone (never attended: demandsim.model.review)."""
+    if "review_outcome" not in incidents:
+        return np.zeros(len(incidents), dtype=bool)
+    return _is(incidents["review_outcome"], "resolved_by_phone")
+
+
+def review_kpis(incidents: pd.DataFrame) -> dict:
+    """The work a backlog makes and its outcomes, over the measured incidents (each counts with its
+    incident, as diversions do; 0 when review is off).
+
+    - ``thrive_reviews``: reviews of incidents still waiting for a unit past their target;
+    - ``victim_updates_made``: victim-update calls call handlers made;
+    - ``resolved_by_phone_after_review``: incidents a review resolved by phone;
+    - ``appointments_booked``: incidents a review booked into an appointment slot;
+    - ``appointments_kept_rate``: of those whose slot has ended or that a unit attended, the share
+      attended before the slot ended; None when there are none.
+
+    >>> inc = pd.DataFrame({"reviews": [0, 3, 1, 2], "victim_updates": [0, 2, 0, 1],
+    ...     "review_outcome": ["none", "stays", "resolved_by_phone", "appointment"],
+    ...     "appointment_kept": pd.array([None, None, None, True], dtype="boolean")})
+    >>> review_kpis(inc)["thrive_reviews"], review_kpis(inc)["appointments_kept_rate"]
+    (6, 1.0)
+    """
+    outcome = incidents["review_outcome"]
+    booked = _is(outcome, "appointment")
+    return {
+        "thrive_reviews": int(incidents["reviews"].to_numpy().sum()),
+        "victim_updates_made": int(incidents["victim_updates"].to_numpy().sum()),
+        "resolved_by_phone_after_review": int(_is(outcome, "resolved_by_phone").sum()),
+        "appointments_booked": int(booked.sum()),
+        "appointments_kept_rate": share(incidents["appointment_kept"], among=booked),
+    }
 
 
 def diversion_kpis(incidents: pd.DataFrame) -> tuple[dict, dict]:
@@ -447,7 +491,10 @@ def backlog_at(incidents: pd.DataFrame, t: float) -> int:
     Read from ``t_assigned_last``: missing while an incident waits, never assigned or diverted
     (its unit taken for an immediate incident) and not assigned again. Exact at the end of the
     run, where the KPIs ask; at an earlier ``t`` an incident diverted and re-assigned later
-    counts as waiting from its ready time to its last assignment.
+    counts as waiting from its ready time to its last assignment. Incidents a THRIVE review took
+    out of the queue are not waiting in it (:func:`out_of_queue_after_review`): resolved by
+    phone, or booked into an appointment slot not yet started (counted apart,
+    :func:`appointments_waiting_at`); from its slot's start an appointment waits again.
 
     >>> incidents = pd.DataFrame({"grade": pd.Categorical(["prompt", "prompt", "scheduled", "immediate"]),
     ...                           "t_ready": [10.0, 20.0, 30.0, 200.0],
@@ -457,7 +504,33 @@ def backlog_at(incidents: pd.DataFrame, t: float) -> int:
     """
     ready, assigned = incidents["t_ready"].to_numpy(), incidents["t_assigned_last"].to_numpy()
     waiting = (ready <= t) & ~(assigned <= t)  # a missing t_assigned_last compares False: waiting
-    return int(np.count_nonzero(deployed(incidents) & waiting))
+    return int(np.count_nonzero(deployed(incidents) & waiting & ~out_of_queue_after_review(incidents, t)))
+
+
+def out_of_queue_after_review(incidents: pd.DataFrame, t: float) -> np.ndarray:
+    """Rows of incidents a THRIVE review had taken out of the dispatch queue at ``t``: resolved by
+    phone, or booked into an appointment slot that had not started (all False without review columns).
+
+    >>> inc = pd.DataFrame({"review_outcome": ["resolved_by_phone", "appointment", "appointment", "stays"],
+    ...                     "t_review_last": [50.0, 50.0, 50.0, 50.0], "t_appointment": [np.nan, 90.0, 200.0, np.nan]})
+    >>> out_of_queue_after_review(inc, 100.0).tolist()
+    [True, False, True, False]
+    """
+    if "review_outcome" not in incidents:
+        return np.zeros(len(incidents), dtype=bool)
+    outcome = incidents["review_outcome"]
+    reviewed = _column(incidents, "t_review_last") <= t
+    before_slot = ~(_column(incidents, "t_appointment") <= t)
+    return reviewed & (_is(outcome, "resolved_by_phone") | (_is(outcome, "appointment") & before_slot))
+
+
+def appointments_waiting_at(incidents: pd.DataFrame, t: float) -> int:
+    """Incidents booked into an appointment slot that had not started at ``t``: waiting for a unit, but
+    not in the dispatch queue (so not in :func:`backlog_at`; counted apart)."""
+    if "review_outcome" not in incidents:
+        return 0
+    booked = _is(incidents["review_outcome"], "appointment") & (_column(incidents, "t_review_last") <= t)
+    return int(np.count_nonzero(booked & ~(_column(incidents, "t_appointment") <= t)))
 
 
 def daily_backlog(intervals: pd.DataFrame, warmup_s: float) -> np.ndarray:
@@ -564,7 +637,10 @@ def kpis_and_counts(records: RunRecords, model: ModelParts) -> tuple[dict, dict]
     kpis.update(incident_kpis)
     diverted, diverted_counts = diversion_kpis(incidents)
     kpis.update(diverted)
+    kpis.update(review_kpis(incidents))
     kpis.update(utilisation_kpis(records, model))
     # the backlog at the end counts incidents from the warm-up too: the whole table
     kpis.update(backlog_kpis(records.intervals, records.incidents, model.warmup_s, model.horizon_s))
-    return kpis, {**counts(calls, incidents), **censored, **diverted_counts, **overtime_hours(records, model)}
+    waiting_apart = {"appointments_waiting_at_end": appointments_waiting_at(records.incidents, model.horizon_s)}
+    return kpis, {**counts(calls, incidents), **censored, **diverted_counts, **waiting_apart,
+                  **overtime_hours(records, model)}

@@ -191,6 +191,11 @@ def headline_table(result: RunResult) -> str:
         ("attended within target: prompt", _pct(k["attend_within_target_prompt"]), "4 h"),
         ("attended within target: all", _pct(k["attend_within_target_all"]), ""),
         ("units diverted to immediate incidents", f"{k['diversions']:,}", _diverted_from(result)),
+        ("THRIVE reviews of incidents past target", f"{k['thrive_reviews']:,}",
+         "review on" if result.config.review.enabled else "review off"),
+        ("  victim updates made", f"{k['victim_updates_made']:,}", ""),
+        ("  resolved by phone (not attended)", f"{k['resolved_by_phone_after_review']:,}", ""),
+        ("  appointments booked / kept", f"{k['appointments_booked']:,}", _kept(k["appointments_kept_rate"])),
         ("utilisation: call handlers", _pct(k["utilisation_call_handlers"]), ""),
         ("utilisation: units", _pct(k["utilisation_units"]), ""),
         ("incidents waiting for a unit at the end", f"{k['backlog_end']:,}", ""),
@@ -206,6 +211,10 @@ def _diverted_from(result: RunResult) -> str:
     return {"none": "diversion off", "travelling": "from units travelling to priority or prompt",
             "on_scene": "from units travelling to or on scene at priority or prompt"}.get(
                 result.config.dispatch.divert_from, "")
+
+
+def _kept(rate) -> str:
+    return "" if rate is None else f"{_pct(rate).strip()} kept (unit on scene within the slot)"
 
 
 def _growth(per_day) -> str:

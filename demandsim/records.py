@@ -23,6 +23,7 @@ from demandsim.config.schema import DEPLOYED_GRADES, GRADES
 from demandsim.model.calendar import HOUR
 from demandsim.model.grading import SOURCES
 from demandsim.model.plan import STAFF_GROUPS, ModelParts
+from demandsim.model.review import OUTCOME_APPOINTMENT, REVIEW_OUTCOMES
 from demandsim.model.switchboard import ROUTES
 
 LINES = ("999", "101")
@@ -82,10 +83,22 @@ INCIDENT_COLUMNS = {
     "t_clear": (np.float64, NAN),  # the unit on it free again; missing while diverted and waiting again
     "t_assigned_last": (np.float64, NAN),  # the unit now on it (or that cleared it) assigned; missing while waiting
     "diversions": (np.int32, 0),  # units taken off this incident for an immediate one
+    # THRIVE review (review.enabled, demandsim.model.review): of an incident still waiting for its
+    # first unit at its target, then every review.interval while it waits. All 0 / none / missing
+    # when review is off or the incident was never reviewed
+    "reviews": (np.int32, 0),  # reviews made
+    "victim_updates": (np.int32, 0),  # victim-update calls a call handler made (one per review that kept it)
+    "review_outcome": (np.int8, 0),  # the last review's outcome (REVIEW_OUTCOMES; 0 "none": never reviewed)
+    "t_review_last": (np.float64, NAN),  # the last review: for resolved_by_phone and appointment, when it left the queue
+    "t_resolved": (np.float64, NAN),  # resolved_by_phone: the end of the call that resolved it
+    "t_appointment": (np.float64, NAN),  # appointment: start of its slot, when it waits for a unit again
 }
 #: time-integrated levels kept per simulated hour
 LEVELS = ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch", "waiting_callbacks") + tuple(
     f"busy_{g}" for g in STAFF_GROUPS
+) + (
+    "waiting_review_calls",  # victim updates, phone resolutions and bookings waiting for a call handler
+    "waiting_appointment",  # incidents booked into an appointment slot that has not started
 )
 
 
@@ -186,7 +199,7 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
     calls_df = pd.DataFrame(columns, copy=False)
 
     i = dict(incidents.frame())
-    for name in ("t_on_scene", "t_clear"):
+    for name in ("t_on_scene", "t_clear", "t_resolved"):
         i[name] = _past_horizon_missing(i[name], horizon)
     grade = i["grade"]
     deployed = grade < len(DEPLOYED_GRADES)
@@ -206,12 +219,19 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
     for name, values in i.items():
         columns[name] = values
     columns["source"] = _categorical(i["source"], SOURCES)
+    columns["review_outcome"] = _categorical(i["review_outcome"], REVIEW_OUTCOMES)
     columns["grade"] = _categorical(i["grade"], GRADES)
     columns["target_s"] = target
     columns["attendance_s"] = attendance
     columns["dispatch_wait_s"] = i["t_assigned"] - i["t_ready"]
     columns["within_target"] = within
     columns["victim_update_due"] = deployed & (waited_until > deadline) & (deadline <= horizon)
+    # an appointment is kept when a unit is on scene before its slot ends; missing when not booked,
+    # or when no unit has arrived and the slot had not ended when the run ended
+    booked = i["review_outcome"] == OUTCOME_APPOINTMENT
+    slot_end = i["t_appointment"] + model.review.slots.slot_s
+    on_time = attended & (i["t_on_scene"] <= slot_end)
+    columns["appointment_kept"] = pd.arrays.BooleanArray(booked & on_time, ~booked | (~on_time & (slot_end > horizon)))
     columns["hour_of_week"] = _hour_of_week(i["t_call_start"], horizon, start_how)
     inc = pd.DataFrame(columns, copy=False)
 

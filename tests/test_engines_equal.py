@@ -3,7 +3,8 @@
 For every shipped scenario (and the options the scenarios do not exercise:
 pooled secondary line, digital desk, many 999 hang-ups with redials and
 call-backs, zero-time call-backs, patience that continues after a transfer,
-units diverted to immediate incidents from travelling or from on scene),
+units diverted to immediate incidents from travelling or from on scene, THRIVE reviews with
+every outcome),
 both engines run the same plan and must
 produce the same calls, incidents and hourly levels: same outcomes, same
 routes, times equal to 1e-9 s.
@@ -70,9 +71,30 @@ EXTRA_CASES = {
         "dispatch.immediate.travel={kind:deterministic,value:0}",
         "staffing.units.extra=[{start_hour:3,hours:1,staff:4},{start_hour:11,hours:2,staff:3}]",
     ],
+    # THRIVE review with every outcome, many times: victim updates, phone resolutions, appointments
+    # kept and missed, appointments refused for want of a window (few a day) and turned into stays;
+    # immediate incidents taken out of the queue too while diversion takes units for the others
+    # (stale queue entries at its head); appointments due at the review's instant (no lead time)
+    "review_every_outcome_with_diversion": [
+        "scenario=demand_2024_review", "dispatch.divert_from=on_scene", "review.interval=30",
+        "review.immediate={stays:0.6,resolved_by_phone:0.2,appointment:0.2}",
+        "review.appointment_slots_per_day=40", "review.appointment_lead_time=0", "review.appointment_max_wait=6",
+        "review.appointment_hours={start_hour:6,end_hour:23}", "review.appointment_slot_minutes=45",
+        "review.handlers_kept_free=0",
+    ],
+    # calls of no time (nobody rings), the pooled secondary line after review calls, and two call
+    # handlers kept for 999 while calls wait
+    "review_calls_of_no_time_and_pooled_secondary": [
+        "scenario=demand_2024_review", "staffing.pooled_secondary=true",
+        "review.victim_update_time={kind:deterministic,value:0}",
+        "review.booking_time={kind:deterministic,value:0}",
+        "review.prompt={stays:0.3,resolved_by_phone:0.3,appointment:0.4}",
+    ],
 }
 #: the cases in which units must be diverted
 DIVERSION_CASES = ("diversion_from_travelling", "diversion_from_on_scene")
+#: the cases in which every review outcome must happen
+REVIEW_CASES = ("review_every_outcome_with_diversion", "review_calls_of_no_time_and_pooled_secondary")
 
 
 def assert_same_records(overrides: list[str]):
@@ -98,6 +120,11 @@ def test_engines_equal_on_other_options(case):
     if case in DIVERSION_CASES:
         diversions = records.incidents["diversions"]
         assert diversions.sum() > 100 and diversions.max() > 1, (diversions.sum(), diversions.max())
+    if case in REVIEW_CASES:
+        inc = records.incidents
+        outcomes = inc["review_outcome"].astype(str).value_counts()
+        assert (outcomes.drop("none") > 20).all() and len(outcomes) == 4, outcomes
+        assert inc["appointment_kept"].dropna().nunique() == 2 and inc["victim_updates"].sum() > 100
 
 
 def test_fast_engine_from_the_command_line(tmp_path):

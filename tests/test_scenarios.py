@@ -10,7 +10,7 @@ from demandsim.config import list_scenarios, load_config
 from helpers import run
 
 WHAT_IFS = ["nov_2023", "demand_2024", "december_peak", "officers_on_phones", "officers_on_phones_overtime",
-            "short_question_set", "diversion_on", "late_shift_units", "abstraction_cut"]
+            "short_question_set", "diversion_on", "late_shift_units", "abstraction_cut", "demand_2024_review"]
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -102,6 +102,8 @@ WHAT_IF_CHANGES = {
     "late_shift_units": {"staffing.units.extra": [{"start_hour": 15, "hours": 10, "staff": 4,
                                                    "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}]},
     "abstraction_cut": {"staffing.response.abstraction": 0.0667},
+    # against demand_2024 (REFERENCE): THRIVE review on
+    "demand_2024_review": {"review.enabled": True},
 }
 
 
@@ -134,7 +136,7 @@ def test_unit_levers_never_worsen_attendance():
 
 
 #: what a what-if is compared with, when not the baseline
-REFERENCE = {"demand_2024": "nov_2023"}
+REFERENCE = {"demand_2024": "nov_2023", "demand_2024_review": "demand_2024"}
 
 
 def flat(node, path=""):

@@ -342,6 +342,69 @@ class DispatchConfig:
     divert_from: str = "none"
 
 
+# ----------------------------------------------------------------- review
+@dataclass
+class ReviewShares:
+    """What a THRIVE review of an incident still waiting decides, as shares summing to 1."""
+
+    #: it keeps waiting for a unit, in its place; the victim is updated (a call-handler call)
+    stays: float = 1.0
+    #: a call handler resolves it by phone; no unit attends (never counted as attended in time)
+    resolved_by_phone: float = 0.0
+    #: it is booked into an appointment slot and waits for a unit again from the slot's start
+    appointment: float = 0.0
+
+
+@dataclass
+class AppointmentHours:
+    """The hours of each day that appointment windows are offered in."""
+
+    #: first window starts at this hour, 0-23
+    start_hour: int = 8
+    #: windows end by this hour, start_hour+1..24
+    end_hour: int = 20
+
+
+@dataclass
+class ReviewConfig:
+    """THRIVE review of incidents still waiting for a unit at their target (demandsim/model/review.py).
+
+    First review when the grade's target passes (from the start of the call) while the incident
+    still waits for its first unit, then every ``interval`` minutes while it waits.
+    """
+
+    #: true: incidents waiting past their target are reviewed; false: nothing here happens
+    enabled: bool = False
+    #: minutes between reviews of an incident still waiting; > 0
+    interval: float = 120.0
+    #: outcome shares of a review of an immediate incident
+    immediate: ReviewShares = field(default_factory=ReviewShares)
+    #: outcome shares of a review of a priority incident
+    priority: ReviewShares = field(default_factory=ReviewShares)
+    #: outcome shares of a review of a prompt incident
+    prompt: ReviewShares = field(default_factory=ReviewShares)
+    #: call handler's time on a victim update (every review that keeps the incident waiting)
+    victim_update_time: Dist = field(default_factory=lambda: Dist("lognormal", mean=3.0, cv=0.5))
+    #: call handler's time on the call that resolves an incident by phone
+    phone_resolution_time: Dist = field(default_factory=lambda: Dist("lognormal", mean=15.0, cv=0.6))
+    #: call handler's time on the call that books an appointment with the victim
+    booking_time: Dist = field(default_factory=lambda: Dist("lognormal", mean=4.0, cv=0.5))
+    #: call handlers make review calls only while more than this many call handlers are free, so
+    #: that a 999 call finds one; >= 0 (0: any free call handler makes them)
+    handlers_kept_free: int = 2
+    #: an appointment starts at least this many hours after the review that books it; >= 0
+    appointment_lead_time: float = 4.0
+    #: ... and at most this many: with no window with room that soon, the incident stays (and the
+    #: victim is updated); >= appointment_lead_time
+    appointment_max_wait: float = 48.0
+    #: appointments a day, spread over the day's windows (the earlier windows take any remainder); >= 0
+    appointment_slots_per_day: int = 30
+    #: the hours of each day with appointment windows
+    appointment_hours: AppointmentHours = field(default_factory=AppointmentHours)
+    #: length of an appointment window, minutes: kept if a unit arrives on scene before it ends
+    appointment_slot_minutes: float = 120.0
+
+
 # ----------------------------------------------------------------- run
 @dataclass
 class RunConfig:
@@ -412,6 +475,7 @@ class Config:
     callers: CallersConfig = field(default_factory=CallersConfig)
     grading: GradingConfig = field(default_factory=GradingConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
     run: RunConfig = field(default_factory=RunConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)

@@ -47,6 +47,7 @@ CH, SEC, DD, SW, UNITS = range(5)
 # Levels, in LEVELS order
 W999, WSWITCH, WSEC, WDISPATCH, WCALLBACK = range(5)
 BUSY0 = 5  # busy level of group g is BUSY0 + g
+WREVIEW, WAPPOINTMENT = 10, 11  # review calls waiting for a call handler; incidents waiting for their slot
 # Codes shared with demandsim.records / demandsim.model (checked in _check_codes below)
 ANSWERED, ABANDONED, CLOSED_AT_SWITCHBOARD, TRANSFERRED_TO_999 = 0, 1, 2, 3
 ANSWERED_SECONDARY, ABANDONED_SWITCHBOARD, ABANDONED_SECONDARY = 4, 5, 6
@@ -64,10 +65,17 @@ EV_HANGUP_SECONDARY, EV_TRIAGE_ENDS, EV_QUESTION_SET_ENDS, EV_FINISH_WORK, EV_RE
 EV_QUESTION_SET_ENDS_THEN_FINISH = 10  # both at one time: b = source + SOURCE_SPAN * staff group
 EV_CALLBACK_DUE = 11
 EV_UNIT_FREE = 12  # a = incident, b = its diversions when the unit was assigned (stale if they changed)
+EV_REVIEW, EV_APPOINTMENT = 13, 14  # a = incident: its review is due; its appointment slot starts
 # dispatch.divert_from codes and the grade that may divert (demandsim.model.dispatch)
 DIVERT_NONE, DIVERT_TRAVELLING, DIVERT_ON_SCENE = 0, 1, 2
 DIVERTS_TO = 0
 SOURCE_SPAN = 8
+# THRIVE review codes (demandsim.model.review)
+OUTCOME_STAYS, OUTCOME_RESOLVED_BY_PHONE, OUTCOME_APPOINTMENT = 1, 2, 3
+WORK_VICTIM_UPDATE, WORK_PHONE_RESOLUTION, WORK_BOOKING = 0, 1, 2
+N_WORK = 4  # a review call in W_RQ is incident * N_WORK + its kind
+DAY_S = 86400.0
+BELOW_ONE = float(np.nextafter(1.0, 0.0))
 
 
 def _check_codes() -> None:
@@ -81,7 +89,8 @@ def _check_codes() -> None:
 
     assert LEVELS[:BUSY0] == ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch",
                               "waiting_callbacks")
-    assert LEVELS[BUSY0:] == tuple(f"busy_{name}" for name in STAFF_GROUPS)
+    assert LEVELS[BUSY0:WREVIEW] == tuple(f"busy_{name}" for name in STAFF_GROUPS)
+    assert LEVELS[WREVIEW:] == ("waiting_review_calls", "waiting_appointment")
     assert (r.ANSWERED, r.ABANDONED, r.CLOSED_AT_SWITCHBOARD, r.TRANSFERRED_TO_999, r.ANSWERED_SECONDARY,
             r.ABANDONED_SWITCHBOARD, r.ABANDONED_SECONDARY, r.CALLBACK_UNREACHED,
             r.CALLBACK_CANCELLED) == (0, 1, 2, 3, 4, 5, 6, 7, 8)
@@ -97,6 +106,14 @@ def _check_codes() -> None:
 
     assert (dp.DIVERT_NONE, dp.DIVERT_TRAVELLING, dp.DIVERT_ON_SCENE, dp.DIVERTS_TO) == (
         DIVERT_NONE, DIVERT_TRAVELLING, DIVERT_ON_SCENE, DIVERTS_TO)
+    from demandsim.model import calendar as cal
+    from demandsim.model import review as rv
+
+    assert (rv.OUTCOME_STAYS, rv.OUTCOME_RESOLVED_BY_PHONE, rv.OUTCOME_APPOINTMENT) == (
+        OUTCOME_STAYS, OUTCOME_RESOLVED_BY_PHONE, OUTCOME_APPOINTMENT)
+    assert (rv.WORK_VICTIM_UPDATE, rv.WORK_PHONE_RESOLUTION, rv.WORK_BOOKING) == (
+        WORK_VICTIM_UPDATE, WORK_PHONE_RESOLUTION, WORK_BOOKING) and len(rv.WORK) < N_WORK
+    assert cal.DAY == DAY_S and rv.BELOW_ONE == BELOW_ONE
 
 
 
@@ -113,11 +130,15 @@ DRAW_FIELDS = ("patience_999", "patience_switchboard", "patience_secondary", "tr
 PF_HORIZON, PF_TO_999, PF_TO_101, PF_REACH = range(4)
 (PI_DD_THRESHOLD, PI_MAX_ATTEMPTS, PI_N_999, PI_ATTEMPTS, PI_SECONDARY_STAFF, PI_EVENT_MARGIN, PI_CALLBACKS,
  PI_PATIENCE_CONTINUES, PI_DIVERT_FROM) = range(9)
+#: review.enabled, and the appointment book's windows a day and appointments a day
+PI_REVIEW, PI_WINDOWS, PI_PER_DAY = range(9, 12)
+PI_KEPT_FREE = 12  # review.handlers_kept_free
 # what _advance returns
 REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
 FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
           "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101",
-          "travel", "on_scene") + DRAW_FIELDS + ("arrival_t", "arrival_i", "divertable")
+          "travel", "on_scene") + DRAW_FIELDS + ("arrival_t", "arrival_i", "divertable") + (
+    "u_review", "victim_update_time", "phone_resolution_time", "booking_time", "rq", "rf")
 W_NOW = 0
 W_K = 1
 W_STAFF = 2
@@ -168,13 +189,30 @@ W_ARRIVAL_I = 43
 #: take (the first W[W_K][K_DIVERTABLE] entries, in no order; simpy_engine's ``divertable``). At most
 #: one per busy unit, so never more than the most units ever rostered
 W_DIVERTABLE = 44
+#: THRIVE review (demandsim.model.review): its draws (as CallDraws' columns of those names)
+W_U_REVIEW = 45
+W_VICTIM_UPDATE_TIME = 46
+W_PHONE_RESOLUTION_TIME = 47
+W_BOOKING_TIME = 48
+#: the calls reviews make, waiting for a call handler: entries W[W_K][K_RQ_HEAD:K_RQ_TAIL], each
+#: incident * N_WORK + kind (simpy_engine's ``qreview``)
+W_RQ = 49
+#: the review's numbers (RF_* below)
+W_RF = 50
+RF_INTERVAL, RF_LEAD, RF_MAX_WAIT, RF_DAY_START, RF_SLOT = range(5)
+RF_TARGET = 5  # + deployed grade: its target, seconds
+RF_CUMULATIVE = 8  # + 2 x deployed grade: stays, stays + resolved_by_phone
+N_RF = 14
 
 # counters in W[W_K]
 K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DIVERTABLE, K_DISPATCH = range(6)
 N_QUEUES = 4
 K_HEAD, K_TAIL, K_WAITING = 6, 6 + N_QUEUES, 6 + 2 * N_QUEUES  # + queue index (Q999, QSWITCH, QSEC, QCALLBACK)
-N_K = 6 + 3 * N_QUEUES
 Q999, QSWITCH, QSEC, QCALLBACK = range(N_QUEUES)
+#: the review calls' queue (W_RQ) and the appointment book (demandsim.model.review.book: the first
+#: slot that may have room, and the appointments it holds)
+K_RQ_HEAD, K_RQ_TAIL, K_BOOK_FREE, K_BOOK_USED = range(6 + 3 * N_QUEUES, 10 + 3 * N_QUEUES)
+N_K = 10 + 3 * N_QUEUES
 # the call columns (float, int) and the incident columns: W[W_CF][CF_T_END, call] and so on.
 # Column-major, a column per row of the array, so that each output column is one contiguous
 # slice at the end (numpy's conversions of strided columns took twice as long).
@@ -188,12 +226,18 @@ CI_NAMES = ("origin_call_id", "parent_call_id", "attempt", "draw_row", "line", "
 #: (simpy_engine.CALLER_COLUMNS): contacts made, reached by a 999 handler, the call-back
 CI_CONTACTS, CI_REACHED, CI_CALLBACK = range(len(CI_NAMES), len(CI_NAMES) + 3)
 CI_CALLER_NAMES = ("contacts", "reached", "callback")
-IF_T_CALL_START, IF_T_READY, IF_T_ASSIGNED, IF_T_ON_SCENE, IF_T_CLEAR, IF_T_ASSIGNED_LAST = range(6)
-IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear", "t_assigned_last")
-II_CALL_ID, II_SOURCE, II_GRADE, II_DIVERSIONS = range(4)
-II_NAMES = ("call_id", "source", "grade", "diversions")
-#: the engine's own incident row, after the written ones: the incident's place in W_DIVERTABLE, or NONE
+(IF_T_CALL_START, IF_T_READY, IF_T_ASSIGNED, IF_T_ON_SCENE, IF_T_CLEAR, IF_T_ASSIGNED_LAST, IF_T_REVIEW_LAST,
+ IF_T_RESOLVED, IF_T_APPOINTMENT) = range(9)
+IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear", "t_assigned_last", "t_review_last",
+            "t_resolved", "t_appointment")
+#: the engine's own float row, after the written ones: the uniform the incident's next review reads
+IF_REVIEW_U = len(IF_NAMES)
+II_CALL_ID, II_SOURCE, II_GRADE, II_DIVERSIONS, II_REVIEWS, II_VICTIM_UPDATES, II_REVIEW_OUTCOME = range(7)
+II_NAMES = ("call_id", "source", "grade", "diversions", "reviews", "victim_updates", "review_outcome")
+#: the engine's own incident rows, after the written ones: the incident's place in W_DIVERTABLE, or
+#: NONE; 1 while a review has it out of the dispatch queue (simpy_engine's ``withdrawn``)
 II_DIVERTABLE_AT = len(II_NAMES)
+II_WITHDRAWN = len(II_NAMES) + 1
 #: ids and codes of calls and incidents are int32 in the engine (half the memory of int64)
 CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES] + [1, 0, NONE], dtype=np.int32)
 CF_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CF_NAMES], dtype=np.float64)
@@ -361,6 +405,110 @@ def _pop_dispatch(W):
     K = W[W_K]
     K[K_DISPATCH] = _heap_pop(W[W_DHF], W[W_DHI], 1, K[K_DISPATCH])
     return W[W_DHI][K[K_DISPATCH], 2]
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _waits_for_unit(W, incident):
+    """In the dispatch queue: no unit on it, and not taken out by a review (simpy_engine.waits_for_unit)."""
+    return math.isnan(W[W_INC_F][IF_T_ASSIGNED_LAST, incident]) and W[W_INC_I][II_WITHDRAWN, incident] == 0
+
+
+@_step
+def _someone_waits_for_unit(W):
+    """Whether an incident waits for a unit; entries of incidents that do not (taken out by a review,
+    or back at an appointment and sent a unit on a duplicate entry) are dropped from the top first, so
+    that the top is the most urgent incident waiting (simpy_engine.head_waiting_grade)."""
+    K = W[W_K]
+    while K[K_DISPATCH] > 0:
+        if _waits_for_unit(W, W[W_DHI][0, 2]):
+            return True
+        _pop_dispatch(W)
+    return False
+
+
+@_step
+def _withdraw_from_dispatch(W, incident):
+    """A review takes the incident out of the dispatch queue; its heap entry is skipped when reached."""
+    W[W_INC_I][II_WITHDRAWN, incident] = 1
+    _change(W, WDISPATCH, -1)
+
+
+@_step
+def _back_to_dispatch(W, incident):
+    """The incident waits for a unit again, in its place: its grade and its ready time."""
+    II = W[W_INC_I]
+    II[II_WITHDRAWN, incident] = 0
+    _push_dispatch(W, II[II_GRADE, incident], W[W_INC_F][IF_T_READY, incident], incident)
+    _change(W, WDISPATCH, 1)
+
+
+# ---------------------------------------------------------------- THRIVE review's rules
+# demandsim.model.review states them; these are the same arithmetic, compiled
+# (tests/test_review.py checks them against the rules on many inputs).
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _first_review_time(call_start, target_s, ready):
+    due = call_start + target_s
+    return due if due > ready else ready
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _review_outcome(u, stays, stays_or_resolved):
+    if u < stays:
+        nxt = u / stays
+        return OUTCOME_STAYS, nxt if nxt < 1.0 else BELOW_ONE
+    if u < stays_or_resolved:
+        return OUTCOME_RESOLVED_BY_PHONE, u
+    nxt = (u - stays_or_resolved) / (1.0 - stays_or_resolved)
+    return OUTCOME_APPOINTMENT, nxt if nxt < 1.0 else BELOW_ONE
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _slot_capacity(slot, windows, per_day):
+    k = slot % windows
+    return per_day // windows + (1 if k < per_day % windows else 0)
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _slot_start(slot, day_start_s, slot_s, windows, per_day):
+    return (slot // windows) * DAY_S + day_start_s + (slot % windows) * slot_s
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _first_slot_at_or_after(t, day_start_s, slot_s, windows, per_day):
+    day = int(math.floor(t / DAY_S))
+    base = day * DAY_S + day_start_s
+    k = 0
+    if t > base:
+        k = int(math.ceil((t - base) / slot_s))
+        while k > 0 and base + (k - 1) * slot_s >= t:
+            k -= 1
+        while base + k * slot_s < t:
+            k += 1
+    if k >= windows:
+        return (day + 1) * windows
+    return day * windows + k
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _book(earliest, free, used, day_start_s, slot_s, windows, per_day):
+    slot = _first_slot_at_or_after(earliest, day_start_s, slot_s, windows, per_day)
+    if slot > free:
+        free, used = slot, 0
+    while _slot_capacity(free, windows, per_day) == 0:
+        free, used = free + 1, 0
+    slot = free
+    used += 1
+    if used >= _slot_capacity(free, windows, per_day):
+        free, used = free + 1, 0
+    return slot, free, used
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _book_within(now, lead_s, max_wait_s, free, used, day_start_s, slot_s, windows, per_day):
+    slot, new_free, new_used = _book(now + lead_s, free, used, day_start_s, slot_s, windows, per_day)
+    if _slot_start(slot, day_start_s, slot_s, windows, per_day) > now + max_wait_s:
+        return NONE, free, used
+    return slot, new_free, new_used
 
 
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
@@ -593,8 +741,8 @@ def _divert_units(W):
     """No unit is free and an immediate incident heads the queue: units taken off lower-grade
     incidents for it and the next immediate ones, while any may be taken (simpy_engine.divert_units).
     Not inlined: it runs only when diversion is on, and rarely."""
-    K, IF, II = W[W_K], W[W_INC_F], W[W_INC_I]
-    while K[K_DISPATCH] > 0 and W[W_DHI][0, 0] == DIVERTS_TO:
+    IF, II = W[W_INC_F], W[W_INC_I]
+    while _someone_waits_for_unit(W) and W[W_DHI][0, 0] == DIVERTS_TO:
         taken_from = _unit_to_divert(W)
         if taken_from == NONE:
             return
@@ -612,6 +760,107 @@ def _divert_units(W):
         _assign_unit(W, incident, False)
 
 
+# ---------------------------------------------------------------- THRIVE review (simpy_engine's section)
+@_step
+def _review_if_still_waiting(W, incident):
+    """An incident just ready and given no unit is reviewed at its target (at once if that passed)."""
+    IF, RF = W[W_INC_F], W[W_RF]
+    if not math.isnan(IF[IF_T_ASSIGNED, incident]):
+        return
+    now = W[W_NOW][0]
+    due = _first_review_time(IF[IF_T_CALL_START, incident], RF[RF_TARGET + W[W_INC_I][II_GRADE, incident]], now)
+    if due < W[W_PF][PF_HORIZON]:
+        _schedule(W, due - now, EV_REVIEW, incident, 0)
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _review_call(W, incident, kind):
+    """A call the review makes joins the call handlers' work."""
+    K = W[W_K]
+    W[W_RQ][K[K_RQ_TAIL]] = incident * N_WORK + kind
+    K[K_RQ_TAIL] += 1
+    _change(W, WREVIEW, 1)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _review_due(W, incident):
+    """The dispatcher reviews an incident still waiting for its first unit (simpy_engine.review_due).
+    Not inlined: reviews are a small part of the events, and only with review on."""
+    IF, II, RF, K = W[W_INC_F], W[W_INC_I], W[W_RF], W[W_K]
+    if not math.isnan(IF[IF_T_ASSIGNED, incident]):
+        return  # a unit was sent: no more reviews
+    now = W[W_NOW][0]
+    row = W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, incident]]
+    u = W[W_U_REVIEW][row] if II[II_REVIEWS, incident] == 0 else IF[IF_REVIEW_U, incident]
+    grade = II[II_GRADE, incident]
+    outcome, u = _review_outcome(u, RF[RF_CUMULATIVE + 2 * grade], RF[RF_CUMULATIVE + 2 * grade + 1])
+    slot = NONE
+    if outcome == OUTCOME_APPOINTMENT:
+        PI = W[W_PI]
+        slot, free, used = _book_within(now, RF[RF_LEAD], RF[RF_MAX_WAIT], K[K_BOOK_FREE], K[K_BOOK_USED],
+                                        RF[RF_DAY_START], RF[RF_SLOT], PI[PI_WINDOWS], PI[PI_PER_DAY])
+        if slot == NONE:
+            outcome = OUTCOME_STAYS  # no window with room soon enough
+        else:
+            K[K_BOOK_FREE] = free
+            K[K_BOOK_USED] = used
+    II[II_REVIEWS, incident] += 1
+    IF[IF_T_REVIEW_LAST, incident] = now
+    II[II_REVIEW_OUTCOME, incident] = outcome
+    if outcome == OUTCOME_STAYS:
+        IF[IF_REVIEW_U, incident] = u  # what the next review reads
+        _review_call(W, incident, WORK_VICTIM_UPDATE)
+        if now + RF[RF_INTERVAL] < W[W_PF][PF_HORIZON]:
+            _schedule(W, RF[RF_INTERVAL], EV_REVIEW, incident, 0)
+    elif outcome == OUTCOME_RESOLVED_BY_PHONE:
+        _withdraw_from_dispatch(W, incident)
+        _review_call(W, incident, WORK_PHONE_RESOLUTION)
+    else:
+        _withdraw_from_dispatch(W, incident)
+        PI = W[W_PI]
+        start = _slot_start(slot, RF[RF_DAY_START], RF[RF_SLOT], PI[PI_WINDOWS], PI[PI_PER_DAY])
+        IF[IF_T_APPOINTMENT, incident] = start
+        _change(W, WAPPOINTMENT, 1)
+        if start < W[W_PF][PF_HORIZON]:
+            _schedule(W, start - now, EV_APPOINTMENT, incident, 0)
+        _review_call(W, incident, WORK_BOOKING)
+    _put_to_work(W, CH)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _make_review_call(W):
+    """A call handler makes the first call reviews asked for (simpy_engine.make_review_call). Not
+    inlined: ``_put_to_work`` is inlined in many places, and a copy of this in each took most of the
+    compilation time the review added."""
+    K, II = W[W_K], W[W_INC_I]
+    item = W[W_RQ][K[K_RQ_HEAD]]
+    K[K_RQ_HEAD] += 1
+    _change(W, WREVIEW, -1)
+    incident, kind = item // N_WORK, item % N_WORK
+    row = W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, incident]]
+    if kind == WORK_VICTIM_UPDATE:
+        if not (math.isnan(W[W_INC_F][IF_T_ASSIGNED, incident]) and II[II_WITHDRAWN, incident] == 0):
+            return  # no longer waiting for its first unit: the update is dropped
+        busy = W[W_VICTIM_UPDATE_TIME][row]
+        II[II_VICTIM_UPDATES, incident] += 1
+    elif kind == WORK_PHONE_RESOLUTION:
+        busy = W[W_PHONE_RESOLUTION_TIME][row]
+        W[W_INC_F][IF_T_RESOLVED, incident] = W[W_NOW][0] + busy
+    else:
+        busy = W[W_BOOKING_TIME][row]
+    if busy > 0.0:
+        _start_work(W, CH)
+        _schedule(W, busy, EV_FINISH_WORK, CH, 0)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _appointment_starts(W, incident):
+    """The appointment's slot starts: the incident waits for a unit again, in its place."""
+    _change(W, WAPPOINTMENT, -1)
+    _back_to_dispatch(W, incident)
+    _put_to_work(W, UNITS)
+
+
 @_step
 def _put_to_work(W, g):
     """Give idle members of group ``g`` the work waiting for them, most urgent first."""
@@ -622,13 +871,15 @@ def _put_to_work(W, g):
             _answer_999(W, _head(W, Q999), BY_CALL_HANDLER)
         elif g == CH and K[K_WAITING + QCALLBACK] > 0:
             _ring_back(W, _head(W, QCALLBACK))
+        elif g == CH and K[K_RQ_TAIL] > K[K_RQ_HEAD] and staff[0, g] - staff[1, g] > PI[PI_KEPT_FREE]:
+            _make_review_call(W)
         elif g == DD and K[K_WAITING + Q999] >= PI[PI_DD_THRESHOLD]:
             _answer_999(W, _head(W, Q999), BY_DIGITAL_DESK)
         elif g == secondary_staff and K[K_WAITING + QSEC] > 0:
             _answer_secondary(W, _head(W, QSEC), BY_CALL_HANDLER if g == CH else BY_SECONDARY_HANDLER)
         elif g == SW and K[K_WAITING + QSWITCH] > 0:
             _answer_switchboard(W, _head(W, QSWITCH))
-        elif g == UNITS and K[K_DISPATCH] > 0:
+        elif g == UNITS and _someone_waits_for_unit(W):
             _assign_unit(W, _pop_dispatch(W), True)
         else:
             break
@@ -753,10 +1004,19 @@ def _question_set_ends(W, call, source):
     IF[IF_T_ASSIGNED_LAST, incident] = np.nan
     II[II_DIVERSIONS, incident] = 0
     II[II_DIVERTABLE_AT, incident] = NONE
+    IF[IF_T_REVIEW_LAST, incident] = np.nan
+    IF[IF_T_RESOLVED, incident] = np.nan
+    IF[IF_T_APPOINTMENT, incident] = np.nan
+    II[II_REVIEWS, incident] = 0
+    II[II_VICTIM_UPDATES, incident] = 0
+    II[II_REVIEW_OUTCOME, incident] = 0
+    II[II_WITHDRAWN, incident] = 0
     if grade < N_DEPLOYED:
         _push_dispatch(W, grade, now, incident)
         _change(W, WDISPATCH, 1)
         _put_to_work(W, UNITS)
+        if W[W_PI][PI_REVIEW] != 0:
+            _review_if_still_waiting(W, incident)
 
 
 @_step
@@ -901,7 +1161,8 @@ def _advance(W, until):
         if first >= until:
             return REACHED_UNTIL
         if (K[K_CALLS] + 2 > calls_room or K[K_INCIDENTS] + 2 > incidents_room
-                or K[K_EVENTS] + PI[PI_EVENT_MARGIN] > t.shape[0] or K[K_DISPATCH] + 2 > W[W_DHF].shape[0]):
+                or K[K_EVENTS] + PI[PI_EVENT_MARGIN] > t.shape[0] or K[K_DISPATCH] + 2 > W[W_DHF].shape[0]
+                or K[K_RQ_TAIL] + 2 > W[W_RQ].shape[0]):
             return NEED_ROOM
         W[W_NOW][0] = first
         if kind == EV_ARRIVAL_999:
@@ -951,6 +1212,10 @@ def _advance(W, until):
             _callback_due(W, a)
         elif kind == EV_UNIT_FREE:
             _unit_free(W, a, b)
+        elif kind == EV_REVIEW:
+            _review_due(W, a)
+        elif kind == EV_APPOINTMENT:
+            _appointment_starts(W, a)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -1007,8 +1272,8 @@ class FastEngine:
             # a new call's columns hold their defaults already; incidents are written whole when created
             "cf": _blank(CF_DEFAULTS, calls),
             "ci": _blank(CI_DEFAULTS, calls),
-            "inc_f": np.empty((len(IF_NAMES), calls)),
-            "inc_i": np.empty((len(II_NAMES) + 1, calls), np.int32),  # + II_DIVERTABLE_AT
+            "inc_f": np.empty((len(IF_NAMES) + 1, calls)),  # + IF_REVIEW_U
+            "inc_i": np.empty((len(II_NAMES) + 2, calls), np.int32),  # + II_DIVERTABLE_AT, II_WITHDRAWN
             "route": np.ascontiguousarray(d.route),
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
             "level": np.zeros(len(LEVELS), np.int64),
@@ -1021,7 +1286,9 @@ class FastEngine:
             "pf": np.array([m.horizon_s, m.redial_to_999, m.redial_to_101, m.callback_reach],
                            dtype=np.float64),
             "pi": np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin,
-                            m.callback_enabled, m.patience_continues, m.divert_from], dtype=np.int64),
+                            m.callback_enabled, m.patience_continues, m.divert_from, m.review.enabled,
+                            m.review.slots.windows, m.review.slots.per_day, m.review.handlers_kept_free],
+                           dtype=np.int64),
             "head": head,
             "a999": np.ascontiguousarray(plan.arrivals_999, dtype=np.float64),
             "a101": np.ascontiguousarray(plan.arrivals_101, dtype=np.float64),
@@ -1031,6 +1298,14 @@ class FastEngine:
         W.update({name: np.ascontiguousarray(getattr(d, name), dtype=np.float64) for name in DRAW_FIELDS})
         W.update(arrival_t=np.zeros(2), arrival_i=np.full((2, 2), NONE, np.int64),
                  divertable=np.zeros(int(head[UNITS].max(initial=0)) + 1, np.int32))
+        W.update({name: np.ascontiguousarray(getattr(d, name), dtype=np.float64)
+                  for name in ("u_review", "victim_update_time", "phone_resolution_time", "booking_time")})
+        review, target = m.review, m.grading.target_s
+        W.update(rq=np.zeros(1024 if review.enabled else 2, np.int64),
+                 rf=np.array([review.interval_s, review.lead_s, review.max_wait_s, review.slots.day_start_s,
+                              review.slots.slot_s,
+                              *target[:N_DEPLOYED], *review.cumulative[:, :2].ravel()], dtype=np.float64))
+        assert len(W["rf"]) == N_RF
         assert tuple(W) == FIELDS
         state = tuple(W.values())
         _start(state)
@@ -1068,6 +1343,11 @@ class FastEngine:
                 grown = _blank(defaults, size)
                 grown[:, :calls] = W[name]
                 W[name] = grown
+        if K[K_RQ_TAIL] + 2 > W["rq"].shape[0]:  # the calls still to make, moved to the front
+            waiting = W["rq"][K[K_RQ_HEAD]:K[K_RQ_TAIL]]
+            W["rq"] = np.zeros(max(1024, 2 * (len(waiting) + 2), W["rq"].shape[0]), np.int64)
+            W["rq"][:len(waiting)] = waiting
+            K[K_RQ_HEAD], K[K_RQ_TAIL] = 0, len(waiting)
         events = W["evt"].shape[0]
         if K[K_EVENTS] + margin > events or K[K_DISPATCH] + 2 > W["dhf"].shape[0]:
             size = 2 * max(events, K[K_EVENTS] + margin)

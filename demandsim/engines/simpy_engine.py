@@ -48,6 +48,10 @@ from demandsim.model.calendar import DAY, HOUR
 from demandsim.model.dispatch import DIVERTS_TO, can_divert, diversion_key
 from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
 from demandsim.model.plan import STAFF_GROUPS, RunPlan
+from demandsim.model.review import (
+    OUTCOME_APPOINTMENT, OUTCOME_RESOLVED_BY_PHONE, OUTCOME_STAYS, WORK_BOOKING, WORK_PHONE_RESOLUTION,
+    WORK_VICTIM_UPDATE, book_within, first_review_time, review_outcome, slot_start,
+)
 from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
 from demandsim.records import (
     ABANDONED, ABANDONED_SECONDARY, ABANDONED_SWITCHBOARD, ANSWERED, ANSWERED_SECONDARY,
@@ -216,12 +220,27 @@ class _Hub:
         # grades are picked by shares.pick, np.searchsorted(side="right"); bisect_right on the same
         # numbers gives the same grade without a numpy call per incident
         self.grade_cumulative = [np.asarray(c).tolist() for c in self.m.grading.cumulative]
+        # THRIVE review (demandsim.model.review): the calls reviews make, waiting for a call handler
+        # ((incident, kind) in the order made); incidents a review took out of the dispatch queue
+        # (their heap entries are skipped when reached); each reviewed incident's uniform for its
+        # next review; incidents waiting for their appointment slot; the appointment book
+        self.review = self.m.review
+        self.review_on = self.review.enabled
+        self.qreview = Queue(hours)
+        self.withdrawn: set = set()
+        self.review_u: dict = {}
+        self.waiting_appointment = Level(hours)
+        self.book_free, self.book_used = 0, 0
+        self.slot_args = self.review.slots.args()
+        self.target_s = [float(t) for t in self.m.grading.target_s]
+        self.review_cumulative = [(float(c[0]), float(c[1])) for c in self.review.cumulative]
 
     def levels(self) -> list[Level]:
         """Every level, in the order of :data:`~demandsim.records.LEVELS`."""
         by_name = {"waiting_999": self.q999, "waiting_switchboard": self.qswitch,
                    "waiting_secondary": self.qsec, "waiting_dispatch": self.dispatch_waiting,
-                   "waiting_callbacks": self.qcallback}
+                   "waiting_callbacks": self.qcallback, "waiting_review_calls": self.qreview,
+                   "waiting_appointment": self.waiting_appointment}
         by_name.update({f"busy_{g}": s for g, s in self.staff.items()})
         return [by_name[name] for name in LEVELS]
 
@@ -295,14 +314,16 @@ class _Hub:
     # ------------------------------------------------------------ who takes what next
     # Each group's idle members (rostered > busy) take the work waiting for them, most urgent first.
     def call_handlers_take_work(self, now: float) -> None:
-        """999 callers; then call-backs due; then, if the secondary line is pooled with the call
-        handlers, its callers."""
+        """999 callers; then call-backs due; then the calls THRIVE reviews make; then, if the
+        secondary line is pooled with the call handlers, its callers."""
         staff = self.call_handlers
         while staff.rostered > staff.level:
             if self.q999.level:
                 self.answer_999(self.head(self.q999, self.unanswered), BY_CALL_HANDLER, now)
             elif self.qcallback.level:
                 self.ring_back(self.head(self.qcallback, self.unanswered), now)
+            elif self.qreview.level and staff.rostered - staff.level > self.review.handlers_kept_free:
+                self.make_review_call(now)
             elif self.pooled_secondary and self.qsec.level:
                 self.answer_secondary(self.head(self.qsec, self.waiting_secondary), BY_CALL_HANDLER, now)
             else:
@@ -330,9 +351,12 @@ class _Hub:
         """Incidents waiting for a unit, by grade, then by time ready; then, if no unit is free and
         diversion is on, units taken off lower-grade incidents for waiting immediate ones."""
         staff = self.units
-        while staff.rostered > staff.level and self.dispatch:
-            self.assign_unit(heapq.heappop(self.dispatch)[2], now)
-        if self.divert_from and self.dispatch and self.dispatch[0][0] == DIVERTS_TO:
+        while staff.rostered > staff.level:
+            incident = self.next_waiting_incident()
+            if incident == NONE:
+                break
+            self.assign_unit(incident, now)
+        if self.divert_from and self.head_waiting_grade() == DIVERTS_TO:
             self.divert_units(now)
 
     def unanswered(self, call: int) -> bool:
@@ -572,6 +596,125 @@ class _Hub:
             heapq.heappush(self.dispatch, (grade, now, incident))
             self.dispatch_waiting.change(now, +1)
             self.units_take_work(now)
+            if self.review_on:
+                self.review_if_still_waiting(incident, now)
+
+    # ------------------------------------------------------------ the dispatch queue
+    # A heap of (grade, t_ready, incident). An incident a review takes out of the queue leaves its
+    # entry behind (lazy removal), and one back at its appointment gets a new entry beside an old one
+    # that may still be there: these functions skip every entry whose incident is not waiting.
+    def waits_for_unit(self, incident: int) -> bool:
+        """In the dispatch queue: no unit on it, and not taken out by a review."""
+        return math.isnan(self.incidents.t_assigned_last[incident]) and incident not in self.withdrawn
+
+    def next_waiting_incident(self) -> int:
+        """Take the most urgent incident waiting for a unit off the queue (NONE if none waits)."""
+        while self.dispatch:
+            incident = heapq.heappop(self.dispatch)[2]
+            if self.waits_for_unit(incident):
+                return incident
+        return NONE
+
+    def head_waiting_grade(self) -> int:
+        """The grade of the most urgent incident waiting for a unit (NONE if none waits)."""
+        while self.dispatch:
+            grade, _, incident = self.dispatch[0]
+            if self.waits_for_unit(incident):
+                return grade
+            heapq.heappop(self.dispatch)
+        return NONE
+
+    def withdraw_from_dispatch(self, incident: int, now: float) -> None:
+        """A review takes the incident out of the dispatch queue (resolved by phone, or booked)."""
+        self.withdrawn.add(incident)
+        self.dispatch_waiting.change(now, -1)
+
+    def back_to_dispatch(self, incident: int, now: float) -> None:
+        """The incident waits for a unit again, in its place: its grade and its ready time."""
+        i = self.incidents
+        self.withdrawn.discard(incident)
+        heapq.heappush(self.dispatch, (i.grade[incident], i.t_ready[incident], incident))
+        self.dispatch_waiting.change(now, +1)
+
+    # ------------------------------------------------------------ THRIVE review (demandsim.model.review)
+    def review_if_still_waiting(self, incident: int, now: float) -> None:
+        """An incident just ready and given no unit is reviewed at its target (at once if that passed)."""
+        i = self.incidents
+        if not math.isnan(i.t_assigned[incident]):
+            return
+        due = first_review_time(i.t_call_start[incident], self.target_s[i.grade[incident]], now)
+        if due < self.m.horizon_s:
+            self.after(now, due - now, self.review_due, incident)
+
+    def review_due(self, incident: int, now: float) -> None:
+        """The dispatcher reviews an incident still waiting for its first unit: it stays (and the
+        victim is updated), is resolved by phone, or is booked in; a call handler makes the call."""
+        i, d = self.incidents, self.d
+        if not math.isnan(i.t_assigned[incident]):
+            return  # a unit was sent: no more reviews
+        row = self.calls.draw_row[i.call_id[incident]]
+        stays, stays_or_resolved = self.review_cumulative[i.grade[incident]]
+        outcome, u = review_outcome(self.review_u.pop(incident, d.u_review[row]), stays, stays_or_resolved)
+        if outcome == OUTCOME_APPOINTMENT:
+            review = self.review
+            slot, free, used = book_within(now, review.lead_s, review.max_wait_s, self.book_free, self.book_used,
+                                           *self.slot_args)
+            if slot == NONE:
+                outcome = OUTCOME_STAYS  # no window with room soon enough
+            else:
+                self.book_free, self.book_used = free, used
+        i.reviews[incident] += 1
+        i.t_review_last[incident], i.review_outcome[incident] = now, outcome
+        if outcome == OUTCOME_STAYS:
+            self.review_u[incident] = u  # what the next review reads
+            self.review_call(incident, WORK_VICTIM_UPDATE, now)
+            if now + self.review.interval_s < self.m.horizon_s:
+                self.after(now, self.review.interval_s, self.review_due, incident)
+        elif outcome == OUTCOME_RESOLVED_BY_PHONE:
+            self.withdraw_from_dispatch(incident, now)
+            self.review_call(incident, WORK_PHONE_RESOLUTION, now)
+        else:
+            self.withdraw_from_dispatch(incident, now)
+            start = slot_start(slot, *self.slot_args)
+            i.t_appointment[incident] = start
+            self.waiting_appointment.change(now, +1)
+            if start < self.m.horizon_s:
+                self.after(now, start - now, self.appointment_starts, incident)
+            self.review_call(incident, WORK_BOOKING, now)
+        self.call_handlers_take_work(now)
+
+    def review_call(self, incident: int, kind: int, now: float) -> None:
+        """A call the review makes joins the call handlers' work."""
+        self.qreview.rows.append((incident, kind))
+        self.qreview.change(now, +1)
+
+    def make_review_call(self, now: float) -> None:
+        """A call handler makes the first call reviews asked for (none at all if it takes no time). A victim
+        update for an incident that no longer waits for its first unit (sent one, or taken out of the
+        queue by a later review) is dropped: nobody rings."""
+        i, d = self.incidents, self.d
+        incident, kind = self.qreview.rows.popleft()
+        self.qreview.change(now, -1)
+        row = self.calls.draw_row[i.call_id[incident]]
+        if kind == WORK_VICTIM_UPDATE:
+            if not (math.isnan(i.t_assigned[incident]) and incident not in self.withdrawn):
+                return  # no longer waiting for its first unit: the update is dropped
+            busy = d.victim_update_time[row]
+            i.victim_updates[incident] += 1
+        elif kind == WORK_PHONE_RESOLUTION:
+            busy = d.phone_resolution_time[row]
+            i.t_resolved[incident] = now + busy
+        else:
+            busy = d.booking_time[row]
+        if busy > 0.0:
+            self.call_handlers.change(now, +1)
+            self.after(now, busy, self.finish_work, self.call_handlers)
+
+    def appointment_starts(self, incident: int, now: float) -> None:
+        """The appointment's slot starts: the incident waits for a unit again, in its place."""
+        self.waiting_appointment.change(now, -1)
+        self.back_to_dispatch(incident, now)
+        self.units_take_work(now)
 
     def assign_unit(self, incident: int, now: float, unit_was_free: bool = True) -> None:
         """A unit goes to ``incident``: a free one, or one just taken off another incident.
@@ -611,11 +754,11 @@ class _Hub:
     def divert_units(self, now: float) -> None:
         """No unit is free and an immediate incident heads the queue: give it a unit taken off a
         lower-grade incident, and so on for the next immediate one, while any unit may be taken."""
-        while self.dispatch and self.dispatch[0][0] == DIVERTS_TO:
+        while self.head_waiting_grade() == DIVERTS_TO:
             taken_from = self.unit_to_divert(now)
             if taken_from == NONE:
                 return
-            incident = heapq.heappop(self.dispatch)[2]
+            incident = self.next_waiting_incident()
             self.take_unit_off(taken_from, now)
             self.assign_unit(incident, now, unit_was_free=False)
 

@@ -38,6 +38,7 @@ from demandsim.model.dispatch import divert_code
 from demandsim.model.distributions import Duration
 from demandsim.model.grading import SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY, Grading
 from demandsim.model.response import break_share_by_hour_of_week, check_response, expected_available, units_available
+from demandsim.model.review import WORK, ReviewPolicy, policy_from_config
 from demandsim.model.shares import cumulative_shares, pick
 from demandsim.model.staffing import paid_by_hour_of_week
 from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
@@ -88,6 +89,9 @@ class ModelParts:
     callback_unreached_time: Duration
     patience_continues: bool  # callers.patience_after_transfer == "continue"
     divert_from: int  # dispatch.divert_from as a code of demandsim.model.dispatch (DIVERT_NONE, ...)
+    review: ReviewPolicy  # THRIVE review of incidents waiting past their target (demandsim.model.review)
+    review_enabled: bool  # review.enabled: the review draws are made only then
+    review_times: tuple  # call handlers' time per review call, in the order of review.WORK
 
     def route_code(self, u: np.ndarray) -> np.ndarray:
         """Switchboard route per call (see :data:`demandsim.model.switchboard.ROUTES`) from its uniform."""
@@ -291,6 +295,7 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
         raise ConfigError("callers.patience_after_transfer", cfg.callers.patience_after_transfer,
                           f"must be one of {', '.join(PATIENCE_AFTER_TRANSFER)}")
 
+    review = policy_from_config(cfg.review)
     patience = _durations(cfg.callers.patience, "callers.patience", ("line_999", "switchboard", "secondary"), base_dir)
     parts = ("question_set", "rest_of_call", "wrap_up")
     model = ModelParts(
@@ -336,6 +341,10 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
                                                      base_dir),
         patience_continues=cfg.callers.patience_after_transfer == "continue",
         divert_from=divert_code(cfg.dispatch.divert_from),
+        review=review,
+        review_enabled=review.enabled,
+        review_times=tuple(Duration.from_config(getattr(cfg.review, f"{w}_time"), f"review.{w}_time", base_dir)
+                           for w in WORK),
     )
     _check_staff_for_demand(model)
     return model
@@ -373,7 +382,8 @@ DRAW_INPUTS = ("horizon_s", "rate_999", "rate_101", "patience_999", "patience_sw
                "triage_time", "route_cumulative", "handling_999", "handling_secondary", "grading", "travel",
                "on_scene", "follow_up_share", "follow_up", "redial_to_999", "redial_to_101", "redial_delay",
                "max_attempts", "redial_999_to_999", "redial_999_to_999_needing", "redial_999_delay",
-               "callback_enabled", "callback_delay", "callback_unreached_time")
+               "callback_enabled", "callback_delay", "callback_unreached_time",
+               "review_enabled", "review_times")
 
 #: the last plan's draws, (key, arrivals_999, arrivals_101, draws), for a next plan that would
 #: draw the same: a sweep's worker runs one replication (seed) at several staffing points in a
