@@ -81,6 +81,10 @@ INCIDENT_COLUMNS = {
     "t_clear": (np.float64, NAN),  # the unit on it free again; missing while diverted and waiting again
     "t_assigned_last": (np.float64, NAN),  # the unit now on it (or that cleared it) assigned; missing while waiting
     "diversions": (np.int32, 0),  # units taken off this incident for an immediate one
+    # areas (demandsim.model.areas): the incident's, and that of the unit that attended (arrived
+    # first), a neighbouring area's when it differs; missing while no unit has arrived or is on its way
+    "area": (np.int16, 0),
+    "unit_area": (np.int16, NONE),
 }
 #: time-integrated levels kept per simulated hour
 LEVELS = ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch", "waiting_callbacks") + tuple(
@@ -206,6 +210,8 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
         columns[name] = values
     columns["source"] = _categorical(i["source"], SOURCES)
     columns["grade"] = _categorical(i["grade"], GRADES)
+    columns["area"] = _categorical(i["area"], model.areas.names)
+    columns["unit_area"] = _categorical(i["unit_area"], model.areas.names)
     columns["target_s"] = target
     columns["attendance_s"] = attendance
     columns["dispatch_wait_s"] = i["t_assigned"] - i["t_ready"]
@@ -226,4 +232,7 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
         columns[f"rostered_{group}"] = model.rostered[group][:hours].copy()
     # what the engine staffed dispatch with: net of meal breaks and abstraction (demandsim.model.response)
     columns["available_units"] = model.headcount["units"][:hours].copy()
+    if model.areas.count > 1:  # and in each area
+        for area, name in enumerate(model.areas.names):
+            columns[f"available_units_{name}"] = model.units_by_area[area, :hours].copy()
     return RunRecords(calls_df, inc, pd.DataFrame(columns, copy=False))

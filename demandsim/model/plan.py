@@ -32,12 +32,13 @@ import numpy as np
 from demandsim.config.schema import DEPLOYED_GRADES, Config, walk
 from demandsim.draws import LINE_101, LINE_999, CallDraws, draw_calls, stream
 from demandsim.errors import ConfigError, whole_number
+from demandsim.model.areas import Areas, areas_from_config, units_available_by_area
 from demandsim.model.arrivals import arrival_times, hourly_rates
 from demandsim.model.calendar import DAY, Calendar
 from demandsim.model.dispatch import divert_code
 from demandsim.model.distributions import Duration
 from demandsim.model.grading import SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY, Grading
-from demandsim.model.response import break_share_by_hour_of_week, check_response, expected_available, units_available
+from demandsim.model.response import break_share_by_hour_of_week, check_response, expected_available
 from demandsim.model.shares import cumulative_shares, pick
 from demandsim.model.staffing import paid_by_hour_of_week
 
@@ -90,6 +91,11 @@ class ModelParts:
     callback_unreached_time: Duration
     patience_continues: bool  # callers.patience_after_transfer == "continue"
     divert_from: int  # dispatch.divert_from as a code of demandsim.model.dispatch (DIVERT_NONE, ...)
+    areas: Areas  # where incidents arise and units are based (demandsim.model.areas); one without districts
+    area_cumulative: np.ndarray  # the areas' cumulative demand shares: a caller's area is picked from them
+    #: units available per area (rows, in the order of areas.names) and simulated hour, rounded at
+    #: random for the run's seed; headcount["units"] is their sum. None until build_plan sets it
+    units_by_area: np.ndarray | None = None
 
     def route_code(self, u: np.ndarray) -> np.ndarray:
         """Switchboard route per call (see :data:`ROUTES`) from its uniform."""
@@ -293,6 +299,7 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
         raise ConfigError("callers.patience_after_transfer", cfg.callers.patience_after_transfer,
                           f"must be one of {', '.join(PATIENCE_AFTER_TRANSFER)}")
 
+    areas = areas_from_config(cfg.areas, cfg.dispatch.neighbour_after)
     patience = _durations(cfg.callers.patience, "callers.patience", ("line_999", "switchboard", "secondary"), base_dir)
     parts = ("question_set", "rest_of_call", "wrap_up")
     model = ModelParts(
@@ -338,6 +345,8 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
                                                      base_dir),
         patience_continues=cfg.callers.patience_after_transfer == "continue",
         divert_from=divert_code(cfg.dispatch.divert_from),
+        areas=areas,
+        area_cumulative=areas.demand_cumulative(),
     )
     _check_staff_for_demand(model)
     return model
@@ -375,7 +384,7 @@ DRAW_INPUTS = ("horizon_s", "rate_999", "rate_101", "patience_999", "patience_sw
                "triage_time", "route_cumulative", "handling_999", "handling_secondary", "grading", "travel",
                "on_scene", "follow_up_share", "follow_up", "redial_to_999", "redial_to_101", "redial_delay", "max_attempts", "redial_999_to_999",
                "redial_999_to_999_needing",
-               "redial_999_delay", "callback_enabled", "callback_delay", "callback_unreached_time")
+               "redial_999_delay", "callback_enabled", "callback_delay", "callback_unreached_time", "area_cumulative")
 
 #: the last plan's draws, (key, arrivals_999, arrivals_101, draws), for a next plan that would
 #: draw the same: a sweep's worker runs one replication (seed) at several staffing points in a
@@ -385,12 +394,14 @@ _last_draws: list[tuple] = []
 
 
 def with_headcount(model: ModelParts, seed: int) -> ModelParts:
-    """``model`` with the engines' headcount for ``seed``: every group as rostered, units as available.
+    """``model`` with the engines' headcount for ``seed``: every group as rostered, units as available
+    in each area (:func:`demandsim.model.areas.units_available_by_area`) and in all (their sum).
 
     The availability uniforms are not among the call draws (:data:`DRAW_INPUTS`), so
     staffing still changes no call's draws and a sweep's points share them.
     """
-    return replace(model, headcount={**model.rostered, "units": units_available(model.units_expected, seed)})
+    by_area = units_available_by_area(model.units_expected, model.areas, seed)
+    return replace(model, headcount={**model.rostered, "units": by_area.sum(axis=0)}, units_by_area=by_area)
 
 
 def draws_key(model: ModelParts, seed: int) -> str:
