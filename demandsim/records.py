@@ -82,7 +82,8 @@ INCIDENT_COLUMNS = {
     "t_assigned_last": (np.float64, NAN),  # the unit now on it (or that cleared it) assigned; missing while waiting
     "diversions": (np.int32, 0),  # units taken off this incident for an immediate one
     # areas (demandsim.model.areas): the incident's, and that of the unit that attended (arrived
-    # first), a neighbouring area's when it differs; missing while no unit has arrived or is on its way
+    # first, or is on its way to arrive after the end of the run), a neighbouring area's when it
+    # differs; missing while no unit has arrived or is on its way
     "area": (np.int16, 0),
     "unit_area": (np.int16, NONE),
 }

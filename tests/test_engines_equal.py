@@ -3,7 +3,9 @@
 For every shipped scenario (and the options the scenarios do not exercise:
 pooled secondary line, digital desk, many 999 hang-ups with redials and
 call-backs, zero-time call-backs, patience that continues after a transfer,
-units diverted to immediate incidents from travelling or from on scene),
+units diverted to immediate incidents from travelling or from on scene,
+areas whose units go to neighbours' incidents, with diversion, and an area
+with no units of its own),
 both engines run the same plan and must
 produce the same calls, incidents and hourly levels: same outcomes, same
 routes, times equal to 1e-9 s.
@@ -70,9 +72,28 @@ EXTRA_CASES = {
         "dispatch.immediate.travel={kind:deterministic,value:0}",
         "staffing.units.extra=[{start_hour:3,hours:1,staff:4},{start_hour:11,hours:2,staff:3}]",
     ],
+    # areas (the shipped six) loaded, with diversion: immediate incidents wait 5 minutes for their own
+    # area's unit, so units are diverted before neighbours may go; prompt ones may have a neighbour's
+    # unit at once; neighbours' journeys twice as long
+    "areas_neighbours_and_diversion": [
+        "scenario=demand_2024", "dispatch.divert_from=travelling", "dispatch.neighbour_after.immediate=5",
+        "dispatch.neighbour_after.prompt=0", "areas.neighbour_travel_factor=2",
+    ],
+    # three areas in a row, the first with no units of its own (every one of its incidents a neighbour's),
+    # every grade at once; units taken from on scene; extra units for an hour now and then
+    "areas_one_without_units": [
+        "areas.districts=[{name:X,demand_share:0.3,units_share:0,travel_factor:1.3,neighbours:[Y]},"
+        "{name:Y,demand_share:0.3,units_share:0.5,travel_factor:1,neighbours:[X,Z]},"
+        "{name:Z,demand_share:0.4,units_share:0.5,travel_factor:0.7,neighbours:[Y]}]",
+        "dispatch.neighbour_after.priority=0", "dispatch.neighbour_after.prompt=0", "dispatch.divert_from=on_scene",
+        "staffing.units.extra=[{start_hour:3,hours:1,staff:4},{start_hour:11,hours:2,staff:3}]",
+    ],
 }
 #: the cases in which units must be diverted
-DIVERSION_CASES = ("diversion_from_travelling", "diversion_from_on_scene")
+DIVERSION_CASES = ("diversion_from_travelling", "diversion_from_on_scene", "areas_neighbours_and_diversion",
+                   "areas_one_without_units")
+#: the cases in which units must go to neighbouring areas' incidents
+AREA_CASES = ("areas_neighbours_and_diversion", "areas_one_without_units")
 
 
 def assert_same_records(overrides: list[str]):
@@ -99,6 +120,10 @@ def test_engines_equal_on_other_options(case):
         diversions = records.incidents["diversions"]
         # (fewer with the baseline's six areas: a neighbour's free unit goes to an immediate incident first)
         assert diversions.sum() > 50 and diversions.max() > 1, (diversions.sum(), diversions.max())
+    if case in AREA_CASES:
+        inc = records.incidents
+        by_neighbour = inc["unit_area"].notna() & (inc["unit_area"].astype(str) != inc["area"].astype(str))
+        assert by_neighbour.sum() > 100, by_neighbour.sum()
 
 
 def test_fast_engine_from_the_command_line(tmp_path):

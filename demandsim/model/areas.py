@@ -115,7 +115,7 @@ def areas_from_config(areas, neighbour_after) -> Areas:
     >>> bad = AreasConfig(districts=[District("A", 0.5, 1.0, 1.0, []), District("B", 0.4, 0.0, 1.0, [])])
     >>> areas_from_config(bad, NeighbourAfter())
     Traceback (most recent call last):
-    demandsim.errors.ConfigError: areas.districts[*].demand_share=A 0.5 + B 0.4 = 0.9: the districts' demand shares must sum to 1
+    demandsim.errors.ConfigError: areas.districts[*].demand_share='A 0.5 + B 0.4 = 0.9': the districts' demand shares must sum to 1
     """
     after = []
     for grade in DEPLOYED_GRADES:

@@ -42,7 +42,7 @@ import numpy as np
 from demandsim.config.schema import WEEKDAYS
 from demandsim.errors import ConfigError
 
-#: first spawn-key entry of the availability stream: beyond draws.PURPOSES' indices (0-8) and
+#: first spawn-key entry of the availability stream: beyond draws.PURPOSES' indices (0-11) and
 #: room for 20 more purposes, so it never shares a stream with a call draw
 UNITS_AVAILABLE_STREAM = 32
 
