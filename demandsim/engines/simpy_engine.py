@@ -377,13 +377,15 @@ class _Hub:
         for each neighbour, the first of the most urgent grade that may have a neighbour's unit now
         (in a grade incidents wait by ready time, so its first one is the first to qualify)."""
         best, best_key = None, None
-        own = self.dispatch[area]
-        for grade in range(N_DEPLOYED):
-            if own[grade]:
-                ready, incident = own[grade][0]
+        neighbours = self.neighbours[area]
+        for grade, queue in enumerate(self.dispatch[area]):
+            if queue:
+                if not neighbours:  # one area, or one without neighbours: its own first incident
+                    return area, grade
+                ready, incident = queue[0]
                 best, best_key = (area, grade), dispatch_key(grade, ready, True, incident)
                 break
-        for n in self.neighbours[area]:
+        for n in neighbours:
             queues = self.dispatch[n]
             for grade in range(N_DEPLOYED):
                 if queues[grade]:
