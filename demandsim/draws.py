@@ -5,8 +5,8 @@ Each source of randomness has its own seeded stream per line of origin
 attributes (patience in three queues, six handling times, the redial choice and
 delays, the call-back's chance, delay and time) one per attribute
 (``spawn_key=(purpose, line, j)`` for its j-th, j >= 1). Each stream is read in
-arrival order, one number per contact (or, for a caller's route and grade, one
-per caller), so an attribute no call can need is not drawn at all. So a call's
+arrival order, one number per contact (or, for a caller's route, grade and area,
+one per caller), so an attribute no call can need is not drawn at all. So a call's
 patience, handling times, grade and so on depend only on the seed, its line and
 its place in the arrival order: changing a staffing number, a routing share or a
 queue discipline leaves every call's own draws unchanged (common random
@@ -16,9 +16,10 @@ Rows: for each 999 caller in arrival order, then for each 101 caller in arrival
 order, ``max_attempts`` rows, one per contact about the matter: the first call,
 then redials and call-backs in the order they are made (the engines count a
 caller's contacts: the k-th contact reads the caller's row k). A switchboard
-transfer reads the row of the 101 call it came from. The switchboard route and
-the grade uniform are the caller's own: one draw per caller, the same in each of
-its rows (a caller's need does not change when they ring again).
+transfer reads the row of the 101 call it came from. The switchboard route, the
+grade uniform and the area (demandsim.model.areas: where the incident is) are the
+caller's own: one draw per caller, the same in each of its rows (a caller's need
+does not change when they ring again).
 
 Which lines a row's contact may be on, where the switchboard sends the caller and
 the grade it would get are decided by uniforms before any queueing (with
@@ -54,7 +55,7 @@ from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
 
 #: one stream per purpose (and per line of origin); the order fixes the seeds
 PURPOSES = ("arrivals", "patience", "triage", "routing", "handling", "grade", "travel", "on_scene", "redial",
-            "callback", "follow_up", "review")
+            "callback", "follow_up", "review", "area")
 LINE_999, LINE_101 = 0, 1
 
 
@@ -104,6 +105,9 @@ class CallDraws:
     victim_update_time: np.ndarray
     phone_resolution_time: np.ndarray
     booking_time: np.ndarray
+    #: the area of the caller's need (demandsim.model.areas), the same in each of its rows; all 0
+    #: (and not drawn) with one area
+    area: np.ndarray
 
     @property
     def rows(self) -> int:
@@ -351,6 +355,13 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         out[wanted] = u if duration is None else duration.seconds(u)
         return out
 
+    def area() -> np.ndarray:
+        """Per row, the caller's area: one uniform per caller against the areas' cumulative demand
+        shares. With one area nothing is drawn (every caller's need is in it)."""
+        if len(m.area_cumulative) == 1 and not every_entry:
+            return np.zeros(rows, dtype=np.int16)
+        return pick(m.area_cumulative, caller_uniforms(seed, "area", n_999, n_101, A)).astype(np.int16)
+
     assert len(m.travel) == N_DEPLOYED
     follow_up_s = follow_up()
     return CallDraws(
@@ -383,4 +394,5 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         victim_update_time=review(1, m.review_times[0]),
         phone_resolution_time=review(2, m.review_times[1]),
         booking_time=review(3, m.review_times[2]),
+        area=area(),
     )

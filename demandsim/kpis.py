@@ -399,6 +399,42 @@ def diversion_kpis(incidents: pd.DataFrame) -> tuple[dict, dict]:
     return {"diversions": int(diversions.sum())}, {"incidents_diverted": int(np.count_nonzero(diversions))}
 
 
+def area_kpis(incidents: pd.DataFrame, model: ModelParts) -> dict | None:
+    """summary.json's ``by_area``: per area (demandsim.model.areas), the incident KPIs of
+    :func:`attendance_kpis` (``incidents_*``, ``attend_*``, ``dispatch_wait_*``, the force-wide
+    names and definitions) over the measured incidents of that area, and
+    ``attended_by_neighbour``: the share of its attended incidents (immediate, priority, prompt)
+    whose first unit on scene was a neighbouring area's. None with one area.
+
+    Weighted by each area's incidents of a grade, an area KPI that is a share gives the
+    force-wide one (the same incidents, split by area).
+
+    >>> from types import SimpleNamespace
+    >>> inc = pd.DataFrame({"grade": pd.Categorical(["prompt", "prompt", "prompt"], categories=DEPLOYED_GRADES),
+    ...     "area": pd.Categorical(["A", "B", "B"]), "unit_area": pd.Categorical(["A", "A", None]),
+    ...     "within_target": pd.array([True, False, pd.NA]), "t_call_start": [0.0, 0.0, 10.0],
+    ...     "t_ready": [0.0, 0.0, 10.0], "attendance_s": [60.0, 20000.0, np.nan],
+    ...     "dispatch_wait_s": [0.0, 100.0, np.nan], "victim_update_due": False, "diversions": 0})
+    >>> m = SimpleNamespace(areas=SimpleNamespace(count=2, names=("A", "B")), warmup_s=0.0, horizon_s=100.0)
+    >>> by = area_kpis(inc, m)
+    >>> by["A"]["attend_within_target_prompt"], by["B"]["attend_within_target_prompt"], by["B"]["attended_by_neighbour"]
+    (1.0, 0.0, 1.0)
+    """
+    if model.areas.count < 2:
+        return None
+    measured = measured_incidents(incidents, model.warmup_s, INCIDENT_KPI_COLUMNS + ["area", "unit_area"])
+    area_codes = measured["area"].cat.codes.to_numpy()
+    unit_codes = measured["unit_area"].cat.codes.to_numpy()  # -1: no unit on scene (yet)
+    with_unit = deployed(measured) & (unit_codes >= 0)
+    out = {}
+    for code, name in enumerate(model.areas.names):
+        rows = area_codes == code
+        kpis, _ = attendance_kpis(measured.loc[rows], model.horizon_s)
+        kpis["attended_by_neighbour"] = share(unit_codes != code, among=rows & with_unit)
+        out[name] = kpis
+    return out
+
+
 #: the staff groups with a utilisation KPI
 UTILISATION_GROUPS = ("call_handlers", "switchboard", "units")
 

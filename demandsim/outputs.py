@@ -87,8 +87,11 @@ def summary(result: RunResult, config_yaml_text: str | None = None) -> dict:
     import simpy
 
     cfg = result.config
+    # with areas (more than one), the attendance KPIs of each: shared/KPIS.md's by_area
+    by_area = {} if result.by_area is None else {"by_area": result.by_area}
     return {
         "kpis": result.kpis,
+        **by_area,
         "warnings": capacity_warnings(result.kpis),
         "scenario": cfg.scenario_name,
         "description": cfg.description,
@@ -201,6 +204,11 @@ def headline_table(result: RunResult) -> str:
         ("incidents waiting for a unit at the end", f"{k['backlog_end']:,}", ""),
         ("  backlog growth a day", _growth(k["backlog_growth_per_day"]), _verdict(k["stable"])),
     ]
+    at = [r[0] for r in rows].index("attended within target: all") + 1
+    for area, kpis in reversed((result.by_area or {}).items()):  # with areas: each one's attendance
+        neighbour = kpis["attended_by_neighbour"]
+        rows.insert(at, (f"  in {area}", _pct(kpis["attend_within_target_all"]),
+                         "" if neighbour is None else f"{_pct(neighbour).strip()} by a neighbouring area's unit"))
     width = max(len(r[0]) for r in rows)
     lines = [f"  {name:<{width}}  {value:>8}  {note}".rstrip() for name, value, note in rows]
     return "\n".join(lines + [f"WARNING: {w}" for w in capacity_warnings(k)])

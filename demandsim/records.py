@@ -92,6 +92,11 @@ INCIDENT_COLUMNS = {
     "t_review_last": (np.float64, NAN),  # the last review: for resolved_by_phone and appointment, when it left the queue
     "t_resolved": (np.float64, NAN),  # resolved_by_phone: the end of the call that resolved it
     "t_appointment": (np.float64, NAN),  # appointment: start of its slot, when it waits for a unit again
+    # areas (demandsim.model.areas): the incident's, and that of the unit that attended (arrived
+    # first, or is on its way to arrive after the end of the run), a neighbouring area's when it
+    # differs; missing while no unit has arrived or is on its way
+    "area": (np.int16, 0),
+    "unit_area": (np.int16, NONE),
 }
 #: time-integrated levels kept per simulated hour
 LEVELS = ("waiting_999", "waiting_switchboard", "waiting_secondary", "waiting_dispatch", "waiting_callbacks") + tuple(
@@ -221,6 +226,8 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
     columns["source"] = _categorical(i["source"], SOURCES)
     columns["review_outcome"] = _categorical(i["review_outcome"], REVIEW_OUTCOMES)
     columns["grade"] = _categorical(i["grade"], GRADES)
+    columns["area"] = _categorical(i["area"], model.areas.names)
+    columns["unit_area"] = _categorical(i["unit_area"], model.areas.names)
     columns["target_s"] = target
     columns["attendance_s"] = attendance
     columns["dispatch_wait_s"] = i["t_assigned"] - i["t_ready"]
@@ -247,4 +254,7 @@ def finish_records(model: ModelParts, calls: ColumnLog, incidents: ColumnLog, le
         columns[f"rostered_{group}"] = model.rostered[group][:hours].copy()
     # what the engine staffed dispatch with: net of meal breaks and abstraction (demandsim.model.response)
     columns["available_units"] = model.headcount["units"][:hours].copy()
+    if model.areas.count > 1:  # and in each area
+        for area, name in enumerate(model.areas.names):
+            columns[f"available_units_{name}"] = model.units_by_area[area, :hours].copy()
     return RunRecords(calls_df, inc, pd.DataFrame(columns, copy=False))

@@ -19,7 +19,7 @@ from pathlib import Path
 from demandsim.config.schema import Config
 from demandsim.engines import get_engine
 from demandsim.errors import INT_MAX, ConfigError
-from demandsim.kpis import kpis_and_counts
+from demandsim.kpis import area_kpis, kpis_and_counts
 from demandsim.model.plan import ModelParts, available_memory, build_plan, readable_bytes
 from demandsim.records import RunRecords
 
@@ -39,6 +39,8 @@ class RunResult:
     kpis: dict
     counts: dict
     timings: dict = field(default_factory=dict)
+    #: the attendance KPIs per area (demandsim.kpis.area_kpis), None with one area
+    by_area: dict | None = None
 
 
 def check_replications(cfg: Config) -> None:
@@ -96,9 +98,10 @@ def simulate(cfg: Config, progress: bool | None = None, on_progress: Callable[[f
             bar.close()
     ran = time.perf_counter()
     kpis, counts = kpis_and_counts(records, plan.model)
+    by_area = area_kpis(records.incidents, plan.model)
     counts["calls_simulated"] = int(len(records.calls))
     timings = {"draw_s": drawn - started, "engine_s": ran - drawn, "kpis_s": time.perf_counter() - ran}
-    return RunResult(cfg, plan.model, records, kpis, counts, timings)
+    return RunResult(cfg, plan.model, records, kpis, counts, timings, by_area)
 
 
 def _progress_bar(cfg: Config, show: bool):

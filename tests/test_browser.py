@@ -94,7 +94,7 @@ def test_sweep_report_loads_draws_every_chart_and_fetches_nothing(browser, tmp_p
     page = build_report(folder)
     open_page(browser, page)
     charts = len(browser.find_elements("css selector", "[data-chart]"))
-    assert charts == 7
+    assert charts == 13  # 7, and a chart for each of the baseline's six areas
     assert wait_for_charts(browser) == charts, "some charts did not draw"
     # plotly draws one main svg per chart plus its overlay layers: at least one each, inside each chart
     svgs = browser.execute_script("return [...document.querySelectorAll('[data-chart]')]"
@@ -116,7 +116,7 @@ def test_screenshot_of_the_report_is_not_blank(browser, tmp_path):
     folder = tmp_path / "sw"
     shutil.copytree(small_sweep(), folder)
     open_page(browser, build_report(folder))
-    assert wait_for_charts(browser) == 7
+    assert wait_for_charts(browser) == 13
     browser.execute_script("document.querySelector('[data-chart=\"chart-sl-999\"]').scrollIntoView()")
     shot = browser.get_screenshot_as_png()
     (tmp_path / "report.png").write_bytes(shot)

@@ -85,7 +85,9 @@ def test_scale_two_is_the_roster_doubled_shift_by_shift():
 def test_scale_one_with_no_breaks_or_abstraction_is_todays_headcount_and_records():
     """Every lever at its neutral value: the engines get exactly the rosters' headcounts
     (as before issue 10), and the records equal a run of a plan staffed with those by hand."""
-    neutral = [*SHORT, "run.seed=42", "staffing.response.abstraction=0", "staffing.response.meal_break_min=0",
+    # one force-wide pool of units (no areas): with areas each area's share of the roster is rounded
+    neutral = [*SHORT, "run.seed=42", "areas.districts=[]", "staffing.response.abstraction=0",
+               "staffing.response.meal_break_min=0",
                *(f"staffing.scale.{g}=1" for g in ROSTER_KEYS)]
     cfg = load_config(neutral)
     plan = build_plan(cfg)
@@ -117,9 +119,10 @@ def test_mean_available_is_rostered_less_breaks_times_one_less_abstraction(abstr
     randomized rounding's error: available - expected = sum over hours of (B_h - f_h), B_h a
     Bernoulli(f_h) (f_h the hour's fractional part), independent across hours: mean 0,
     variance sum f_h (1 - f_h). The bound is 5 of its standard deviations (a chance below
-    1e-6 of a false alarm), from this run's own f_h."""
+    1e-6 of a false alarm), from this run's own f_h. One force-wide pool of units (each area's
+    share is rounded on its own: tests/test_areas.py)."""
     model, available = availability([f"staffing.response.abstraction={abstraction}",
-                                     f"staffing.response.meal_break_min={meal}"], seed=43)
+                                     f"staffing.response.meal_break_min={meal}", "areas.districts=[]"], seed=43)
     paid = model.rostered["units"]
     # the baseline's shifts are all 10 hours: each officer on duty is on a break meal/600 of the hour
     expected = paid * (1 - meal / 600) * (1 - abstraction)
@@ -161,21 +164,29 @@ def test_availability_stream_is_apart_from_the_call_draws():
     assert (b.model.headcount["units"] <= a.model.headcount["units"]).all()
 
 
-def test_engines_staff_dispatch_with_the_available_units():
-    """At every assignment, the units busy (this one included) are at most that hour's available
-    units, and with heavy abstraction that limit binds below the roster."""
-    result = run([*SHORT, "run.seed=45", "staffing.response.abstraction=0.4"])
+@pytest.mark.parametrize("areas", [["areas.districts=[]"], []], ids=["one_pool", "six_areas"])
+def test_engines_staff_dispatch_with_the_available_units(areas):
+    """At every assignment, the units of the unit's area busy (this one included) are at most that
+    hour's available units of the area, and with heavy abstraction that limit binds below the
+    roster. No diversion: each incident's first unit is the one on scene (unit_area)."""
+    result = run([*SHORT, "run.seed=45", "staffing.response.abstraction=0.4", *areas])
     inc = result.records.incidents
     inc = inc[inc["t_assigned"].notna()]
-    start = inc["t_assigned"].to_numpy()
-    # the unit is freed at assignment + (travel + on scene), t_clear is assignment + travel + on scene:
-    # the two sums can differ in the last bit, so "still busy" leaves a microsecond's slack
-    clear = np.nan_to_num(inc["t_clear"].to_numpy(), nan=np.inf) - 1e-6
-    busy = ((start[None, :] <= start[:, None]) & (clear[None, :] > start[:, None])).sum(axis=1)
-    hour = (start // 3600).astype(int)
-    available = result.model.headcount["units"][hour]
-    assert (busy <= available).all()
-    assert ((busy == available) & (available < result.model.rostered["units"][hour])).any()
+    assert (inc["diversions"] == 0).all()
+    hits = 0
+    for code in range(result.model.areas.count):
+        mine = inc[inc["unit_area"].cat.codes == code]
+        start = mine["t_assigned"].to_numpy()
+        # the unit is freed at assignment + (travel + on scene), t_clear is assignment + travel + on scene:
+        # the two sums can differ in the last bit, so "still busy" leaves a microsecond's slack
+        clear = np.nan_to_num(mine["t_clear"].to_numpy(), nan=np.inf) - 1e-6
+        busy = ((start[None, :] <= start[:, None]) & (clear[None, :] > start[:, None])).sum(axis=1)
+        hour = (start // 3600).astype(int)
+        available = result.model.units_by_area[code][hour]
+        assert (busy <= available).all(), result.model.areas.names[code]
+        hits += int(((busy == available) & (result.model.headcount["units"][hour]
+                                            < result.model.rostered["units"][hour])).sum())
+    assert hits > 0
 
 
 # ----------------------------------------------------------------- direction under common random numbers

@@ -4,7 +4,8 @@ For every shipped scenario (and the options the scenarios do not exercise:
 pooled secondary line, digital desk, many 999 hang-ups with redials and
 call-backs, zero-time call-backs, patience that continues after a transfer,
 units diverted to immediate incidents from travelling or from on scene, THRIVE reviews with
-every outcome),
+every outcome (in the shipped six areas), areas whose units go to neighbours' incidents, with
+diversion, and an area with no units of its own),
 both engines run the same plan and must
 produce the same calls, incidents and hourly levels: same outcomes, same
 routes, times equal to 1e-9 s.
@@ -90,9 +91,28 @@ EXTRA_CASES = {
         "review.booking_time={kind:deterministic,value:0}",
         "review.prompt={stays:0.3,resolved_by_phone:0.3,appointment:0.4}",
     ],
+    # areas (the shipped six) loaded, with diversion: immediate incidents wait 5 minutes for their own
+    # area's unit, so units are diverted before neighbours may go; prompt ones may have a neighbour's
+    # unit at once; neighbours' journeys twice as long
+    "areas_neighbours_and_diversion": [
+        "scenario=demand_2024", "dispatch.divert_from=travelling", "dispatch.neighbour_after.immediate=5",
+        "dispatch.neighbour_after.prompt=0", "areas.neighbour_travel_factor=2",
+    ],
+    # three areas in a row, the first with no units of its own (every one of its incidents a neighbour's),
+    # every grade at once; units taken from on scene; extra units for an hour now and then
+    "areas_one_without_units": [
+        "areas.districts=[{name:X,demand_share:0.3,units_share:0,travel_factor:1.3,neighbours:[Y]},"
+        "{name:Y,demand_share:0.3,units_share:0.5,travel_factor:1,neighbours:[X,Z]},"
+        "{name:Z,demand_share:0.4,units_share:0.5,travel_factor:0.7,neighbours:[Y]}]",
+        "dispatch.neighbour_after.priority=0", "dispatch.neighbour_after.prompt=0", "dispatch.divert_from=on_scene",
+        "staffing.units.extra=[{start_hour:3,hours:1,staff:4},{start_hour:11,hours:2,staff:3}]",
+    ],
 }
 #: the cases in which units must be diverted
-DIVERSION_CASES = ("diversion_from_travelling", "diversion_from_on_scene")
+DIVERSION_CASES = ("diversion_from_travelling", "diversion_from_on_scene", "areas_neighbours_and_diversion",
+                   "areas_one_without_units")
+#: the cases in which units must go to neighbouring areas' incidents
+AREA_CASES = ("areas_neighbours_and_diversion", "areas_one_without_units")
 #: the cases in which every review outcome must happen
 REVIEW_CASES = ("review_every_outcome_with_diversion", "review_calls_of_no_time_and_pooled_secondary")
 
@@ -119,7 +139,12 @@ def test_engines_equal_on_other_options(case):
     records = assert_same_records([*SHORT, "run.seed=32", *EXTRA_CASES[case]])
     if case in DIVERSION_CASES:
         diversions = records.incidents["diversions"]
-        assert diversions.sum() > 100 and diversions.max() > 1, (diversions.sum(), diversions.max())
+        # (fewer with the baseline's six areas: a neighbour's free unit goes to an immediate incident first)
+        assert diversions.sum() > 50 and diversions.max() > 1, (diversions.sum(), diversions.max())
+    if case in AREA_CASES:
+        inc = records.incidents
+        by_neighbour = inc["unit_area"].notna() & (inc["unit_area"].astype(str) != inc["area"].astype(str))
+        assert by_neighbour.sum() > 100, by_neighbour.sum()
     if case in REVIEW_CASES:
         inc = records.incidents
         outcomes = inc["review_outcome"].astype(str).value_counts()
@@ -174,8 +199,9 @@ def test_durations_drawn_only_where_needed_change_no_record(case):
 def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
     """The draws keep one travel and one on-scene time per row, for the grade the row's
     call would get: each attended incident's times must be its own grade's distribution
-    applied to its row's uniform (the time after arrival less the follow-up work, which
-    tests/test_follow_up.py checks)."""
+    applied to its row's uniform (the travel times the areas' multiplier, its area's factor and
+    the neighbour factor if a neighbour's unit went; the time after arrival less the follow-up
+    work, which tests/test_follow_up.py checks)."""
     from demandsim.draws import uniforms
 
     plan = build_plan(load_config([f"scenario={scenario}", *SHORT, "run.seed=34"]))
@@ -185,7 +211,9 @@ def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
     d, m = plan.draws, plan.model
     rows = records.calls.set_index("call_id").loc[inc["call_id"], "draw_row"].to_numpy()
     codes = inc["grade"].cat.codes.to_numpy()
-    for purpose, kinds, measured in (("travel", m.travel, inc["t_on_scene"] - inc["t_assigned"]),
+    multiplier = m.areas.travel_multiplier()[inc["unit_area"].cat.codes.to_numpy(), inc["area"].cat.codes.to_numpy()]
+    assert (inc["diversions"] == 0).all()  # the first unit assigned is the one on scene (unit_area)
+    for purpose, kinds, measured in (("travel", m.travel, (inc["t_on_scene"] - inc["t_assigned"]) / multiplier),
                                      ("on_scene", m.on_scene,
                                       inc["t_clear"] - inc["t_on_scene"] - d.follow_up[rows])):
         u = uniforms(plan.seed, purpose, d.n_999, d.n_101, d.attempts)

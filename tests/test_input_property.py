@@ -164,9 +164,11 @@ def check_outcome(status: str, message: str | None, out, known: set[str], key: s
         return
     assert not out.exists(), "a failed run must leave no output folder"
     assert "\n" not in message and "Traceback" not in message, message
-    named = re.match(r"[\w.\[\]]+", message)
+    named = re.match(r"[\w.\[\]*]+", message)
     typed = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)  # a.0.b as error messages write it: a[0].b
-    assert named and (named.group(0) in known or named.group(0).startswith(typed)), \
+    # a rule over every element of a list names it a[*].b (the districts' shares must sum to 1)
+    name = named.group(0).replace("[*]", "[0]") if named else ""
+    assert named and (name in known or name.startswith(typed)), \
         f"does not start with a key: {message}"
 
 

@@ -20,8 +20,10 @@ from demandsim.report.data import (ReportData, Standard, heatmaps, least_from_wh
 from demandsim.stats import Interval
 from helpers import cli, small_sweep
 
+#: the baseline has six areas: a chart each (attendance by grade in the area, chosen run)
+AREA_CHARTS = [f"chart-area-{k}" for k in range(6)]
 SWEEP_CHARTS = ["chart-attendance", "chart-abandon-101", "chart-sl-999", "chart-heat-sl-999",
-                "chart-heat-abandon-101", "chart-heat-attendance", "chart-average-day"]
+                "chart-heat-abandon-101", "chart-heat-attendance", *AREA_CHARTS, "chart-average-day"]
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +181,7 @@ def test_single_run_report_and_escaping(tmp_path):
     page = (out / REPORT_FILE).read_text(encoding="utf-8")
     assert "<script>alert(1)" not in page and "<b>x</b>" not in page
     assert "&lt;/script&gt;&lt;script&gt;alert(1)" in page
-    assert page.count("Plotly.newPlot(") == 4  # three heatmaps and the average day
+    assert page.count("Plotly.newPlot(") == 4 + len(AREA_CHARTS)  # three heatmaps, the areas and the average day
 
 
 def test_report_on_a_bad_folder_is_one_line(tmp_path):
@@ -242,3 +244,28 @@ def test_a_run_whose_units_cannot_keep_up_says_so_on_the_page(tmp_path):
         pages[scenario] = html.unescape((out / REPORT_FILE).read_text())
     assert 'id="capacity"' in pages["demand_2024"] and "Units cannot keep up" in pages["demand_2024"]
     assert 'id="capacity"' not in pages["baseline_2021"]
+
+
+def test_a_chart_per_area_shows_the_areas_kpis(tmp_path):
+    """A run with areas: one chart per area, in the run's order, its bars the area's by_area shares
+    (summary.json), each grade's goal drawn; a run with one pool of units has none."""
+    import json
+
+    from demandsim.report import figures
+
+    for scenario, expected in (("baseline_2021", 6), ("single_area", 0)):
+        out = tmp_path / scenario
+        done = cli(f"scenario={scenario}", "run.days=2", "run.warmup_days=0.5", "run.engine=fast",
+                   f"hydra.run.dir={out}")
+        assert done.returncode == 0, done.stderr
+        data = load(out)
+        areas = [fig for _, _, figs in figures(data) for div, fig in figs if div.startswith("chart-area-")]
+        assert len(areas) == expected
+        by_area = json.loads((out / "summary.json").read_text()).get("by_area", {})
+        for fig, (name, kpis) in zip(areas, by_area.items()):
+            assert fig.layout.title.text.startswith(f"{name}:")
+            bars = fig.data[0]
+            assert list(bars.x) == ["immediate", "priority", "prompt"]
+            wanted = [kpis[f"attend_within_target_{g}"] for g in bars.x]
+            assert [None if y != y else y for y in bars.y] == wanted
+            assert len(fig.layout.shapes) == 3  # each grade's goal

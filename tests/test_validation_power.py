@@ -6,14 +6,15 @@ warm-up and seed) twice, as the engine is and with one thing wrong, and judges b
 on the KPIs the fault moves, with the same tolerances (they come from independent
 reference replications, never from the run judged). The faults, and where they go in:
 
-- a dispatcher that ignores grade (first come, first served): the SimPy engine's dispatch
-  queue key (grade, time ready, order) with the grade replaced by 0. The compiled engine
+- a dispatcher that ignores grade (first come, first served): the SimPy engine files every
+  incident in its area's queue of the most urgent grade, so that units take them in order of
+  time ready whatever their grade. The compiled engine
   cannot be patched, and the SimPy engine writes the same records
   (tests/test_engines_equal.py), so this case runs on SimPy, the right model too;
 - callers who never hang up although patience is configured: the plan's 999 patience
   draws replaced by infinity, after the plan is built (the compiled engine);
 - one call handler (or response unit) fewer than the roster: the plan's headcount lowered
-  by one in every hour.
+  by one in every hour (for units, the one area's units too: the engines roster units by area).
 
 Run with ``-s`` to see each verdict's numbers.
 """
@@ -23,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import heapq
-
 import numpy as np
 import pytest
 
@@ -69,20 +69,16 @@ def change_plan(patch, change):
 
 
 # ---------------------------------------------------------------- (a) a dispatcher blind to grade
-class _GradeBlindQueue:
-    """``heapq`` as the SimPy engine's dispatch queue uses it, with every incident filed as grade 0."""
-
-    heappop = staticmethod(heapq.heappop)
-
-    @staticmethod
-    def heappush(heap, item):
-        grade, t_ready, incident = item
-        heapq.heappush(heap, (0, t_ready, incident))
+def _queue_grade_blind(hub, incident: int, now: float) -> None:
+    """``queue_incident`` of the SimPy engine with every incident filed under the most urgent grade."""
+    i = hub.incidents
+    heapq.heappush(hub.dispatch[i.area[incident]][0], (i.t_ready[incident], incident))
+    hub.dispatch_waiting.change(now, +1)
 
 
 def test_first_come_first_served_dispatch_fails(monkeypatch):
     right, wrong = right_and_wrong(DISPATCH, DISPATCH_SEED, monkeypatch,
-                                   lambda patch: patch.setattr(simpy_engine, "heapq", _GradeBlindQueue),
+                                   lambda patch: patch.setattr(simpy_engine._Hub, "queue_incident", _queue_grade_blind),
                                    engine="simpy")
     # without priority every grade waits alike: the urgent grades far longer, the lowest less
     assert {"dispatch_wait_mean_min_immediate", "dispatch_wait_mean_min_priority"} <= set(wrong.failed)
@@ -107,7 +103,11 @@ def one_fewer(group):
     def change(plan):
         headcount = dict(plan.model.headcount)
         headcount[group] = np.maximum(headcount[group] - 1, 0)
-        return dataclasses.replace(plan, model=dataclasses.replace(plan.model, headcount=headcount))
+        model = dataclasses.replace(plan.model, headcount=headcount)
+        if group == "units":
+            assert plan.model.units_by_area.shape[0] == 1, "the validation cases have one area"
+            model = dataclasses.replace(model, units_by_area=np.maximum(plan.model.units_by_area - 1, 0))
+        return dataclasses.replace(plan, model=model)
 
     return change
 

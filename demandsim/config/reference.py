@@ -26,7 +26,7 @@ import typing
 from typing import Any
 
 from demandsim.config import CONFIG_DIR, PROJECT_DIR, load_config
-from demandsim.config.schema import WEEKDAYS, Config, Dist, Shift
+from demandsim.config.schema import WEEKDAYS, Config, Dist, District, Shift
 from demandsim.model.distributions import KINDS
 
 REGENERATE = "python -m demandsim.config.reference > docs/config-reference.md"
@@ -122,7 +122,8 @@ def type_name(hint) -> str:
     elif inner is Any:
         name = "any"
     elif dataclasses.is_dataclass(inner):
-        name = {Dist: "[Dist](#dist)", Shift: "[Shift](#shift)"}.get(inner, inner.__name__)
+        name = {Dist: "[Dist](#dist)", Shift: "[Shift](#shift)", District: "[District](#district)"}.get(
+            inner, inner.__name__)
     else:
         name = inner.__name__
     return f"{name} or null" if optional else name
@@ -162,6 +163,13 @@ def show_shift(s: Shift) -> str:
     return text
 
 
+def show_district(d: District) -> str:
+    """``Fenland: demand 0.102, units 0.102, travel x1.174, neighbours Peterborough, Huntingdonshire``."""
+    text = f"{d.name}: demand {_number(d.demand_share)}, units {_number(d.units_share)}, " \
+           f"travel x{_number(d.travel_factor)}"
+    return text + (f", neighbours {', '.join(d.neighbours)}" if d.neighbours else ", no neighbours")
+
+
 def show_default(value) -> str:
     """A default as shown in the tables: short values in full, long lists summarised."""
     if value is None:
@@ -177,6 +185,8 @@ def show_default(value) -> str:
             return "`[]`"
         if all(isinstance(v, Shift) for v in value):
             return "; ".join(show_shift(v) for v in value)
+        if all(isinstance(v, District) for v in value):
+            return "; ".join(show_district(v) for v in value)
         if len(value) > MAX_LISTED and all(isinstance(v, (int, float)) for v in value):
             return (f"{len(value)} values, mean {statistics.fmean(value):.2f}, "
                     f"min {_number(min(value))}, max {_number(max(value))}")
@@ -265,6 +275,25 @@ def _shift_section() -> list[str]:
     return lines
 
 
+def _district_section() -> list[str]:
+    hints = typing.get_type_hints(District)
+    comments = field_comments(District)
+    fallback = District()
+    lines = [
+        "## District",
+        "",
+        f"{docstring(District)} `areas.districts` is a list of them, in the order the records number the "
+        "areas; in the tables above a district is shown as `name: demand, units, travel factor, neighbours`. "
+        "An empty list is one force-wide area (every unit free for every incident).",
+        "",
+        "| field | type | if unset | meaning |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| `{f.name}` | {type_name(hints[f.name])} | {show_default(getattr(fallback, f.name))} | "
+              f"{_markdown(comments.get(f.name, ''))} |" for f in dataclasses.fields(District)]
+    return lines
+
+
 def config_reference() -> str:
     """The whole reference, in Markdown, for the baseline composition."""
     cfg = load_config([])
@@ -310,7 +339,7 @@ def config_reference() -> str:
         else:
             lines += table([(name, type_name(hints[name]), show_default(getattr(cfg, name)),
                              _markdown(comments.get(name, "")))])
-    lines += [""] + _dist_section() + [""] + _shift_section()
+    lines += [""] + _dist_section() + [""] + _shift_section() + [""] + _district_section()
     return "\n".join(lines) + "\n"
 
 

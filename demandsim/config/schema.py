@@ -275,8 +275,11 @@ class CallersConfig:
 class GradeMix:
     """Share of graded calls per THRIVE grade; sums to 1."""
 
+    #: minutes for immediate incidents
     immediate: float = 0.0
+    #: minutes for priority incidents
     priority: float = 0.0
+    #: minutes for prompt incidents
     prompt: float = 0.0
     scheduled: float = 0.0
     no_deployment: float = 1.0
@@ -328,6 +331,19 @@ DIVERT_FROM = ["none", "travelling", "on_scene"]
 
 
 @dataclass
+class NeighbourAfter:
+    """Minutes an incident of each grade waits for a unit of its own area before a free unit
+    of a neighbouring area may be sent (0: at once). Used only with more than one area."""
+
+    #: minutes for immediate incidents
+    immediate: float = 0.0
+    #: minutes for priority incidents
+    priority: float = 0.0
+    #: minutes for prompt incidents
+    prompt: float = 0.0
+
+
+@dataclass
 class DispatchConfig:
     """Units go to the highest grade first, first come first served within it; an immediate
     incident may take a unit off a lower-grade one (``divert_from``)."""
@@ -340,6 +356,40 @@ class DispatchConfig:
     #: one already there). Prompt before priority, then the unit assigned last; the incident
     #: left goes back to the queue with its ready time
     divert_from: str = "none"
+    #: with areas (areas.districts): how long an incident waits for a unit of its own area before a
+    #: neighbouring area's free unit may be sent, per grade, minutes >= 0 (0: at once)
+    neighbour_after: NeighbourAfter = field(default_factory=NeighbourAfter)
+
+
+# ----------------------------------------------------------------- areas
+@dataclass
+class District:
+    """One area of the force: its share of demand and of the units, and how far its units travel."""
+
+    #: the area's name (records and summary.json's by_area use it); unique
+    name: str = ""
+    #: share of callers whose need (incident) is in this area; the districts' shares sum to 1
+    demand_share: float = 0.0
+    #: share of the available response units based here, every hour; the shares sum to 1
+    units_share: float = 0.0
+    #: multiplier on every grade's travel time (dispatch.<grade>.travel) to an incident here; >= 0
+    travel_factor: float = 1.0
+    #: names of the areas next to this one, whose units may be sent here (and this one's there):
+    #: every pair listed both ways
+    neighbours: List[str] = field(default_factory=list)
+
+
+@dataclass
+class AreasConfig:
+    """Where incidents arise and where units are based (demandsim/model/areas.py).
+
+    No districts (an empty list): one force-wide area, every unit free for every incident.
+    """
+
+    #: the areas, in the order records number them; [] for one force-wide pool of units
+    districts: List[District] = field(default_factory=list)
+    #: travel multiplier when a neighbouring area's unit attends (on top of the area's factor); >= 0
+    neighbour_travel_factor: float = 1.0
 
 
 # ----------------------------------------------------------------- review
@@ -476,6 +526,7 @@ class Config:
     grading: GradingConfig = field(default_factory=GradingConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
+    areas: AreasConfig = field(default_factory=AreasConfig)
     run: RunConfig = field(default_factory=RunConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)

@@ -42,7 +42,8 @@ from demandsim.records import (
     CALL_COLUMNS, INCIDENT_COLUMNS, LEVELS, ColumnLog, RunRecords, finish_records,
 )
 
-# Staff groups, in STAFF_GROUPS order (the order the roster process updates them)
+# Staff groups, in STAFF_GROUPS order (the order the roster process updates them). The units of
+# area a (demandsim.model.areas) are group UNITS + a: one group per area, after the hub's four
 CH, SEC, DD, SW, UNITS = range(5)
 # Levels, in LEVELS order
 W999, WSWITCH, WSEC, WDISPATCH, WCALLBACK = range(5)
@@ -66,6 +67,7 @@ EV_QUESTION_SET_ENDS_THEN_FINISH = 10  # both at one time: b = source + SOURCE_S
 EV_CALLBACK_DUE = 11
 EV_UNIT_FREE = 12  # a = incident, b = its diversions when the unit was assigned (stale if they changed)
 EV_REVIEW, EV_APPOINTMENT = 13, 14  # a = incident: its review is due; its appointment slot starts
+EV_NEIGHBOURS_MAY_GO = 15  # a = incident: its grade's neighbour_after has passed (simpy_engine.neighbours_may_go)
 # dispatch.divert_from codes and the grade that may divert (demandsim.model.dispatch)
 DIVERT_NONE, DIVERT_TRAVELLING, DIVERT_ON_SCENE = 0, 1, 2
 DIVERTS_TO = 0
@@ -114,6 +116,7 @@ def _check_codes() -> None:
     assert (rv.WORK_VICTIM_UPDATE, rv.WORK_PHONE_RESOLUTION, rv.WORK_BOOKING) == (
         WORK_VICTIM_UPDATE, WORK_PHONE_RESOLUTION, WORK_BOOKING) and len(rv.WORK) < N_WORK
     assert cal.DAY == DAY_S and rv.BELOW_ONE == BELOW_ONE
+    assert tuple(e.INCIDENT_ENGINE_COLUMNS) == ("unit_now",)
 
 
 
@@ -138,6 +141,7 @@ REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
 FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
           "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101",
           "travel", "on_scene") + DRAW_FIELDS + ("arrival_t", "arrival_i", "divertable") + (
+    "row_area", "dn", "neighbours", "travel_multiplier", "neighbour_after") + (
     "u_review", "victim_update_time", "phone_resolution_time", "booking_time", "rq", "rf")
 W_NOW = 0
 W_K = 1
@@ -189,22 +193,31 @@ W_ARRIVAL_I = 43
 #: take (the first W[W_K][K_DIVERTABLE] entries, in no order; simpy_engine's ``divertable``). At most
 #: one per busy unit, so never more than the most units ever rostered
 W_DIVERTABLE = 44
+#: areas (demandsim.model.areas): each draw row's area (int16); the number of incidents in each
+#: dispatch heap (heap area * N_DEPLOYED + grade of W_DHF/W_DHI); each area's neighbours in the
+#: order listed, padded with NONE; the travel multiplier [unit's area, incident's area]; each
+#: deployed grade's neighbour_after in seconds
+W_ROW_AREA = 45
+W_DN = 46
+W_NEIGHBOURS = 47
+W_TRAVEL_MULTIPLIER = 48
+W_NEIGHBOUR_AFTER = 49
 #: THRIVE review (demandsim.model.review): its draws (as CallDraws' columns of those names)
-W_U_REVIEW = 45
-W_VICTIM_UPDATE_TIME = 46
-W_PHONE_RESOLUTION_TIME = 47
-W_BOOKING_TIME = 48
+W_U_REVIEW = 50
+W_VICTIM_UPDATE_TIME = 51
+W_PHONE_RESOLUTION_TIME = 52
+W_BOOKING_TIME = 53
 #: the calls reviews make, waiting for a call handler: entries W[W_K][K_RQ_HEAD:K_RQ_TAIL], each
 #: incident * N_WORK + kind (simpy_engine's ``qreview``)
-W_RQ = 49
+W_RQ = 54
 #: the review's numbers (RF_* below)
-W_RF = 50
+W_RF = 55
 RF_INTERVAL, RF_LEAD, RF_MAX_WAIT, RF_DAY_START, RF_SLOT = range(5)
 RF_TARGET = 5  # + deployed grade: its target, seconds
 RF_CUMULATIVE = 8  # + 2 x deployed grade: stays, stays + resolved_by_phone
 N_RF = 14
 
-# counters in W[W_K]
+# counters in W[W_K] (K_DISPATCH: incidents in all dispatch heaps together)
 K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DIVERTABLE, K_DISPATCH = range(6)
 N_QUEUES = 4
 K_HEAD, K_TAIL, K_WAITING = 6, 6 + N_QUEUES, 6 + 2 * N_QUEUES  # + queue index (Q999, QSWITCH, QSEC, QCALLBACK)
@@ -232,12 +245,14 @@ IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear", "t
             "t_resolved", "t_appointment")
 #: the engine's own float row, after the written ones: the uniform the incident's next review reads
 IF_REVIEW_U = len(IF_NAMES)
-II_CALL_ID, II_SOURCE, II_GRADE, II_DIVERSIONS, II_REVIEWS, II_VICTIM_UPDATES, II_REVIEW_OUTCOME = range(7)
-II_NAMES = ("call_id", "source", "grade", "diversions", "reviews", "victim_updates", "review_outcome")
+II_CALL_ID, II_SOURCE, II_GRADE, II_DIVERSIONS, II_REVIEWS, II_VICTIM_UPDATES, II_REVIEW_OUTCOME, II_AREA, II_UNIT_AREA = (
+    range(9))
+II_NAMES = ("call_id", "source", "grade", "diversions", "reviews", "victim_updates", "review_outcome", "area",
+            "unit_area")
 #: the engine's own incident rows, after the written ones: the incident's place in W_DIVERTABLE, or
-#: NONE; 1 while a review has it out of the dispatch queue (simpy_engine's ``withdrawn``)
-II_DIVERTABLE_AT = len(II_NAMES)
-II_WITHDRAWN = len(II_NAMES) + 1
+#: NONE; 1 while a review has it out of the dispatch queue (simpy_engine's ``withdrawn``); the area of
+#: the unit now on it (simpy_engine.INCIDENT_ENGINE_COLUMNS), NONE while it waits
+II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW = len(II_NAMES), len(II_NAMES) + 1, len(II_NAMES) + 2
 #: ids and codes of calls and incidents are int32 in the engine (half the memory of int64)
 CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES] + [1, 0, NONE], dtype=np.int32)
 CF_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CF_NAMES], dtype=np.float64)
@@ -322,6 +337,23 @@ def _heap_sift_up(f, d, by_grade, i):
             break
 
 
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _heap_sift_down(f, d, by_grade, n, i):
+    """Move the entry at ``i`` of a heap of ``n`` entries down to its place."""
+    while True:
+        left = 2 * i + 1
+        if left >= n:
+            break
+        child = left
+        if left + 1 < n and _heap_less(f, d, by_grade, left + 1, left):
+            child = left + 1
+        if _heap_less(f, d, by_grade, child, i):
+            _heap_swap(f, d, i, child)
+            i = child
+        else:
+            break
+
+
 @_step
 def _heap_pop(f, d, by_grade, n):
     """Move the smallest of ``n`` entries to position ``n - 1``, restore the heap on the rest;
@@ -329,19 +361,19 @@ def _heap_pop(f, d, by_grade, n):
     n -= 1
     if n > 0:
         _heap_swap(f, d, 0, n)
-        i = 0
-        while True:
-            left = 2 * i + 1
-            if left >= n:
-                break
-            child = left
-            if left + 1 < n and _heap_less(f, d, by_grade, left + 1, left):
-                child = left + 1
-            if _heap_less(f, d, by_grade, child, i):
-                _heap_swap(f, d, i, child)
-                i = child
-            else:
-                break
+        _heap_sift_down(f, d, by_grade, n, 0)
+    return n
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _heap_remove(f, d, by_grade, n, i):
+    """Move the entry at ``i`` of ``n`` to position ``n - 1`` and restore the heap on the rest
+    (the last entry takes its place and moves up or down); returns ``n - 1``."""
+    n -= 1
+    if i < n:
+        _heap_swap(f, d, i, n)
+        _heap_sift_up(f, d, by_grade, i)
+        _heap_sift_down(f, d, by_grade, n, i)
     return n
 
 
@@ -385,61 +417,100 @@ def _pop_event(W):
     return K[K_EVENTS]
 
 
+# The dispatch queues: one heap per area and deployed grade (heap area * N_DEPLOYED + grade), by
+# ready time, then incident id (incidents become ready in id order, so the id is the order of
+# arrival for equal times); only the functions below touch them (simpy_engine: queue_incident,
+# next_incident_for, pop_incident, withdraw_incident).
 @_step
-def _push_dispatch(W, grade, ready, incident):
-    """Queue an incident for a unit: grade first, then ready time, then incident id (incidents
-    become ready in id order, so the id is the order of arrival for equal times)."""
-    K, f, d = W[W_K], W[W_DHF], W[W_DHI]
-    n = K[K_DISPATCH]
-    f[n] = ready
-    d[n, 0] = grade
+def _queue_incident(W, incident):
+    """The incident waits for a unit in its area's queue, in its place; one more waiting."""
+    K, II = W[W_K], W[W_INC_I]
+    h = II[II_AREA, incident] * N_DEPLOYED + II[II_GRADE, incident]
+    f, d, dn = W[W_DHF][h], W[W_DHI][h], W[W_DN]
+    n = dn[h]
+    f[n] = W[W_INC_F][IF_T_READY, incident]
+    d[n, 0] = II[II_GRADE, incident]
     d[n, 1] = incident
     d[n, 2] = incident
-    K[K_DISPATCH] = n + 1
+    dn[h] = n + 1
+    K[K_DISPATCH] += 1
     _heap_sift_up(f, d, 1, n)
+    _change(W, WDISPATCH, 1)
 
 
 @_step
-def _pop_dispatch(W):
-    """The most urgent incident waiting for a unit, taken off the queue."""
-    K = W[W_K]
-    K[K_DISPATCH] = _heap_pop(W[W_DHF], W[W_DHI], 1, K[K_DISPATCH])
-    return W[W_DHI][K[K_DISPATCH], 2]
+def _pop_dispatch(W, h):
+    """The first incident of dispatch heap ``h``, taken off it."""
+    dn = W[W_DN]
+    dn[h] = _heap_pop(W[W_DHF][h], W[W_DHI][h], 1, dn[h])
+    W[W_K][K_DISPATCH] -= 1
+    return W[W_DHI][h, dn[h], 2]
 
 
-@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
-def _waits_for_unit(W, incident):
-    """In the dispatch queue: no unit on it, and not taken out by a review (simpy_engine.waits_for_unit)."""
-    return math.isnan(W[W_INC_F][IF_T_ASSIGNED_LAST, incident]) and W[W_INC_I][II_WITHDRAWN, incident] == 0
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _withdraw_dispatch(W, incident):
+    """Take a waiting incident out of its area's queue, wherever it is in it (the waiting level is
+    the caller's to change). Not inlined: it runs only when a neighbour's unit is sent."""
+    II, dn = W[W_INC_I], W[W_DN]
+    h = II[II_AREA, incident] * N_DEPLOYED + II[II_GRADE, incident]
+    d = W[W_DHI][h]
+    for i in range(dn[h]):
+        if d[i, 2] == incident:
+            dn[h] = _heap_remove(W[W_DHF][h], d, 1, dn[h], i)
+            W[W_K][K_DISPATCH] -= 1
+            return
 
 
 @_step
-def _someone_waits_for_unit(W):
-    """Whether an incident waits for a unit; entries of incidents that do not (taken out by a review,
-    or back at an appointment and sent a unit on a duplicate entry) are dropped from the top first, so
-    that the top is the most urgent incident waiting (simpy_engine.head_waiting_grade)."""
-    K = W[W_K]
-    while K[K_DISPATCH] > 0:
-        if _waits_for_unit(W, W[W_DHI][0, 2]):
-            return True
-        _pop_dispatch(W)
-    return False
+def _next_incident_for(W, area):
+    """The dispatch heap whose first incident a free unit of ``area`` takes, or NONE
+    (simpy_engine.next_incident_for: its own area's most urgent, and each neighbour's first of the
+    most urgent grade whose neighbour_after has passed; by demandsim.model.areas.dispatch_key)."""
+    dn, f, d, after = W[W_DN], W[W_DHF], W[W_DHI], W[W_NEIGHBOUR_AFTER]
+    now = W[W_NOW][0]
+    best, best_grade, best_ready, best_other, best_incident = NONE, 0, 0.0, 0, 0
+    for g in range(N_DEPLOYED):
+        h = area * N_DEPLOYED + g
+        if dn[h] > 0:
+            best, best_grade, best_ready, best_incident = h, g, f[h, 0], d[h, 0, 2]
+            break
+    neighbours = W[W_NEIGHBOURS]
+    for k in range(neighbours.shape[1]):
+        n = neighbours[area, k]
+        if n == NONE:
+            break
+        for g in range(N_DEPLOYED):
+            h = n * N_DEPLOYED + g
+            if dn[h] > 0:
+                ready = f[h, 0]
+                if ready + after[g] <= now:  # demandsim.model.areas.may_go_to_neighbour
+                    incident = d[h, 0, 2]
+                    if best == NONE or g < best_grade or (g == best_grade and (ready < best_ready or (
+                            ready == best_ready and best_other == 1 and incident < best_incident))):
+                        best, best_grade, best_ready, best_other, best_incident = h, g, ready, 1, incident
+                    break
+    return best
 
 
 @_step
 def _withdraw_from_dispatch(W, incident):
-    """A review takes the incident out of the dispatch queue; its heap entry is skipped when reached."""
+    """A review takes the incident out of its area's dispatch queue (simpy_engine.withdraw_from_dispatch)."""
     W[W_INC_I][II_WITHDRAWN, incident] = 1
+    _withdraw_dispatch(W, incident)
     _change(W, WDISPATCH, -1)
 
 
-@_step
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _back_to_dispatch(W, incident):
-    """The incident waits for a unit again, in its place: its grade and its ready time."""
+    """The incident waits for a unit again, in its place, and is offered to free units as a new one
+    would be (simpy_engine.back_to_dispatch). Not inlined: it runs only at appointments."""
     II = W[W_INC_I]
     II[II_WITHDRAWN, incident] = 0
-    _push_dispatch(W, II[II_GRADE, incident], W[W_INC_F][IF_T_READY, incident], incident)
-    _change(W, WDISPATCH, 1)
+    _queue_incident(W, incident)
+    _offer_waiting(W, incident)
+    area = II[II_AREA, incident]
+    if W[W_PI][PI_DIVERT_FROM] != DIVERT_NONE and W[W_DN][area * N_DEPLOYED + DIVERTS_TO] > 0:
+        _divert_units(W, area)
 
 
 # ---------------------------------------------------------------- THRIVE review's rules
@@ -561,8 +632,9 @@ def _new_call(W, line, draw_row, origin_call):
 
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _start_work(W, g):
+    """One more busy in group ``g`` (the units of every area count in the one busy_units level)."""
     W[W_STAFF][1, g] += 1
-    _change(W, BUSY0 + g, 1)
+    _change(W, BUSY0 + min(g, UNITS), 1)
 
 
 # ---------------------------------------------------------------- the story
@@ -654,21 +726,25 @@ def _answer_switchboard(W, call):
 
 
 @_step
-def _assign_unit(W, incident, unit_was_free):
-    """A unit goes to ``incident``: a free one, or one just taken off another incident
-    (simpy_engine.assign_unit: first assignment and first arrival kept, the same draws repeated)."""
+def _assign_unit(W, incident, unit_area, unit_was_free):
+    """A unit of ``unit_area`` goes to ``incident``: a free one, or one just taken off another
+    incident (simpy_engine.assign_unit: first assignment and first arrival kept, the same draws
+    repeated, the travel times the areas' multiplier)."""
     IF, II = W[W_INC_F], W[W_INC_I]
     now = W[W_NOW][0]
     _change(W, WDISPATCH, -1)
     if unit_was_free:
-        _start_work(W, UNITS)
+        _start_work(W, UNITS + unit_area)
     row = W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, incident]]
-    travel = W[W_TRAVEL][row]  # drawn for this row's grade
+    # drawn for this row's grade
+    travel = W[W_TRAVEL][row] * W[W_TRAVEL_MULTIPLIER][unit_area, II[II_AREA, incident]]
     on_scene = W[W_ON_SCENE][row]
     if math.isnan(IF[IF_T_ASSIGNED, incident]):
         IF[IF_T_ASSIGNED, incident] = now
     if math.isnan(IF[IF_T_ON_SCENE, incident]):
         IF[IF_T_ON_SCENE, incident] = now + travel
+        II[II_UNIT_AREA, incident] = unit_area
+    II[II_UNIT_NOW, incident] = unit_area
     IF[IF_T_ASSIGNED_LAST, incident] = now
     IF[IF_T_CLEAR, incident] = now + travel + on_scene
     if W[W_PI][PI_DIVERT_FROM] != DIVERT_NONE and II[II_GRADE, incident] > DIVERTS_TO:
@@ -706,14 +782,14 @@ def _unit_free(W, incident, diversions):
         return
     if II[II_DIVERTABLE_AT, incident] != NONE:
         _drop_divertable(W, incident)
-    _finish_work(W, UNITS)
+    _finish_work(W, UNITS + II[II_UNIT_NOW, incident])
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _unit_to_divert(W):
-    """The incident whose unit is taken, or NONE (simpy_engine.unit_to_divert: prompt before
-    priority, then the unit assigned last, then the lower incident id); entries that no longer
-    qualify leave the list."""
+def _unit_to_divert(W, area):
+    """The incident whose unit of ``area`` is taken, or NONE (simpy_engine.unit_to_divert: prompt
+    before priority, then the unit assigned last, then the lower incident id); entries that no
+    longer qualify leave the list."""
     K, listed, IF, II, CI = W[W_K], W[W_DIVERTABLE], W[W_INC_F], W[W_INC_I], W[W_CI]
     now, mode = W[W_NOW][0], W[W_PI][PI_DIVERT_FROM]
     best, best_grade, best_assigned = NONE, -1, 0.0
@@ -721,12 +797,17 @@ def _unit_to_divert(W):
     while k < K[K_DIVERTABLE]:
         incident = listed[k]
         assigned = IF[IF_T_ASSIGNED_LAST, incident]
+        unit_area = II[II_UNIT_NOW, incident]
         if mode == DIVERT_TRAVELLING:
-            ok = now < assigned + W[W_TRAVEL][CI[CI_DRAW_ROW, II[II_CALL_ID, incident]]]
+            ok = now < assigned + W[W_TRAVEL][CI[CI_DRAW_ROW, II[II_CALL_ID, incident]]] * W[W_TRAVEL_MULTIPLIER][
+                unit_area, II[II_AREA, incident]]
         else:
             ok = now < IF[IF_T_CLEAR, incident]
         if not ok:
             _drop_divertable(W, incident)  # the last entry moved to k: look at k again
+            continue
+        if unit_area != area:
+            k += 1
             continue
         grade = II[II_GRADE, incident]
         if best == NONE or grade > best_grade or (grade == best_grade and (
@@ -737,27 +818,82 @@ def _unit_to_divert(W):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _divert_units(W):
-    """No unit is free and an immediate incident heads the queue: units taken off lower-grade
-    incidents for it and the next immediate ones, while any may be taken (simpy_engine.divert_units).
+def _divert_units(W, area):
+    """No unit of ``area`` is free and an immediate incident of the area waits: units of the area
+    taken off lower-grade incidents for it and the next immediate ones, while any may be taken; the
+    incident left is offered to free units at once (simpy_engine.divert_units).
     Not inlined: it runs only when diversion is on, and rarely."""
-    IF, II = W[W_INC_F], W[W_INC_I]
-    while _someone_waits_for_unit(W) and W[W_DHI][0, 0] == DIVERTS_TO:
-        taken_from = _unit_to_divert(W)
+    IF, II, dn = W[W_INC_F], W[W_INC_I], W[W_DN]
+    h = area * N_DEPLOYED + DIVERTS_TO
+    while dn[h] > 0:
+        taken_from = _unit_to_divert(W, area)
         if taken_from == NONE:
             return
-        incident = _pop_dispatch(W)
+        incident = _pop_dispatch(W, h)
         # the incident left waits again, with its grade and ready time (simpy_engine.take_unit_off)
         if II[II_DIVERTABLE_AT, taken_from] != NONE:
             _drop_divertable(W, taken_from)
         II[II_DIVERSIONS, taken_from] += 1
         if IF[IF_T_ON_SCENE, taken_from] > W[W_NOW][0]:
             IF[IF_T_ON_SCENE, taken_from] = np.nan
+            II[II_UNIT_AREA, taken_from] = NONE
         IF[IF_T_ASSIGNED_LAST, taken_from] = np.nan
         IF[IF_T_CLEAR, taken_from] = np.nan
-        _push_dispatch(W, II[II_GRADE, taken_from], IF[IF_T_READY, taken_from], taken_from)
-        _change(W, WDISPATCH, 1)
-        _assign_unit(W, incident, False)
+        II[II_UNIT_NOW, taken_from] = NONE
+        _queue_incident(W, taken_from)
+        _assign_unit(W, incident, area, False)
+        _offer_waiting(W, taken_from)
+
+
+@_step
+def _free_units_take_work(W, area):
+    """The free units of ``area`` take incidents while any may (simpy_engine.free_units_take_work)."""
+    staff = W[W_STAFF]
+    g = UNITS + area
+    while staff[0, g] - staff[1, g] > 0:
+        h = _next_incident_for(W, area)
+        if h == NONE:
+            return
+        _assign_unit(W, _pop_dispatch(W, h), area, True)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _neighbours_may_go(W, incident):
+    """The incident still waiting may have a neighbouring area's free unit: the neighbour with the
+    most free units (ties: the first listed) sends one (simpy_engine.neighbours_may_go;
+    demandsim.model.areas.neighbour_to_send). Not inlined: it runs only with areas."""
+    if not math.isnan(W[W_INC_F][IF_T_ASSIGNED_LAST, incident]) or W[W_INC_I][II_WITHDRAWN, incident] != 0:
+        return  # a unit is on it, or a review took it out of the queue (it is offered again if it returns)
+    staff, neighbours = W[W_STAFF], W[W_NEIGHBOURS]
+    area = W[W_INC_I][II_AREA, incident]
+    sender, most = NONE, 0
+    for k in range(neighbours.shape[1]):
+        n = neighbours[area, k]
+        if n == NONE:
+            break
+        free = staff[0, UNITS + n] - staff[1, UNITS + n]
+        if free > most:
+            sender, most = n, free
+    if sender != NONE:
+        _withdraw_dispatch(W, incident)
+        _assign_unit(W, incident, sender, True)
+
+
+@_step
+def _offer_waiting(W, incident):
+    """An incident has just joined its area's queue: a free unit of its area takes work; if it still
+    waits, neighbours' units may go now or after its grade's neighbour_after (simpy_engine.offer_waiting,
+    await_neighbours)."""
+    II = W[W_INC_I]
+    area = II[II_AREA, incident]
+    _free_units_take_work(W, area)
+    if math.isnan(W[W_INC_F][IF_T_ASSIGNED_LAST, incident]) and W[W_NEIGHBOURS][area, 0] != NONE:
+        at = W[W_INC_F][IF_T_READY, incident] + W[W_NEIGHBOUR_AFTER][II[II_GRADE, incident]]
+        now = W[W_NOW][0]
+        if at <= now:
+            _neighbours_may_go(W, incident)
+        elif at < W[W_PF][PF_HORIZON]:
+            _schedule(W, at - now, EV_NEIGHBOURS_MAY_GO, incident, 0)
 
 
 # ---------------------------------------------------------------- THRIVE review (simpy_engine's section)
@@ -858,13 +994,19 @@ def _appointment_starts(W, incident):
     """The appointment's slot starts: the incident waits for a unit again, in its place."""
     _change(W, WAPPOINTMENT, -1)
     _back_to_dispatch(W, incident)
-    _put_to_work(W, UNITS)
 
 
 @_step
 def _put_to_work(W, g):
-    """Give idle members of group ``g`` the work waiting for them, most urgent first."""
+    """Give idle members of group ``g`` the work waiting for them, most urgent first; the units of an
+    area (g >= UNITS): simpy_engine.area_units_take_work."""
     K, staff, PI = W[W_K], W[W_STAFF], W[W_PI]
+    if g >= UNITS:
+        area = g - UNITS
+        _free_units_take_work(W, area)
+        if PI[PI_DIVERT_FROM] != DIVERT_NONE and W[W_DN][area * N_DEPLOYED + DIVERTS_TO] > 0:
+            _divert_units(W, area)
+        return
     secondary_staff = PI[PI_SECONDARY_STAFF]
     while staff[0, g] - staff[1, g] > 0:
         if g == CH and K[K_WAITING + Q999] > 0:
@@ -879,18 +1021,14 @@ def _put_to_work(W, g):
             _answer_secondary(W, _head(W, QSEC), BY_CALL_HANDLER if g == CH else BY_SECONDARY_HANDLER)
         elif g == SW and K[K_WAITING + QSWITCH] > 0:
             _answer_switchboard(W, _head(W, QSWITCH))
-        elif g == UNITS and _someone_waits_for_unit(W):
-            _assign_unit(W, _pop_dispatch(W), True)
         else:
             break
-    if g == UNITS and PI[PI_DIVERT_FROM] != DIVERT_NONE and K[K_DISPATCH] > 0:
-        _divert_units(W)
 
 
 @_step
 def _finish_work(W, g):
     W[W_STAFF][1, g] -= 1
-    _change(W, BUSY0 + g, -1)
+    _change(W, BUSY0 + min(g, UNITS), -1)
     _put_to_work(W, g)
 
 
@@ -1011,10 +1149,15 @@ def _question_set_ends(W, call, source):
     II[II_VICTIM_UPDATES, incident] = 0
     II[II_REVIEW_OUTCOME, incident] = 0
     II[II_WITHDRAWN, incident] = 0
+    area = W[W_ROW_AREA][CI[CI_DRAW_ROW, call]]
+    II[II_AREA, incident] = area
+    II[II_UNIT_AREA, incident] = NONE
+    II[II_UNIT_NOW, incident] = NONE
     if grade < N_DEPLOYED:
-        _push_dispatch(W, grade, now, incident)
-        _change(W, WDISPATCH, 1)
-        _put_to_work(W, UNITS)
+        _queue_incident(W, incident)
+        _offer_waiting(W, incident)
+        if W[W_PI][PI_DIVERT_FROM] != DIVERT_NONE and W[W_DN][area * N_DEPLOYED + DIVERTS_TO] > 0:
+            _divert_units(W, area)
         if W[W_PI][PI_REVIEW] != 0:
             _review_if_still_waiting(W, incident)
 
@@ -1089,7 +1232,7 @@ def _callback_due(W, parent):
 @_step
 def _next_roster_hour(head, after):
     for hour in range(after + 1, head.shape[1]):
-        for g in range(5):
+        for g in range(head.shape[0]):
             if head[g, hour] != head[g, hour - 1]:
                 return hour
     return -1
@@ -1097,12 +1240,13 @@ def _next_roster_hour(head, after):
 
 @_step
 def _roster_changes(W, hour):
-    """At an hour when headcounts change: update, put new staff to work, wait for the next change."""
+    """At an hour when headcounts change: update, put new staff to work, wait for the next change.
+    The hub's groups first, then the units of each area (groups UNITS + area), in order."""
     head, staff = W[W_HEAD], W[W_STAFF]
-    for g in range(5):
+    for g in range(head.shape[0]):
         if head[g, hour] != head[g, hour - 1]:
             staff[0, g] = head[g, hour]
-    for g in range(5):
+    for g in range(head.shape[0]):
         if head[g, hour] != head[g, hour - 1]:
             _put_to_work(W, g)
     nxt = _next_roster_hour(head, hour)
@@ -1161,7 +1305,7 @@ def _advance(W, until):
         if first >= until:
             return REACHED_UNTIL
         if (K[K_CALLS] + 2 > calls_room or K[K_INCIDENTS] + 2 > incidents_room
-                or K[K_EVENTS] + PI[PI_EVENT_MARGIN] > t.shape[0] or K[K_DISPATCH] + 2 > W[W_DHF].shape[0]
+                or K[K_EVENTS] + PI[PI_EVENT_MARGIN] > t.shape[0] or K[K_DISPATCH] + 2 > W[W_DHF].shape[1]
                 or K[K_RQ_TAIL] + 2 > W[W_RQ].shape[0]):
             return NEED_ROOM
         W[W_NOW][0] = first
@@ -1216,6 +1360,8 @@ def _advance(W, until):
             _review_due(W, a)
         elif kind == EV_APPOINTMENT:
             _appointment_starts(W, a)
+        elif kind == EV_NEIGHBOURS_MAY_GO:
+            _neighbours_may_go(W, a)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -1258,7 +1404,13 @@ class FastEngine:
         """Simulate to the horizon. ``progress(days_done)`` is called after each simulated day."""
         m, d = plan.model, plan.draws
         hours = len(m.calendar.hour_of_week)
-        head = np.ascontiguousarray(np.stack([m.headcount[g][:hours] for g in STAFF_GROUPS]).astype(np.int64))
+        areas = m.areas
+        # the hub's groups, then the units of each area (group UNITS + area)
+        head = np.ascontiguousarray(np.concatenate([np.stack([m.headcount[g][:hours] for g in STAFF_GROUPS[:UNITS]]),
+                                                    m.units_by_area[:, :hours]]).astype(np.int64))
+        neighbours = np.full((areas.count, max(1, max(len(n) for n in areas.neighbours))), NONE, np.int64)
+        for area, listed in enumerate(areas.neighbours):
+            neighbours[area, :len(listed)] = listed
         # first calls plus a fifth for redials and transfers; grown by half when short
         calls = int(1.2 * (len(plan.arrivals_999) + len(plan.arrivals_101))) + 1024
         events = 4096
@@ -1267,13 +1419,13 @@ class FastEngine:
         W = {
             "now": np.zeros(1),
             "k": np.zeros(N_K, np.int64),
-            "staff": np.stack([head[:, 0] if hours else np.zeros(5, np.int64), np.zeros(5, np.int64)]),
+            "staff": np.stack([head[:, 0] if hours else np.zeros(len(head), np.int64), np.zeros(len(head), np.int64)]),
             "q": np.empty((N_QUEUES, calls), np.int32),
             # a new call's columns hold their defaults already; incidents are written whole when created
             "cf": _blank(CF_DEFAULTS, calls),
             "ci": _blank(CI_DEFAULTS, calls),
             "inc_f": np.empty((len(IF_NAMES) + 1, calls)),  # + IF_REVIEW_U
-            "inc_i": np.empty((len(II_NAMES) + 2, calls), np.int32),  # + II_DIVERTABLE_AT, II_WITHDRAWN
+            "inc_i": np.empty((len(II_NAMES) + 3, calls), np.int32),  # + II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW
             "route": np.ascontiguousarray(d.route),
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
             "level": np.zeros(len(LEVELS), np.int64),
@@ -1281,8 +1433,8 @@ class FastEngine:
             "area": np.zeros((len(LEVELS), hours)),
             "evt": np.zeros(events),
             "evi": np.zeros((events, 4), np.int64),
-            "dhf": np.zeros(events),
-            "dhi": np.zeros((events, 3), np.int64),
+            "dhf": np.zeros((areas.count * N_DEPLOYED, events)),
+            "dhi": np.zeros((areas.count * N_DEPLOYED, events, 3), np.int64),
             "pf": np.array([m.horizon_s, m.redial_to_999, m.redial_to_101, m.callback_reach],
                            dtype=np.float64),
             "pi": np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin,
@@ -1296,8 +1448,12 @@ class FastEngine:
             "on_scene": np.ascontiguousarray(d.on_scene),
         }
         W.update({name: np.ascontiguousarray(getattr(d, name), dtype=np.float64) for name in DRAW_FIELDS})
+        # at most one divertable incident per busy unit, and no area ever has more busy than its most available
         W.update(arrival_t=np.zeros(2), arrival_i=np.full((2, 2), NONE, np.int64),
-                 divertable=np.zeros(int(head[UNITS].max(initial=0)) + 1, np.int32))
+                 divertable=np.zeros(int(head[UNITS:].max(axis=1, initial=0).sum()) + 1, np.int32),
+                 row_area=np.ascontiguousarray(d.area, dtype=np.int16), dn=np.zeros(areas.count * N_DEPLOYED, np.int64),
+                 neighbours=neighbours, travel_multiplier=np.ascontiguousarray(areas.travel_multiplier()),
+                 neighbour_after=np.array(areas.neighbour_after_s, dtype=np.float64))
         W.update({name: np.ascontiguousarray(getattr(d, name), dtype=np.float64)
                   for name in ("u_review", "victim_update_time", "phone_resolution_time", "booking_time")})
         review, target = m.review, m.grading.target_s
@@ -1349,12 +1505,14 @@ class FastEngine:
             W["rq"][:len(waiting)] = waiting
             K[K_RQ_HEAD], K[K_RQ_TAIL] = 0, len(waiting)
         events = W["evt"].shape[0]
-        if K[K_EVENTS] + margin > events or K[K_DISPATCH] + 2 > W["dhf"].shape[0]:
+        if K[K_EVENTS] + margin > events or K[K_DISPATCH] + 2 > W["dhf"].shape[1]:
             size = 2 * max(events, K[K_EVENTS] + margin)
             W["evt"] = _grow(W["evt"], size)
             W["evi"] = _grow(W["evi"], size)
-            W["dhf"] = _grow(W["dhf"], size)
-            W["dhi"] = _grow(W["dhi"], size)
+        if K[K_DISPATCH] + 2 > W["dhf"].shape[1]:  # a heap holds at most all the incidents waiting
+            size = 2 * W["dhf"].shape[1]
+            W["dhf"] = _grow(W["dhf"], size, axis=1)
+            W["dhi"] = _grow(W["dhi"], size, axis=1)
 
     @staticmethod
     def _log(W: dict, columns: dict, floats, float_names, ints, int_names, counter) -> ColumnLog:

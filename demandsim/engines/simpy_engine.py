@@ -45,6 +45,7 @@ import simpy
 
 from demandsim.draws import CallDraws
 from demandsim.model.calendar import DAY, HOUR
+from demandsim.model.areas import dispatch_key, may_go_to_neighbour, neighbour_to_send
 from demandsim.model.dispatch import DIVERTS_TO, can_divert, diversion_key
 from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
 from demandsim.model.plan import STAFF_GROUPS, RunPlan
@@ -70,6 +71,9 @@ CALLBACK_SCHEDULED = -2
 #: out: contacts made so far (the next contact reads the caller's row of that number),
 #: whether a 999 handler has reached the caller, and the caller's call-back
 CALLER_COLUMNS = {"contacts": (np.int16, 1), "reached": (np.int8, 0), "callback": (np.int64, NONE)}
+#: the engine's own column of the incident log, not written out: the area of the unit now on the
+#: incident (the one freed when its job ends), NONE while it waits
+INCIDENT_ENGINE_COLUMNS = {"unit_now": (np.int16, NONE)}
 
 
 class Level:
@@ -195,7 +199,7 @@ class _Hub:
     def __init__(self, env: simpy.Environment, plan: RunPlan) -> None:
         self.env, self.plan, self.m, self.d = env, plan, plan.model, _draw_views(plan.draws)
         self.calls = _Log(CALL_COLUMNS, CALLER_COLUMNS)
-        self.incidents = _Log(INCIDENT_COLUMNS)
+        self.incidents = _Log(INCIDENT_COLUMNS, INCIDENT_ENGINE_COLUMNS)
         hours = len(self.m.calendar.hour_of_week)
         self.staff = {g: Staff(self.m.headcount[g], hours) for g in STAFF_GROUPS}
         self.call_handlers, self.secondary_handlers = self.staff[CALL_HANDLERS], self.staff[SECONDARY_HANDLERS]
@@ -205,11 +209,20 @@ class _Hub:
         self.secondary_handlers.takes_work = self.secondary_handlers_take_work
         self.digital_desk.takes_work = self.digital_desk_takes_work
         self.switchboard.takes_work = self.switchboard_takes_work
-        self.units.takes_work = self.units_take_work
+        # units are based in areas (demandsim.model.areas): ``self.units`` keeps the force's busy level;
+        # each area's units on duty (available) and busy are counted here, and dispatch is per area
+        areas = self.m.areas
+        self.unit_heads = [row.tolist() for row in self.m.units_by_area[:, :hours]]
+        self.area_rostered = [head[0] if hours else 0 for head in self.unit_heads]
+        self.area_busy = [0] * areas.count
+        self.neighbours = [list(n) for n in areas.neighbours]
+        self.neighbour_after = list(areas.neighbour_after_s)
+        self.travel_multiplier = areas.travel_multiplier().tolist()  # [unit's area][incident's area]
         self.q999, self.qswitch, self.qsec, self.qcallback = Queue(hours), Queue(hours), Queue(hours), Queue(hours)
-        # heap of (grade, t_ready, incident): the incident id breaks ties of ready time, as incidents
-        # become ready in id order
-        self.dispatch: list = []
+        # per area and deployed grade, a heap of (t_ready, incident): the incident id breaks ties of
+        # ready time, as incidents become ready in id order. Only the dispatch functions below
+        # (queue_incident, next_incident_for, pop_incident, withdraw_incident) touch them
+        self.dispatch: list = [[[] for _ in range(N_DEPLOYED)] for _ in range(areas.count)]
         self.dispatch_waiting = Level(hours)
         #: dispatch.divert_from's code (0: never); with it, the priority and prompt incidents with a
         #: unit that an immediate incident might take (pruned as they stop qualifying)
@@ -268,17 +281,25 @@ class _Hub:
             self.after(now, times[0] - now, arrive, 0)
 
     def roster_changes(self):
-        """Process: at each hour when any headcount changes, update and put new staff to work."""
+        """Process: at each hour when any headcount changes, update and put new staff to work: the
+        hub's groups, then the units of each area whose number changed, in the groups' and areas' order."""
         hours = len(self.m.calendar.hour_of_week)
+        hub = [s for group, s in self.staff.items() if group != UNITS]
+        heads = self.unit_heads
         for hour in range(1, hours):
-            changed = [s for s in self.staff.values() if s.headcount[hour] != s.headcount[hour - 1]]
-            if not changed:
+            changed = [s for s in hub if s.headcount[hour] != s.headcount[hour - 1]]
+            areas = [a for a, head in enumerate(heads) if head[hour] != head[hour - 1]]
+            if not changed and not areas:
                 continue
             yield self.env.timeout(hour * HOUR - self.env.now)
             for s in changed:
                 s.rostered = int(s.headcount[hour])
+            for a in areas:
+                self.area_rostered[a] = heads[a][hour]
             for s in changed:
                 s.takes_work(self.env.now)
+            for a in areas:
+                self.area_units_take_work(a, self.env.now)
 
     def finish_work(self, staff: Staff, now: float) -> None:
         staff.change(now, -1)
@@ -347,17 +368,106 @@ class _Hub:
         while staff.rostered > staff.level and self.qswitch.level:
             self.answer_switchboard(self.head(self.qswitch, self.unanswered), now)
 
-    def units_take_work(self, now: float) -> None:
-        """Incidents waiting for a unit, by grade, then by time ready; then, if no unit is free and
-        diversion is on, units taken off lower-grade incidents for waiting immediate ones."""
-        staff = self.units
-        while staff.rostered > staff.level:
-            incident = self.next_waiting_incident()
-            if incident == NONE:
+    def area_units_take_work(self, area: int, now: float) -> None:
+        """The free units of ``area`` take the incidents they may, most urgent first (its own
+        queue's, and its neighbours' that have waited their grade's neighbour_after); then, if
+        immediate incidents of the area still wait and diversion is on, units taken off
+        lower-grade incidents for them."""
+        self.free_units_take_work(area, now)
+        if self.divert_from and self.dispatch[area][DIVERTS_TO]:
+            self.divert_units(area, now)
+
+    def free_units_take_work(self, area: int, now: float) -> None:
+        """The free units of ``area`` take incidents (:meth:`next_incident_for`) while any may."""
+        rostered, busy = self.area_rostered, self.area_busy
+        while rostered[area] > busy[area]:
+            found = self.next_incident_for(area, now)
+            if found is None:
+                return
+            self.assign_unit(self.pop_incident(*found), area, now)
+
+    # ------------------------------------------------------------ the dispatch queues of the areas
+    def queue_incident(self, incident: int, now: float) -> None:
+        """The incident waits for a unit in its area's queue, in its place (grade, ready time, id)."""
+        i = self.incidents
+        heapq.heappush(self.dispatch[i.area[incident]][i.grade[incident]], (i.t_ready[incident], incident))
+        self.dispatch_waiting.change(now, +1)
+
+    def next_incident_for(self, area: int, now: float):
+        """``(area, grade)`` of the queue whose first incident a free unit of ``area`` takes, or None:
+        the most urgent (demandsim.model.areas.dispatch_key) of its own area's first incident and,
+        for each neighbour, the first of the most urgent grade that may have a neighbour's unit now
+        (in a grade incidents wait by ready time, so its first one is the first to qualify)."""
+        best, best_key = None, None
+        neighbours = self.neighbours[area]
+        for grade, queue in enumerate(self.dispatch[area]):
+            if queue:
+                if not neighbours:  # one area, or one without neighbours: its own first incident
+                    return area, grade
+                ready, incident = queue[0]
+                best, best_key = (area, grade), dispatch_key(grade, ready, True, incident)
                 break
-            self.assign_unit(incident, now)
-        if self.divert_from and self.head_waiting_grade() == DIVERTS_TO:
-            self.divert_units(now)
+        for n in neighbours:
+            queues = self.dispatch[n]
+            for grade in range(N_DEPLOYED):
+                if queues[grade]:
+                    ready, incident = queues[grade][0]
+                    if may_go_to_neighbour(now, ready, self.neighbour_after[grade]):
+                        key = dispatch_key(grade, ready, False, incident)
+                        if best_key is None or key < best_key:
+                            best, best_key = (n, grade), key
+                        break
+        return best
+
+    def pop_incident(self, area: int, grade: int) -> int:
+        """Take the first incident of an area's queue of a grade (it leaves the waiting count when assigned)."""
+        return heapq.heappop(self.dispatch[area][grade])[1]
+
+    def withdraw_incident(self, incident: int) -> None:
+        """Take a waiting incident out of its area's queue, wherever it is in it (the waiting count
+        is the caller's to change). The first in its queue leaves as by :meth:`pop_incident`."""
+        i = self.incidents
+        queue = self.dispatch[i.area[incident]][i.grade[incident]]
+        if queue[0][1] == incident:
+            heapq.heappop(queue)
+        else:
+            queue.remove((i.t_ready[incident], incident))
+            heapq.heapify(queue)
+
+    def free_units(self, area: int) -> int:
+        return self.area_rostered[area] - self.area_busy[area]
+
+    def offer_waiting(self, incident: int, now: float) -> None:
+        """An incident has just joined its area's queue: a free unit of its area takes work (this
+        one, if nothing more urgent waits); if it still waits, a neighbour's free unit may come now
+        or after its grade's neighbour_after."""
+        area = self.incidents.area[incident]
+        self.free_units_take_work(area, now)
+        if math.isnan(self.incidents.t_assigned_last[incident]) and self.neighbours[area]:
+            self.await_neighbours(incident, now)
+
+    def await_neighbours(self, incident: int, now: float) -> None:
+        """Neighbours' units may go to the waiting ``incident`` from its ready time plus its grade's
+        neighbour_after: now, if that has passed, else at that time (an event)."""
+        i = self.incidents
+        at = i.t_ready[incident] + self.neighbour_after[i.grade[incident]]
+        if at <= now:
+            self.neighbours_may_go(incident, now)
+        elif at < self.m.horizon_s:
+            self.after(now, at - now, self.neighbours_may_go, incident)
+
+    def neighbours_may_go(self, incident: int, now: float) -> None:
+        """The incident still waiting may have a neighbouring area's free unit: the neighbour with
+        the most free units (ties: the first listed) sends one. Free units of an area take any work
+        they may, so a neighbour with one free has nothing more urgent to do."""
+        i = self.incidents
+        if not math.isnan(i.t_assigned_last[incident]) or incident in self.withdrawn:
+            return  # a unit is on it, or a review took it out of the queue (it is offered again if it returns)
+        area = i.area[incident]
+        sender = neighbour_to_send([self.free_units(n) for n in range(len(self.neighbours))], self.neighbours[area])
+        if sender != NONE:
+            self.withdraw_incident(incident)
+            self.assign_unit(incident, sender, now)
 
     def unanswered(self, call: int) -> bool:
         """Still waiting in the 999, switchboard or call-back queue (not answered, hung up or cancelled)."""
@@ -592,49 +702,31 @@ class _Hub:
         start = c.t_offer[c.parent_call_id[started]] if c.origin[started] == ORIGIN_TRANSFER else c.t_offer[started]
         i.call_id[incident], i.source[incident], i.grade[incident] = call, source, grade
         i.t_call_start[incident], i.t_ready[incident] = start, now
+        area = self.d.area[row]
+        i.area[incident] = area
         if grade < N_DEPLOYED:
-            heapq.heappush(self.dispatch, (grade, now, incident))
-            self.dispatch_waiting.change(now, +1)
-            self.units_take_work(now)
+            self.queue_incident(incident, now)
+            self.offer_waiting(incident, now)
+            if self.divert_from and self.dispatch[area][DIVERTS_TO]:
+                self.divert_units(area, now)
             if self.review_on:
                 self.review_if_still_waiting(incident, now)
 
-    # ------------------------------------------------------------ the dispatch queue
-    # A heap of (grade, t_ready, incident). An incident a review takes out of the queue leaves its
-    # entry behind (lazy removal), and one back at its appointment gets a new entry beside an old one
-    # that may still be there: these functions skip every entry whose incident is not waiting.
-    def waits_for_unit(self, incident: int) -> bool:
-        """In the dispatch queue: no unit on it, and not taken out by a review."""
-        return math.isnan(self.incidents.t_assigned_last[incident]) and incident not in self.withdrawn
-
-    def next_waiting_incident(self) -> int:
-        """Take the most urgent incident waiting for a unit off the queue (NONE if none waits)."""
-        while self.dispatch:
-            incident = heapq.heappop(self.dispatch)[2]
-            if self.waits_for_unit(incident):
-                return incident
-        return NONE
-
-    def head_waiting_grade(self) -> int:
-        """The grade of the most urgent incident waiting for a unit (NONE if none waits)."""
-        while self.dispatch:
-            grade, _, incident = self.dispatch[0]
-            if self.waits_for_unit(incident):
-                return grade
-            heapq.heappop(self.dispatch)
-        return NONE
-
     def withdraw_from_dispatch(self, incident: int, now: float) -> None:
-        """A review takes the incident out of the dispatch queue (resolved by phone, or booked)."""
+        """A review takes the incident out of its area's dispatch queue (resolved by phone, or booked)."""
         self.withdrawn.add(incident)
+        self.withdraw_incident(incident)
         self.dispatch_waiting.change(now, -1)
 
     def back_to_dispatch(self, incident: int, now: float) -> None:
-        """The incident waits for a unit again, in its place: its grade and its ready time."""
-        i = self.incidents
+        """The incident waits for a unit again, in its place (its grade and its ready time), and is
+        offered to free units as a new one would be."""
         self.withdrawn.discard(incident)
-        heapq.heappush(self.dispatch, (i.grade[incident], i.t_ready[incident], incident))
-        self.dispatch_waiting.change(now, +1)
+        self.queue_incident(incident, now)
+        self.offer_waiting(incident, now)
+        area = self.incidents.area[incident]
+        if self.divert_from and self.dispatch[area][DIVERTS_TO]:
+            self.divert_units(area, now)
 
     # ------------------------------------------------------------ THRIVE review (demandsim.model.review)
     def review_if_still_waiting(self, incident: int, now: float) -> None:
@@ -714,27 +806,31 @@ class _Hub:
         """The appointment's slot starts: the incident waits for a unit again, in its place."""
         self.waiting_appointment.change(now, -1)
         self.back_to_dispatch(incident, now)
-        self.units_take_work(now)
 
-    def assign_unit(self, incident: int, now: float, unit_was_free: bool = True) -> None:
-        """A unit goes to ``incident``: a free one, or one just taken off another incident.
+    def assign_unit(self, incident: int, unit_area: int, now: float, unit_was_free: bool = True) -> None:
+        """A unit of ``unit_area`` goes to ``incident``: a free one, or one just taken off another incident.
 
         An incident assigned again after a diversion keeps its first assignment and first
-        arrival on scene (attendance), and its unit repeats the same drawn travel and time on
-        scene. The unit's free event names the incident and its diversions so far (the
-        assignment's number less one), so that a unit taken off the incident meanwhile does not
-        come free twice.
+        arrival on scene (attendance), and its unit repeats the same drawn travel (times its
+        area's multiplier, demandsim.model.areas) and time on scene. The unit's free event
+        names the incident and its diversions so far (the assignment's number less one), so
+        that a unit taken off the incident meanwhile does not come free twice.
         """
         i, d = self.incidents, self.d
         self.dispatch_waiting.change(now, -1)
         if unit_was_free:
             self.units.change(now, +1)
+            self.area_busy[unit_area] += 1
         row = self.calls.draw_row[i.call_id[incident]]
-        travel, on_scene = d.travel[row], d.on_scene[row]  # drawn for the grade this row's call gets
+        # drawn for the grade this row's call gets
+        travel = d.travel[row] * self.travel_multiplier[unit_area][i.area[incident]]
+        on_scene = d.on_scene[row]
         if math.isnan(i.t_assigned[incident]):
             i.t_assigned[incident] = now
         if math.isnan(i.t_on_scene[incident]):
             i.t_on_scene[incident] = now + travel
+            i.unit_area[incident] = unit_area
+        i.unit_now[incident] = unit_area
         i.t_assigned_last[incident] = now
         i.t_clear[incident] = now + travel + on_scene
         if self.divert_from and i.grade[incident] > DIVERTS_TO:
@@ -745,25 +841,32 @@ class _Hub:
         """The unit on an incident is free again, unless it was taken off it meanwhile (it is then
         on another incident, whose own event will free it)."""
         incident, diversions = args
-        if self.incidents.diversions[incident] != diversions:
+        i = self.incidents
+        if i.diversions[incident] != diversions:
             return
         self.divertable.discard(incident)
-        self.finish_work(self.units, now)
+        area = i.unit_now[incident]
+        self.area_busy[area] -= 1
+        self.units.change(now, -1)
+        self.area_units_take_work(area, now)
 
     # ------------------------------------------------------------ diversion
-    def divert_units(self, now: float) -> None:
-        """No unit is free and an immediate incident heads the queue: give it a unit taken off a
-        lower-grade incident, and so on for the next immediate one, while any unit may be taken."""
-        while self.head_waiting_grade() == DIVERTS_TO:
-            taken_from = self.unit_to_divert(now)
+    def divert_units(self, area: int, now: float) -> None:
+        """No unit of ``area`` is free and an immediate incident of the area waits: give it a unit
+        of the area taken off a lower-grade incident, and so on for the next immediate one, while
+        any may be taken. The incident left waits again, and is offered to free units at once."""
+        queue = self.dispatch[area][DIVERTS_TO]
+        while queue:
+            taken_from = self.unit_to_divert(area, now)
             if taken_from == NONE:
                 return
-            incident = self.next_waiting_incident()
+            incident = self.pop_incident(area, DIVERTS_TO)
             self.take_unit_off(taken_from, now)
-            self.assign_unit(incident, now, unit_was_free=False)
+            self.assign_unit(incident, area, now, unit_was_free=False)
+            self.offer_waiting(taken_from, now)
 
-    def unit_to_divert(self, now: float) -> int:
-        """The incident whose unit is taken (demandsim.model.dispatch.diversion_key), or NONE.
+    def unit_to_divert(self, area: int, now: float) -> int:
+        """The incident whose unit of ``area`` is taken (demandsim.model.dispatch.diversion_key), or NONE.
 
         Incidents that no longer qualify (the unit arrived, or is due free) never will again
         for this assignment, so they leave the set.
@@ -772,9 +875,13 @@ class _Hub:
         best, best_key = NONE, None
         for incident in list(self.divertable):
             assigned = i.t_assigned_last[incident]
-            arrives = assigned + d.travel[c.draw_row[i.call_id[incident]]]
+            unit_area = i.unit_now[incident]
+            arrives = assigned + d.travel[c.draw_row[i.call_id[incident]]] * self.travel_multiplier[unit_area][
+                i.area[incident]]
             if not can_divert(self.divert_from, now, arrives, i.t_clear[incident]):
                 self.divertable.discard(incident)
+                continue
+            if unit_area != area:
                 continue
             key = diversion_key(i.grade[incident], assigned, incident)
             if best_key is None or key > best_key:
@@ -792,10 +899,11 @@ class _Hub:
         i.diversions[incident] += 1
         if i.t_on_scene[incident] > now:
             i.t_on_scene[incident] = math.nan
+            i.unit_area[incident] = NONE
         i.t_assigned_last[incident] = math.nan
         i.t_clear[incident] = math.nan
-        heapq.heappush(self.dispatch, (i.grade[incident], i.t_ready[incident], incident))
-        self.dispatch_waiting.change(now, +1)
+        i.unit_now[incident] = NONE
+        self.queue_incident(incident, now)
 
 
 class SimpyEngine:

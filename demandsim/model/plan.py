@@ -32,12 +32,13 @@ import numpy as np
 from demandsim.config.schema import DEPLOYED_GRADES, Config, walk
 from demandsim.draws import LINE_101, LINE_999, CallDraws, draw_calls, stream
 from demandsim.errors import ConfigError, whole_number
+from demandsim.model.areas import Areas, areas_from_config, units_available_by_area
 from demandsim.model.arrivals import arrival_times, hourly_rates
 from demandsim.model.calendar import DAY, Calendar
 from demandsim.model.dispatch import divert_code
 from demandsim.model.distributions import Duration
 from demandsim.model.grading import SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY, Grading
-from demandsim.model.response import break_share_by_hour_of_week, check_response, expected_available, units_available
+from demandsim.model.response import break_share_by_hour_of_week, check_response, expected_available
 from demandsim.model.review import WORK, ReviewPolicy, policy_from_config
 from demandsim.model.shares import cumulative_shares, pick
 from demandsim.model.staffing import paid_by_hour_of_week
@@ -92,6 +93,11 @@ class ModelParts:
     review: ReviewPolicy  # THRIVE review of incidents waiting past their target (demandsim.model.review)
     review_enabled: bool  # review.enabled: the review draws are made only then
     review_times: tuple  # call handlers' time per review call, in the order of review.WORK
+    areas: Areas  # where incidents arise and units are based (demandsim.model.areas); one without districts
+    area_cumulative: np.ndarray  # the areas' cumulative demand shares: a caller's area is picked from them
+    #: units available per area (rows, in the order of areas.names) and simulated hour, rounded at
+    #: random for the run's seed; headcount["units"] is their sum. None until build_plan sets it
+    units_by_area: np.ndarray | None = None
 
     def route_code(self, u: np.ndarray) -> np.ndarray:
         """Switchboard route per call (see :data:`demandsim.model.switchboard.ROUTES`) from its uniform."""
@@ -296,6 +302,7 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
                           f"must be one of {', '.join(PATIENCE_AFTER_TRANSFER)}")
 
     review = policy_from_config(cfg.review)
+    areas = areas_from_config(cfg.areas, cfg.dispatch.neighbour_after)
     patience = _durations(cfg.callers.patience, "callers.patience", ("line_999", "switchboard", "secondary"), base_dir)
     parts = ("question_set", "rest_of_call", "wrap_up")
     model = ModelParts(
@@ -345,6 +352,8 @@ def build_model(cfg: Config, base_dir: Path | None = None) -> ModelParts:
         review_enabled=review.enabled,
         review_times=tuple(Duration.from_config(getattr(cfg.review, f"{w}_time"), f"review.{w}_time", base_dir)
                            for w in WORK),
+        areas=areas,
+        area_cumulative=areas.demand_cumulative(),
     )
     _check_staff_for_demand(model)
     return model
@@ -383,7 +392,7 @@ DRAW_INPUTS = ("horizon_s", "rate_999", "rate_101", "patience_999", "patience_sw
                "on_scene", "follow_up_share", "follow_up", "redial_to_999", "redial_to_101", "redial_delay",
                "max_attempts", "redial_999_to_999", "redial_999_to_999_needing", "redial_999_delay",
                "callback_enabled", "callback_delay", "callback_unreached_time",
-               "review_enabled", "review_times")
+               "review_enabled", "review_times", "area_cumulative")
 
 #: the last plan's draws, (key, arrivals_999, arrivals_101, draws), for a next plan that would
 #: draw the same: a sweep's worker runs one replication (seed) at several staffing points in a
@@ -393,12 +402,14 @@ _last_draws: list[tuple] = []
 
 
 def with_headcount(model: ModelParts, seed: int) -> ModelParts:
-    """``model`` with the engines' headcount for ``seed``: every group as rostered, units as available.
+    """``model`` with the engines' headcount for ``seed``: every group as rostered, units as available
+    in each area (:func:`demandsim.model.areas.units_available_by_area`) and in all (their sum).
 
     The availability uniforms are not among the call draws (:data:`DRAW_INPUTS`), so
     staffing still changes no call's draws and a sweep's points share them.
     """
-    return replace(model, headcount={**model.rostered, "units": units_available(model.units_expected, seed)})
+    by_area = units_available_by_area(model.units_expected, model.areas, seed)
+    return replace(model, headcount={**model.rostered, "units": by_area.sum(axis=0)}, units_by_area=by_area)
 
 
 def draws_key(model: ModelParts, seed: int) -> str:

@@ -20,7 +20,8 @@ units never give fewer available (the rounding is monotone in ``x``): two staffi
 scenarios with the same seed differ only where the roster differs.
 
 The uniforms come from their own stream, ``SeedSequence(entropy=seed,
-spawn_key=(UNITS_AVAILABLE_STREAM, 0))``. The call draws (:mod:`demandsim.draws`) use
+spawn_key=(UNITS_AVAILABLE_STREAM, area))``, one per area of :mod:`demandsim.model.areas`
+(area 0 when there are no districts). The call draws (:mod:`demandsim.draws`) use
 spawn keys ``(purpose index, line, ...)`` with indices below ``len(PURPOSES)``;
 :data:`UNITS_AVAILABLE_STREAM` lies well beyond them, so the call draws of every
 seed, and their order, are unchanged, and purposes added to draws.py later do not
@@ -41,7 +42,7 @@ import numpy as np
 from demandsim.config.schema import WEEKDAYS
 from demandsim.errors import ConfigError
 
-#: first spawn-key entry of the availability stream: beyond draws.PURPOSES' indices (0-8) and
+#: first spawn-key entry of the availability stream: beyond draws.PURPOSES' indices (0-11) and
 #: room for 20 more purposes, so it never shares a stream with a call draw
 UNITS_AVAILABLE_STREAM = 32
 
@@ -131,13 +132,14 @@ def expected_available(paid: np.ndarray, break_share: np.ndarray, abstraction: f
     return paid * (1.0 - break_share) * (1.0 - abstraction)
 
 
-def availability_stream(seed: int) -> np.random.Generator:
-    """The generator of the availability uniforms (module docstring: why this spawn key)."""
-    sequence = np.random.SeedSequence(entropy=seed, spawn_key=(UNITS_AVAILABLE_STREAM, 0))
+def availability_stream(seed: int, area: int = 0) -> np.random.Generator:
+    """The generator of the availability uniforms of an area (module docstring: why this spawn
+    key); area 0, the only one without districts, has the stream the force-wide units had."""
+    sequence = np.random.SeedSequence(entropy=seed, spawn_key=(UNITS_AVAILABLE_STREAM, area))
     return np.random.Generator(np.random.PCG64(sequence))
 
 
-def units_available(expected: np.ndarray, seed: int) -> np.ndarray:
+def units_available(expected: np.ndarray, seed: int, area: int = 0) -> np.ndarray:
     """Whole units available per simulated hour: ``expected`` rounded at random, mean exact.
 
     ``floor(x) + 1`` when the hour's uniform is below ``x - floor(x)``, else ``floor(x)``:
@@ -146,5 +148,5 @@ def units_available(expected: np.ndarray, seed: int) -> np.ndarray:
     1e-16 of 1). Hour h's uniform is the stream's h-th number whatever the run's length.
     """
     whole = np.floor(expected)
-    u = availability_stream(seed).random(len(expected))
+    u = availability_stream(seed, area).random(len(expected))
     return (whole + (u < expected - whole)).astype(np.int64)

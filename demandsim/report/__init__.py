@@ -4,7 +4,8 @@ Writes ``report.html`` into the folder: one self-contained page (plotly.js
 embedded) with, for a sweep, attendance within target per grade, 101
 abandonment and 999 service level against the swept value (95% bands, the
 standards drawn as lines) and the smallest value meeting each standard; and, for
-one run, hour-of-week heatmaps and an average day. Modules: :mod:`.data` (what
+one run, hour-of-week heatmaps, attendance by area (a chart per area, when the
+run has areas) and an average day. Modules: :mod:`.data` (what
 is shown), :mod:`.charts` (plotly figures), :mod:`.page` (the HTML).
 """
 
@@ -42,6 +43,12 @@ def figures(data) -> list[tuple[str, str, list]]:
                      "One run, measured period only. Each cell is one hour of the week; a shift gap shows as a "
                      "band of red.", [("chart-heat-sl-999", heat[0]), ("chart-heat-abandon-101", heat[1]),
                                       ("chart-heat-attendance", heat[2])]))
+    areas = charts.area_charts(data, data.chosen)
+    if areas:
+        sections.append((f"Attendance by area: {data.chosen_label}",
+                         "One chart per area (areas.districts): the share of each grade's incidents in the area "
+                         "attended within the grade's target, whoever's unit went (a neighbouring area's unit "
+                         "counts for the incident's area); dashed lines: each grade's goal share.", areas))
     sections.append((f"An average day: {data.chosen_label}",
                      "Mean calls waiting in each queue and staff busy against rostered, by hour of the day.",
                      [("chart-average-day", charts.average_day_chart(data, data.chosen))]))

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from demandsim.config.schema import DEPLOYED_GRADES, WEEKDAYS
-from demandsim.report.data import ReportData, RunData, Standard, average_day, heatmaps
+from demandsim.report.data import ReportData, RunData, Standard, area_attendance, average_day, heatmaps
 
 GRADE_COLOURS = {"immediate": "#c0392b", "priority": "#e67e22", "prompt": "#2471a3"}
 SERIES_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
@@ -287,3 +287,35 @@ def average_day_chart(data: ReportData, run: RunData) -> go.Figure:
     if has_units:
         fig.update_yaxes(title_text="units, incidents", row=3, col=1, rangemode="tozero")
     return footer(fig, data, f"one run: {data.chosen_label}; dotted: rostered; dashed: units available")
+
+
+def area_charts(data: ReportData, run: RunData) -> list[tuple[str, go.Figure]]:
+    """6. One chart per area of one run: each grade's share attended within target, with its goal
+    (``(div_id, figure)`` pairs; none for a run without areas)."""
+    goals = {s.kpi: s for s in data.standards}
+    out = []
+    for k, (area, grades) in enumerate(area_attendance(run).items()):
+        fig = go.Figure()
+        shares = [grades[g][0] for g in DEPLOYED_GRADES]
+        counts = [grades[g][1] for g in DEPLOYED_GRADES]
+        fig.add_trace(go.Bar(x=DEPLOYED_GRADES, y=[np.nan if v is None else v for v in shares],
+                             marker_color=[GRADE_COLOURS[g] for g in DEPLOYED_GRADES],
+                             text=["n/a" if v is None else f"{100 * v:.0f}%" for v in shares], textposition="outside",
+                             hovertext=[f"{esc(area)}, {g}: " + ("nothing to measure" if v is None else
+                                                                f"{100 * v:.1f}% within target") + f"<br>{n} incidents"
+                                        for g, v, n in zip(DEPLOYED_GRADES, shares, counts)],
+                             hoverinfo="text", showlegend=False))
+        for g in DEPLOYED_GRADES:  # each grade's goal over its own bar
+            std = goals[f"attend_within_target_{g}"]
+            fig.add_shape(type="line", x0=DEPLOYED_GRADES.index(g) - 0.45, x1=DEPLOYED_GRADES.index(g) + 0.45,
+                          y0=std.value, y1=std.value, line=dict(color=STANDARD_COLOUR, dash="dash", width=1.5))
+        fig.update_layout(title=dict(text=f"{esc(area)}: incidents attended within target, by grade", x=0.01),
+                          height=380)
+        fig.update_xaxes(title_text="grade of the incident")
+        fig.update_yaxes(title_text="attended within target (%)", tickformat=".0%", range=[0, 1.1])
+        if not any(counts):
+            _no_data(fig, "no incidents with an attendance target in this area")
+        note = ", ".join(f"{g} {n}" for g, n in zip(DEPLOYED_GRADES, counts))
+        out.append((f"chart-area-{k}", footer(fig, data, f"one run: {data.chosen_label}; incidents: {note}; "
+                                                          "dashed: each grade's goal share")))
+    return out

@@ -366,6 +366,20 @@ def heatmaps(run: RunData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             "attendance": hour_of_week_grid(inc, "ok")}
 
 
+def area_attendance(run: RunData) -> dict[str, dict[str, tuple[float | None, int]]]:
+    """Per area of the run (summary.json's ``by_area``, in the run's order), per deployed grade:
+    (share attended within target, incidents of the grade). Empty for a run without areas.
+
+    >>> run = RunData(Path("."), {"by_area": {"North": {"attend_within_target_immediate": 0.5,
+    ...     "incidents_immediate": 4}}}, {}, None, None, None)
+    >>> area_attendance(run)["North"]["immediate"], area_attendance(run)["North"]["prompt"]
+    ((0.5, 4), (None, 0))
+    """
+    by_area = run.summary.get("by_area") or {}
+    return {area: {g: (kpis.get(f"attend_within_target_{g}"), int(kpis.get(f"incidents_{g}") or 0))
+                   for g in DEPLOYED_GRADES} for area, kpis in by_area.items()}
+
+
 def average_day(run: RunData) -> pd.DataFrame:
     """Mean of each ``mean_*``/``rostered_*``/``available_*`` column of the intervals table by hour of the day."""
     iv = run.intervals
