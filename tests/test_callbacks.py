@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from demandsim.config import load_config
+from demandsim.draws import needs_unit
 from demandsim.errors import ConfigError
 from demandsim.model.plan import build_model, build_plan
 from demandsim.runner import simulate
@@ -193,6 +194,55 @@ def test_route_and_grade_are_drawn_once_per_caller():
     np.testing.assert_array_equal(routed["route"].astype(str).to_numpy()[again], first_route[again])
 
 
+def needy_callers_without_incident(overrides: list[str]) -> tuple[int, int, int]:
+    """Run ``overrides``; of the callers who need a unit (the grade their incident would get is
+    immediate, priority or prompt), have been in the 999 queue and first rang more than six hours
+    before the end: how many, how many have no incident, and how many used every contact."""
+    result = run(overrides)
+    d = build_plan(load_config(overrides)).draws
+    calls, m = result.records.calls, result.model
+    caller = calls["draw_row"].to_numpy() // d.attempts
+    need = needs_unit(m, d.n_999, d.n_101, d.u_grade)
+    in_queue = ((calls["line"].astype(str) == "999") & (calls["origin"].astype(str) != "callback")).to_numpy()
+    first_call = (calls.index == calls["origin_call_id"]).to_numpy()
+    early = np.zeros(len(need), dtype=bool)
+    early[caller[first_call]] = calls["t_offer"].to_numpy()[first_call] < m.horizon_s - 6 * 3600
+    callers = np.unique(caller[in_queue])
+    callers = callers[need[callers] & early[callers]]
+    with_incident = np.unique(caller[result.records.incidents["call_id"].to_numpy()])
+    contacts = np.bincount(caller, minlength=len(need))
+    return len(callers), len(np.setdiff1d(callers, with_incident)), int((contacts[callers] >= d.attempts).sum())
+
+
+@pytest.mark.parametrize("max_attempts", [5, 3])
+def test_a_caller_who_needs_a_unit_is_not_lost_to_the_cap_on_contacts(max_attempts):
+    """Impatient callers and two handlers a shift: many callers who need a unit hang up on every
+    contact they have, and on the last one they wait until answered or are reached by the
+    call-back, so each gets an incident. Before, 11 of about 930 such callers were lost with 5
+    contacts and 50 with 3, and a quarter fewer call handlers lost about 0.3% of the deployed
+    incidents and so improved priority attendance (the direction test below)."""
+    needy, lost, at_cap = needy_callers_without_incident(
+        [*SHORT, *BUSY, "run.seed=45", f"callers.redial.max_attempts={max_attempts}"])
+    assert needy > 500 and at_cap > 50  # the cap was reached often
+    assert lost == 0
+
+
+def test_the_last_contact_gets_through_only_for_callers_who_need_a_unit():
+    """The draws: the last row of a caller who needs a unit has no 999 hang-up and a sure
+    call-back; every other row keeps its own patience and call-back chance."""
+    plan = build_plan(load_config([*SHORT, *BUSY, "run.seed=45"]))
+    d, m = plan.draws, plan.model
+    need = needs_unit(m, d.n_999, d.n_101, d.u_grade)
+    patience = d.patience_999.reshape(-1, d.attempts)
+    reach = d.u_reach.reshape(-1, d.attempts)
+    last_used = ~np.isnan(patience[:, -1])
+    assert (need & last_used).sum() > 100 and (~need & last_used).sum() > 100
+    assert np.isinf(patience[need & last_used, -1]).all()
+    assert np.isfinite(patience[~need & last_used, -1]).all() and np.isfinite(patience[:, :-1][~np.isnan(patience[:, :-1])]).all()
+    assert (reach[need & ~np.isnan(reach[:, -1]), -1] == 0).all()
+    assert (reach[~need & ~np.isnan(reach[:, -1]), -1] > 0).all()
+
+
 # ----------------------------------------------------------------- the switches
 def test_switched_off_a_999_caller_who_hangs_up_is_lost():
     """Call-backs off and no 999 redials: today's model, a hang-up on 999 is the end."""
@@ -290,35 +340,62 @@ def upper_bound(differences: np.ndarray) -> float:
     return float(stats.t.ppf(0.99, n - 1) * differences.std(ddof=1) / np.sqrt(n))
 
 
+#: every grade's attendance within target, and all grades'
+ATTENDANCE = [f"attend_within_target_{grade}" for grade in (*GRADES, "all")]
+
+
+def improved_beyond_noise(base: list, fewer: list) -> dict:
+    """The attendance KPIs (:data:`ATTENDANCE`) better with fewer call handlers beyond the paired
+    runs' noise, each with its paired differences."""
+    out = {}
+    for name in ATTENDANCE:
+        d = np.array([f[name] - b[name] for b, f in zip(base, fewer)])
+        if d.mean() > upper_bound(d):
+            out[name] = d
+    return out
+
+
+def incidents_lost(base: list, fewer: list) -> dict:
+    """The grades with fewer incidents with fewer call handlers (all seeds together), beyond 1 in
+    2,000: under common random numbers the callers and their needs are the same, and only a chain
+    of contacts cut by the end of the run could make an incident differ. Each with (base, fewer)."""
+    out = {}
+    for grade in GRADES:
+        name = f"incidents_{grade}"
+        had, has = sum(b[name] for b in base), sum(f[name] for f in fewer)
+        if had - has > 0.0005 * had:
+            out[grade] = (had, has)
+    return out
+
+
 def test_fewer_call_handlers_do_not_improve_attendance():
     """The shipped defaults, a quarter fewer call handlers: more 999 callers hang up, but a
     caller who needs a unit rings again (callers.redial_999.to_999_needing_attendance) and is
-    rung back, so emergencies are delayed, not lost, and no grade's attendance within target
-    (nor all grades') may improve beyond the paired runs' noise.
+    rung back, so emergencies are delayed, not lost: the same incidents, and no grade's
+    attendance within target (nor all grades') may improve beyond the paired runs' noise.
 
     This failed before that rule: with a redial share the same for every caller and 3
     contacts, about 12% of the callers who hung up were never reached, 1.2% of incidents
-    were lost, and with the units 94% busy prompt gained 6 points and 'all' 3."""
+    were lost, and with the units 94% busy prompt gained 6 points and 'all' 3. With areas it
+    failed again (priority +1.7 points, every seed better) until the last of a needy caller's
+    5 contacts got through (demandsim.draws.gets_through_on_last_contact): callers who hung up
+    on all five were lost, 0.25% of the deployed incidents, and the lighter load shortened the
+    units' queues."""
     base, fewer = paired([])
     assert np.mean([f["abandon_rate_999"] - b["abandon_rate_999"] for b, f in zip(base, fewer)]) > 0.08
-    for grade in ("immediate", "priority", "prompt", "all"):
-        name = f"attend_within_target_{grade}"
-        d = np.array([f[name] - b[name] for b, f in zip(base, fewer)])
-        assert d.mean() <= upper_bound(d), (name, d)
+    assert incidents_lost(base, fewer) == {}
+    assert improved_beyond_noise(base, fewer) == {}
 
 
 def test_the_direction_check_can_tell_when_emergencies_are_lost():
-    """The same comparison with every 999 caller's redial share 0.3 whatever the need, 3
-    contacts and half the call-backs reaching the caller (callers who need a unit are lost):
-    the check above then fails, so it can fail."""
-    base, fewer = paired(["callers.redial_999.to_999_needing_attendance=0.3", "callers.redial.max_attempts=3",
-                          "callers.callback_999.reach=0.5"])
-    worse_off = []
-    for grade in ("prompt", "all"):
-        name = f"attend_within_target_{grade}"
-        d = np.array([f[name] - b[name] for b, f in zip(base, fewer)])
-        worse_off.append(d.mean() > upper_bound(d))
-    assert any(worse_off)
+    """The same comparison with every 999 caller's redial share 0.3 whatever the need and 3
+    contacts (callers who need a unit are lost, about 1.1% of the deployed incidents): both
+    checks above then fail, so they can fail. With areas it is priority that gains (about +2.3
+    points, every seed; prompt's gain is within its larger noise), as it was priority the
+    5-contact cap made better."""
+    base, fewer = paired(["callers.redial_999.to_999_needing_attendance=0.3", "callers.redial.max_attempts=3"])
+    assert incidents_lost(base, fewer) != {}
+    assert improved_beyond_noise(base, fewer) != {}
 
 
 def test_with_call_backs_incidents_fall_far_less_than_999_abandonment_rises():

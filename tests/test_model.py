@@ -158,7 +158,11 @@ def test_every_incident_ends_in_exactly_one_state(divert_from):
     }
     in_states = np.sum(list(states.values()), axis=0)
     assert (in_states == 1).all(), inc[in_states != 1]
-    assert all(flags.any() for flags in states.values()), {k: int(v.sum()) for k, v in states.items()}
+    # every state occurs, except that with divert_from=travelling an incident is rarely still
+    # waiting again at the end of the run (0 to 2 of the 104 to 143 diverted, seeds 50 to 57;
+    # on_scene: 5 to 11), so that state is required of on_scene only
+    occur = [k for k in states if not (divert_from == "travelling" and k == "waiting again after a diversion")]
+    assert all(states[k].any() for k in occur), {k: int(v.sum()) for k, v in states.items()}
     # the columns agree: a unit on it or cleared only after an assignment; waiting again only after a
     # diversion; no unit and no diversion without a deployed grade; immediate incidents never give one up
     assert not (cleared & ~last).any() and not (last & ~first).any()
