@@ -49,6 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from demandsim.model.callbacks import gets_through_on_last_contact, rings_999_again
 from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
 from demandsim.model.shares import pick
 from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
@@ -148,62 +149,6 @@ def caller_uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: i
     return np.repeat(out, attempts)
 
 
-def rings_999_again(model, n_999: int, n_101: int, u_redial: np.ndarray, u_grade: np.ndarray) -> np.ndarray:
-    """Per row, whether a caller who hangs up in the 999 queue on that contact rings 999 again.
-
-    The caller's own need decides the chance: ``redial_999_to_999_needing`` when the grade the
-    caller's incident would get is for attendance (immediate, priority or prompt: graded as a
-    999 call for a 999 caller, as a 101 caller put through to 999 for a 101 caller), else
-    ``redial_999_to_999``; the row's redial uniform decides. So a caller who needs a unit is
-    not lost by a hang-up more often than the config says, whoever answered first.
-
-    >>> from types import SimpleNamespace
-    >>> m = SimpleNamespace(max_attempts=2, redial_999_to_999=0.0, redial_999_to_999_needing=1.0,
-    ...                     grading=SimpleNamespace(cumulative=np.array([[0.5, 0.5, 0.5, 1.0]] * 3)))
-    >>> rings_999_again(m, 2, 0, np.array([0.3, 0.9, 0.3, 0.9]), np.array([0.2, 0.2, 0.7, 0.7])).tolist()
-    [True, True, False, False]
-    """
-    A, callers = model.max_attempts, n_999 + n_101
-    chance = np.where(needs_unit(model, n_999, n_101, u_grade), model.redial_999_to_999_needing,
-                      model.redial_999_to_999)
-    return (u_redial.reshape(callers, A) < chance[:, None]).ravel()
-
-
-def needs_unit(model, n_999: int, n_101: int, u_grade: np.ndarray) -> np.ndarray:
-    """Per caller, whether the grade the caller's incident would get is for attendance (immediate,
-    priority or prompt), graded as a 999 call for a 999 caller and as a 101 caller put through to
-    999 for a 101 caller."""
-    cum = model.grading.cumulative
-    u_caller = u_grade.reshape(n_999 + n_101, model.max_attempts)[:, 0]
-    grade = np.concatenate([pick(cum[SOURCE_999], u_caller[:n_999]), pick(cum[SOURCE_FROM_101], u_caller[n_999:])])
-    return grade < N_DEPLOYED
-
-
-def gets_through_on_last_contact(model, n_999: int, n_101: int, u_grade: np.ndarray,
-                                 again_999: np.ndarray) -> np.ndarray:
-    """Per row, whether the row is the last contact (of ``max_attempts``) of a caller who needs a
-    unit and would ring 999 again after it (``again_999``: :func:`rings_999_again`).
-
-    Such a caller's need must not be lost to the cap on rows: ``max_attempts`` bounds the rows
-    drawn per caller (memory), not the tries of someone who needs the police, so the last row
-    stands for every further try until one gets through. On it the caller waits in the 999 queue
-    until answered and a call-back reaches them. Without this, a quarter fewer call handlers lost
-    about 0.3% of the deployed incidents (callers who hung up on all five contacts in a busy spell)
-    and the lighter load gave the units shorter waits: better priority and prompt attendance from
-    fewer handlers (tests/test_callbacks.py).
-
-    >>> from types import SimpleNamespace
-    >>> m = SimpleNamespace(max_attempts=2, grading=SimpleNamespace(cumulative=np.array([[0.5, 0.5, 0.5, 1.0]] * 3)))
-    >>> again = np.array([True, True, True, True])
-    >>> gets_through_on_last_contact(m, 2, 0, np.array([0.2, 0.2, 0.7, 0.7]), again).tolist()
-    [False, True, False, False]
-    """
-    A, callers = model.max_attempts, n_999 + n_101
-    last = np.zeros((callers, A), dtype=bool)
-    last[:, A - 1] = needs_unit(model, n_999, n_101, u_grade)
-    return (last & again_999.reshape(callers, A)).ravel()
-
-
 def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: np.ndarray,
                    again_999: np.ndarray) -> dict:
     """Boolean masks of the rows that may need each kind of attribute (see module docstring).
@@ -214,7 +159,7 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
     ``first_999``: the 999 callers' rows (graded as calls first made to 999);
     ``redials``: rows whose caller may ring again after hanging up on 101;
     ``redials_999``: rows whose caller may ring 999 again after hanging up in the 999 queue
-    (``again_999``: :func:`rings_999_again`);
+    (``again_999``: :func:`demandsim.model.callbacks.rings_999_again`);
     ``called_back``: rows whose hang-up in the 999 queue may be called back;
     ``callbacks``: rows that may be a call-back.
 

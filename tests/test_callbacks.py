@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from demandsim.config import load_config
-from demandsim.draws import needs_unit
+from demandsim.model.callbacks import needs_unit
 from demandsim.errors import ConfigError
 from demandsim.model.plan import build_model, build_plan
 from demandsim.runner import simulate
@@ -378,7 +378,7 @@ def test_fewer_call_handlers_do_not_improve_attendance():
     contacts, about 12% of the callers who hung up were never reached, 1.2% of incidents
     were lost, and with the units 94% busy prompt gained 6 points and 'all' 3. With areas it
     failed again (priority +1.7 points, every seed better) until the last of a needy caller's
-    5 contacts got through (demandsim.draws.gets_through_on_last_contact): callers who hung up
+    5 contacts got through (demandsim.model.callbacks.gets_through_on_last_contact): callers who hung up
     on all five were lost, 0.25% of the deployed incidents, and the lighter load shortened the
     units' queues."""
     base, fewer = paired([])
