@@ -414,7 +414,9 @@ def area_kpis(incidents: pd.DataFrame, model: ModelParts) -> dict | None:
     ...     "area": pd.Categorical(["A", "B", "B"]), "unit_area": pd.Categorical(["A", "A", None]),
     ...     "within_target": pd.array([True, False, pd.NA]), "t_call_start": [0.0, 0.0, 10.0],
     ...     "t_ready": [0.0, 0.0, 10.0], "attendance_s": [60.0, 20000.0, np.nan],
-    ...     "dispatch_wait_s": [0.0, 100.0, np.nan], "victim_update_due": False, "diversions": 0})
+    ...     "dispatch_wait_s": [0.0, 100.0, np.nan], "victim_update_due": False, "diversions": 0,
+    ...     "reviews": 0, "victim_updates": 0, "review_outcome": "none", "t_review_last": np.nan,
+    ...     "appointment_kept": pd.NA})
     >>> m = SimpleNamespace(areas=SimpleNamespace(count=2, names=("A", "B")), warmup_s=0.0, horizon_s=100.0)
     >>> by = area_kpis(inc, m)
     >>> by["A"]["attend_within_target_prompt"], by["B"]["attend_within_target_prompt"], by["B"]["attended_by_neighbour"]
