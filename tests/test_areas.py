@@ -56,7 +56,8 @@ def test_one_area_is_the_model_without_areas(engine):
     """A loaded run with diversion: no districts and one district of share 1, factor 1 give the
     same records; the units available are the force-wide stream's numbers as before areas
     (response.units_available, area 0) and no area is drawn."""
-    base = ["scenario=demand_2024", "review.enabled=false", "run.days=4", "run.warmup_days=1", "run.seed=61", "dispatch.divert_from=travelling"]
+    base = ["scenario=demand_2024", "review.enabled=false", "run.days=4", "run.warmup_days=1", "run.seed=61",
+            "dispatch.divert_from=travelling"]
     none = build_plan(load_config([*base, "areas.districts=[]"]), reuse_draws=False)
     one = build_plan(load_config([*base, ONE_DISTRICT]), reuse_draws=False)
     for plan in (none, one):
@@ -192,8 +193,8 @@ def test_withdrawing_an_incident_from_the_middle_of_a_queue():
 def loaded():
     """+27% 999 demand (review off: no incident leaves the queue by a review) with diversion from
     travelling units, six areas, 6 days: every state occurs."""
-    return run(["scenario=demand_2024", "review.enabled=false", "run.days=6", "run.warmup_days=1", "run.seed=63", "run.engine=fast",
-                "dispatch.divert_from=travelling"])
+    return run(["scenario=demand_2024", "review.enabled=false", "run.days=6", "run.warmup_days=1", "run.seed=63",
+                "run.engine=fast", "dispatch.divert_from=travelling"])
 
 
 def test_every_incident_ends_in_one_state_with_a_unit_of_its_area_or_a_neighbour(loaded):
