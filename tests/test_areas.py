@@ -56,7 +56,8 @@ def test_one_area_is_the_model_without_areas(engine):
     """A loaded run with diversion: no districts and one district of share 1, factor 1 give the
     same records; the units available are the force-wide stream's numbers as before areas
     (response.units_available, area 0) and no area is drawn."""
-    base = ["scenario=demand_2024", "run.days=4", "run.warmup_days=1", "run.seed=61", "dispatch.divert_from=travelling"]
+    base = ["scenario=demand_2024", "review.enabled=false", "run.days=4", "run.warmup_days=1", "run.seed=61",
+            "dispatch.divert_from=travelling"]
     none = build_plan(load_config([*base, "areas.districts=[]"]), reuse_draws=False)
     one = build_plan(load_config([*base, ONE_DISTRICT]), reuse_draws=False)
     for plan in (none, one):
@@ -190,9 +191,10 @@ def test_withdrawing_an_incident_from_the_middle_of_a_queue():
 # ----------------------------------------------------------------- conservation and consistency
 @pytest.fixture(scope="module")
 def loaded():
-    """+27% 999 demand with diversion from travelling units, six areas, 6 days: every state occurs."""
-    return run(["scenario=demand_2024", "run.days=6", "run.warmup_days=1", "run.seed=63", "run.engine=fast",
-                "dispatch.divert_from=travelling"])
+    """+27% 999 demand (review off: no incident leaves the queue by a review) with diversion from
+    travelling units, six areas, 6 days: every state occurs."""
+    return run(["scenario=demand_2024", "review.enabled=false", "run.days=6", "run.warmup_days=1", "run.seed=63",
+                "run.engine=fast", "dispatch.divert_from=travelling"])
 
 
 def test_every_incident_ends_in_one_state_with_a_unit_of_its_area_or_a_neighbour(loaded):
@@ -232,8 +234,8 @@ def test_travel_is_the_draw_times_the_areas_factor_and_the_neighbours(loaded):
     """Incidents never diverted: their unit's journey is the grade's travel draw times the incident's
     area's travel_factor, times neighbour_travel_factor when the unit is a neighbour's."""
     inc, areas, d = loaded.records.incidents, loaded.model.areas, None
-    plan_draws = build_plan(load_config(["scenario=demand_2024", "run.days=6", "run.warmup_days=1",
-                                         "run.seed=63"])).draws
+    plan_draws = build_plan(load_config(["scenario=demand_2024", "review.enabled=false", "run.days=6",
+                                         "run.warmup_days=1", "run.seed=63"])).draws
     ok = inc[inc["t_on_scene"].notna() & (inc["diversions"] == 0)]
     rows = loaded.records.calls.set_index("call_id").loc[ok["call_id"], "draw_row"].to_numpy()
     area, unit = ok["area"].cat.codes.to_numpy(), ok["unit_area"].cat.codes.to_numpy()

@@ -59,16 +59,17 @@ EXTRA_CASES = {
         "callers.redial_999.to_999=0.5", "callers.redial_999.delay={kind:deterministic,value:0}",
         "callers.redial.max_attempts=4",
     ],
-    # units short (demand_2024's +27% 999 calls): hundreds of units taken off priority and prompt
-    # incidents, some more than once, and re-assigned; zero prompt travel (never travelling, so
-    # never taken when travelling only) and a roster change at every hour of the day
+    # units short (demand_2024's +27% 999 calls, review off so that nothing leaves the queue):
+    # hundreds of units taken off priority and prompt incidents, some more than once, and
+    # re-assigned; zero prompt travel (never travelling, so never taken when travelling only) and a
+    # roster change at every hour of the day
     "diversion_from_travelling": [
-        "scenario=demand_2024", "dispatch.divert_from=travelling",
+        "scenario=demand_2024", "review.enabled=false", "dispatch.divert_from=travelling",
         "dispatch.prompt.travel={kind:deterministic,value:0}",
     ],
     # also units on scene; zero travel for immediate (a unit arrives the instant it is sent)
     "diversion_from_on_scene": [
-        "scenario=demand_2024", "dispatch.divert_from=on_scene",
+        "scenario=demand_2024", "review.enabled=false", "dispatch.divert_from=on_scene",
         "dispatch.immediate.travel={kind:deterministic,value:0}",
         "staffing.units.extra=[{start_hour:3,hours:1,staff:4},{start_hour:11,hours:2,staff:3}]",
     ],
@@ -77,7 +78,7 @@ EXTRA_CASES = {
     # immediate incidents taken out of the queue too while diversion takes units for the others
     # (stale queue entries at its head); appointments due at the review's instant (no lead time)
     "review_every_outcome_with_diversion": [
-        "scenario=demand_2024_review", "dispatch.divert_from=on_scene", "review.interval=30",
+        "scenario=demand_2024", "dispatch.divert_from=on_scene", "review.interval=30",
         "review.immediate={stays:0.6,resolved_by_phone:0.2,appointment:0.2}",
         "review.appointment_slots_per_day=40", "review.appointment_lead_time=0", "review.appointment_max_wait=6",
         "review.appointment_hours={start_hour:6,end_hour:23}", "review.appointment_slot_minutes=45",
@@ -86,16 +87,17 @@ EXTRA_CASES = {
     # calls of no time (nobody rings), the pooled secondary line after review calls, and two call
     # handlers kept for 999 while calls wait
     "review_calls_of_no_time_and_pooled_secondary": [
-        "scenario=demand_2024_review", "staffing.pooled_secondary=true",
+        "scenario=demand_2024", "staffing.pooled_secondary=true",
         "review.victim_update_time={kind:deterministic,value:0}",
         "review.booking_time={kind:deterministic,value:0}",
         "review.prompt={stays:0.3,resolved_by_phone:0.3,appointment:0.4}",
     ],
-    # areas (the shipped six) loaded, with diversion: immediate incidents wait 5 minutes for their own
+    # areas (the shipped six) loaded (review off), with diversion: immediate incidents wait 5 minutes for their own
     # area's unit, so units are diverted before neighbours may go; prompt ones may have a neighbour's
     # unit at once; neighbours' journeys twice as long
     "areas_neighbours_and_diversion": [
-        "scenario=demand_2024", "dispatch.divert_from=travelling", "dispatch.neighbour_after.immediate=5",
+        "scenario=demand_2024", "review.enabled=false", "dispatch.divert_from=travelling",
+        "dispatch.neighbour_after.immediate=5",
         "dispatch.neighbour_after.prompt=0", "areas.neighbour_travel_factor=2",
     ],
     # three areas in a row, the first with no units of its own (every one of its incidents a neighbour's),
