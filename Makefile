@@ -30,11 +30,17 @@ bench: $(BENCH_STAMP)
 baseline: $(STAMP)
 	$(PY) -m demandsim scenario=baseline_2021
 
+# Two workers (pytest-xdist), each taking whole test files (module fixtures built once): about a
+# quarter less wall time on a 2-core machine (the sweeps' tests use both cores themselves).
+# TEST_JOBS=0 runs in one process.
+TEST_JOBS ?= 2
+TEST_PARALLEL = $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
+
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow" demandsim tests
+	$(PY) -m pytest $(TEST_PARALLEL) -m "not slow" demandsim tests
 
 test-full: $(STAMP)
-	$(PY) -m pytest demandsim tests
+	$(PY) -m pytest $(TEST_PARALLEL) demandsim tests
 
 clean:
 	rm -rf $(VENV) results
