@@ -36,10 +36,17 @@ baseline: $(STAMP)
 TEST_JOBS ?= 2
 TEST_PARALLEL = $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 
+# The compiled engine is compiled once, here, before the workers start: two workers compiling it
+# at once on a fresh clone took as long as one process running every test.
+WARM_ENGINE = $(PY) -c "from demandsim.config import load_config; from demandsim.runner import simulate; \
+	simulate(load_config(['run.days=1', 'run.warmup_days=0.5', 'run.engine=fast']), progress=False)"
+
 test: $(STAMP)
+	$(WARM_ENGINE)
 	$(PY) -m pytest $(TEST_PARALLEL) -m "not slow" demandsim tests
 
 test-full: $(STAMP)
+	$(WARM_ENGINE)
 	$(PY) -m pytest $(TEST_PARALLEL) demandsim tests
 
 clean:
