@@ -293,7 +293,8 @@ class IdiomaticHub:
         t_offer = env.now
         with self.handlers.resource.request(priority=P_999) as req:
             patience = self.patience_999[row]
-            got = yield (req | env.timeout(patience)) if patience < INF else req
+            # infinite patience (e.g. a caller who needs a unit, on the last contact): wait until answered
+            got = (yield req | env.timeout(patience)) if patience < INF else {req: (yield req)}
             if req not in got:
                 self.calls.append((LINE_999, t_offer, NAN, ABANDONED))
                 self.after_999_hang_up(caller, row, source, t_start)
@@ -312,7 +313,8 @@ class IdiomaticHub:
         t_offer = env.now
         with self.switchboard.resource.request(priority=P_999) as req:
             patience = self.patience_switchboard[row]
-            got = yield (req | env.timeout(patience)) if patience < INF else req
+            # infinite patience (e.g. a caller who needs a unit, on the last contact): wait until answered
+            got = (yield req | env.timeout(patience)) if patience < INF else {req: (yield req)}
             if req not in got:
                 self.calls.append((LINE_101, t_offer, NAN, ABANDONED_SWITCHBOARD))
                 return ABANDONED_SWITCHBOARD
@@ -327,7 +329,8 @@ class IdiomaticHub:
             return CLOSED
         with self.secondary.resource.request(priority=P_SECONDARY) as req:
             patience = self.patience_secondary[row]
-            got = yield (req | env.timeout(patience)) if patience < INF else req
+            # infinite patience (e.g. a caller who needs a unit, on the last contact): wait until answered
+            got = (yield req | env.timeout(patience)) if patience < INF else {req: (yield req)}
             if req not in got:
                 self.calls.append((LINE_101, t_offer, wait, ABANDONED_SECONDARY))
                 return ABANDONED_SECONDARY
