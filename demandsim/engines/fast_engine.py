@@ -506,11 +506,7 @@ def _back_to_dispatch(W, incident):
     would be (simpy_engine.back_to_dispatch). Not inlined: it runs only at appointments."""
     II = W[W_INC_I]
     II[II_WITHDRAWN, incident] = 0
-    _queue_incident(W, incident)
-    _offer_waiting(W, incident)
-    area = II[II_AREA, incident]
-    if W[W_PI][PI_DIVERT_FROM] != DIVERT_NONE and W[W_DN][area * N_DEPLOYED + DIVERTS_TO] > 0:
-        _divert_units(W, area)
+    _wait_for_unit(W, incident)
 
 
 # ---------------------------------------------------------------- THRIVE review's rules
@@ -896,6 +892,17 @@ def _offer_waiting(W, incident):
             _schedule(W, at - now, EV_NEIGHBOURS_MAY_GO, incident, 0)
 
 
+@_step
+def _wait_for_unit(W, incident):
+    """The incident joins its area's queue and is offered to free units; if it is immediate and still
+    waits, diversion may take a unit for it (simpy_engine.wait_for_unit)."""
+    _queue_incident(W, incident)
+    _offer_waiting(W, incident)
+    area = W[W_INC_I][II_AREA, incident]
+    if W[W_PI][PI_DIVERT_FROM] != DIVERT_NONE and W[W_DN][area * N_DEPLOYED + DIVERTS_TO] > 0:
+        _divert_units(W, area)
+
+
 # ---------------------------------------------------------------- THRIVE review (simpy_engine's section)
 @_step
 def _review_if_still_waiting(W, incident):
@@ -1149,15 +1156,11 @@ def _question_set_ends(W, call, source):
     II[II_VICTIM_UPDATES, incident] = 0
     II[II_REVIEW_OUTCOME, incident] = 0
     II[II_WITHDRAWN, incident] = 0
-    area = W[W_ROW_AREA][CI[CI_DRAW_ROW, call]]
-    II[II_AREA, incident] = area
+    II[II_AREA, incident] = W[W_ROW_AREA][CI[CI_DRAW_ROW, call]]
     II[II_UNIT_AREA, incident] = NONE
     II[II_UNIT_NOW, incident] = NONE
     if grade < N_DEPLOYED:
-        _queue_incident(W, incident)
-        _offer_waiting(W, incident)
-        if W[W_PI][PI_DIVERT_FROM] != DIVERT_NONE and W[W_DN][area * N_DEPLOYED + DIVERTS_TO] > 0:
-            _divert_units(W, area)
+        _wait_for_unit(W, incident)
         if W[W_PI][PI_REVIEW] != 0:
             _review_if_still_waiting(W, incident)
 

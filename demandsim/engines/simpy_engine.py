@@ -446,6 +446,15 @@ class _Hub:
         if math.isnan(self.incidents.t_assigned_last[incident]) and self.neighbours[area]:
             self.await_neighbours(incident, now)
 
+    def wait_for_unit(self, incident: int, now: float) -> None:
+        """The incident joins its area's queue and is offered to free units (its area's, then a
+        neighbour's); if it is immediate and still waits, diversion may take a unit for it."""
+        self.queue_incident(incident, now)
+        self.offer_waiting(incident, now)
+        area = self.incidents.area[incident]
+        if self.divert_from and self.dispatch[area][DIVERTS_TO]:
+            self.divert_units(area, now)
+
     def await_neighbours(self, incident: int, now: float) -> None:
         """Neighbours' units may go to the waiting ``incident`` from its ready time plus its grade's
         neighbour_after: now, if that has passed, else at that time (an event)."""
@@ -702,13 +711,9 @@ class _Hub:
         start = c.t_offer[c.parent_call_id[started]] if c.origin[started] == ORIGIN_TRANSFER else c.t_offer[started]
         i.call_id[incident], i.source[incident], i.grade[incident] = call, source, grade
         i.t_call_start[incident], i.t_ready[incident] = start, now
-        area = self.d.area[row]
-        i.area[incident] = area
+        i.area[incident] = self.d.area[row]
         if grade < N_DEPLOYED:
-            self.queue_incident(incident, now)
-            self.offer_waiting(incident, now)
-            if self.divert_from and self.dispatch[area][DIVERTS_TO]:
-                self.divert_units(area, now)
+            self.wait_for_unit(incident, now)
             if self.review_on:
                 self.review_if_still_waiting(incident, now)
 
@@ -722,11 +727,7 @@ class _Hub:
         """The incident waits for a unit again, in its place (its grade and its ready time), and is
         offered to free units as a new one would be."""
         self.withdrawn.discard(incident)
-        self.queue_incident(incident, now)
-        self.offer_waiting(incident, now)
-        area = self.incidents.area[incident]
-        if self.divert_from and self.dispatch[area][DIVERTS_TO]:
-            self.divert_units(area, now)
+        self.wait_for_unit(incident, now)
 
     # ------------------------------------------------------------ THRIVE review (demandsim.model.review)
     def review_if_still_waiting(self, incident: int, now: float) -> None:
