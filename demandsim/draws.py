@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from demandsim.model.callbacks import gets_through_on_last_contact, rings_999_again
+from demandsim.model.callbacks import gets_through_on_last_contact, needs_unit, rings_999_again
 from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101, SOURCE_SECONDARY
 from demandsim.model.shares import pick
 from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
@@ -239,7 +239,8 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     graded_from = [SOURCE_999] + ([SOURCE_FROM_101, SOURCE_SECONDARY] if n_101 else [])
     certain = all(np.count_nonzero(np.diff(cum[s], prepend=0.0)) <= 1 for s in graded_from)
     u_grade = np.zeros(rows) if certain and not every_entry else caller_uniforms(seed, "grade", n_999, n_101, A)
-    again_999 = rings_999_again(m, n_999, n_101, u_redial, u_grade)
+    needs_a_unit = needs_unit(m, n_999, n_101, u_grade)  # per caller, read by both rules below
+    again_999 = rings_999_again(m, needs_a_unit, u_redial)
     reach = reachable_rows(m, n_999, n_101, u_redial, route, again_999)
     first_999 = reach.pop("first_999")  # the 999 callers' rows; other rows reach 999 from 101
     need = {k: np.ones(rows, dtype=bool) for k in reach} if every_entry else reach
@@ -282,7 +283,7 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
                          (where["on_999"], where["on_101"], where["on_secondary"]))
     # the last contact of a caller who needs a unit and keeps ringing gets through (never lost
     # to the cap on contacts): no hang-up in the 999 queue, and a call-back reaches them
-    through = gets_through_on_last_contact(m, n_999, n_101, u_grade, again_999)
+    through = gets_through_on_last_contact(m, needs_a_unit, again_999)
     if through.any():
         patience[0] = np.where(through & ~np.isnan(patience[0]), np.inf, patience[0])
         u_reach = np.where(through & ~np.isnan(u_reach), 0.0, u_reach)

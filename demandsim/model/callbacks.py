@@ -24,7 +24,7 @@ from demandsim.model.grading import N_DEPLOYED, SOURCE_999, SOURCE_FROM_101
 from demandsim.model.shares import pick
 
 
-def rings_999_again(model, n_999: int, n_101: int, u_redial: np.ndarray, u_grade: np.ndarray) -> np.ndarray:
+def rings_999_again(model, need: np.ndarray, u_redial: np.ndarray) -> np.ndarray:
     """Per row, whether a caller who hangs up in the 999 queue on that contact rings 999 again.
 
     The caller's own need decides the chance: ``redial_999_to_999_needing`` when the grade the
@@ -36,13 +36,12 @@ def rings_999_again(model, n_999: int, n_101: int, u_redial: np.ndarray, u_grade
     >>> from types import SimpleNamespace
     >>> m = SimpleNamespace(max_attempts=2, redial_999_to_999=0.0, redial_999_to_999_needing=1.0,
     ...                     grading=SimpleNamespace(cumulative=np.array([[0.5, 0.5, 0.5, 1.0]] * 3)))
-    >>> rings_999_again(m, 2, 0, np.array([0.3, 0.9, 0.3, 0.9]), np.array([0.2, 0.2, 0.7, 0.7])).tolist()
+    >>> need = needs_unit(m, 2, 0, np.array([0.2, 0.2, 0.7, 0.7]))  # the first caller's, not the second's
+    >>> rings_999_again(m, need, np.array([0.3, 0.9, 0.3, 0.9])).tolist()
     [True, True, False, False]
     """
-    A, callers = model.max_attempts, n_999 + n_101
-    chance = np.where(needs_unit(model, n_999, n_101, u_grade), model.redial_999_to_999_needing,
-                      model.redial_999_to_999)
-    return (u_redial.reshape(callers, A) < chance[:, None]).ravel()
+    chance = np.where(need, model.redial_999_to_999_needing, model.redial_999_to_999)
+    return (u_redial.reshape(len(need), model.max_attempts) < chance[:, None]).ravel()
 
 
 def needs_unit(model, n_999: int, n_101: int, u_grade: np.ndarray) -> np.ndarray:
@@ -55,10 +54,10 @@ def needs_unit(model, n_999: int, n_101: int, u_grade: np.ndarray) -> np.ndarray
     return grade < N_DEPLOYED
 
 
-def gets_through_on_last_contact(model, n_999: int, n_101: int, u_grade: np.ndarray,
-                                 again_999: np.ndarray) -> np.ndarray:
+def gets_through_on_last_contact(model, need: np.ndarray, again_999: np.ndarray) -> np.ndarray:
     """Per row, whether the row is the last contact (of ``max_attempts``) of a caller who needs a
-    unit and would ring 999 again after it (``again_999``: :func:`rings_999_again`).
+    unit (``need``, per caller: :func:`needs_unit`) and would ring 999 again after it
+    (``again_999``: :func:`rings_999_again`).
 
     Such a caller's need must not be lost to the cap on rows: ``max_attempts`` bounds the rows
     drawn per caller (memory), not the tries of someone who needs the police, so the last row
@@ -71,10 +70,10 @@ def gets_through_on_last_contact(model, n_999: int, n_101: int, u_grade: np.ndar
     >>> from types import SimpleNamespace
     >>> m = SimpleNamespace(max_attempts=2, grading=SimpleNamespace(cumulative=np.array([[0.5, 0.5, 0.5, 1.0]] * 3)))
     >>> again = np.array([True, True, True, True])
-    >>> gets_through_on_last_contact(m, 2, 0, np.array([0.2, 0.2, 0.7, 0.7]), again).tolist()
+    >>> gets_through_on_last_contact(m, needs_unit(m, 2, 0, np.array([0.2, 0.2, 0.7, 0.7])), again).tolist()
     [False, True, False, False]
     """
-    A, callers = model.max_attempts, n_999 + n_101
-    last = np.zeros((callers, A), dtype=bool)
-    last[:, A - 1] = needs_unit(model, n_999, n_101, u_grade)
-    return (last & again_999.reshape(callers, A)).ravel()
+    A = model.max_attempts
+    last = np.zeros((len(need), A), dtype=bool)
+    last[:, A - 1] = need
+    return (last & again_999.reshape(len(need), A)).ravel()
