@@ -3,7 +3,8 @@
 - hand-worked timelines, on both engines: which unit is taken (prompt before priority, the
   unit assigned last, the lower incident id), a unit that has arrived is not travelling, the
   incident left keeps its place in the queue, its first assignment and its first arrival,
-  and its new unit repeats the same drawn travel and time on scene; a unit taken off an
+  and its new unit repeats the same drawn travel and finds the time on scene left (all of it
+  if the first unit had not arrived); a unit taken off an
   incident does not come free twice;
 - with zero travel, diverting only travelling units changes nothing;
 - direction under common random numbers: diversion never worsens the immediate grade's
@@ -100,14 +101,15 @@ def test_a_hand_worked_timeline_travelling():
 
 def test_a_hand_worked_timeline_on_scene():
     """As travelling until 50, when I5 takes C's unit, on scene since 45: C's attendance stands
-    (45), it waits again ahead of A and B (priority), and I5's unit, free at 56, goes back to it
-    for the same 5 + 15 minutes; C's old unit-free event at 60 is stale. A gets C's unit at 76,
-    B I4's at 143."""
+    (45), it waits again ahead of A and B (priority), and I5's unit, free at 56, goes back to it:
+    the same 5 minutes' travel, then the 10 of its 15 minutes on scene that were left when its
+    first unit was taken (the job resumes); C's old unit-free event at 60 is stale. A gets C's
+    unit at 71, and B the same unit when A is done, at 141 (I4's is busy until 143)."""
     incidents = timeline("on_scene", STORY)
     assert in_minutes(incidents) == [
-        (0, 86, 146, 76, 2),    # A
-        (1, 153, 213, 143, 1),  # B
-        (40, 45, 76, 56, 1),    # C: first on scene at 45, cleared by its second unit
+        (0, 81, 141, 71, 2),    # A
+        (1, 151, 211, 141, 1),  # B
+        (40, 45, 71, 56, 1),    # C: first on scene at 45, cleared by its second unit after 5 + 10
         (5, 8, 28, 5, 0),
         (6, 10, 40, 6, 0),
         (28, 30, 40, 28, 0),
@@ -164,7 +166,7 @@ def test_the_kpi_counts_the_measured_incidents_diversions():
     assert set(inc.loc[inc["diversions"] > 0, "grade"].astype(str)) == {"priority", "prompt"}
     assert result.kpis["diversions"] == run(["scenario=baseline_2021", "run.days=3", "run.warmup_days=1",
                                               "run.seed=52", "run.engine=fast",
-                                              "dispatch.divert_from=travelling"]).kpis["diversions"]
+                                              "dispatch.divert_from=on_scene"]).kpis["diversions"]
 
 
 # ----------------------------------------------------------------- direction under common random numbers

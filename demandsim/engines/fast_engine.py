@@ -243,8 +243,9 @@ CI_CALLER_NAMES = ("contacts", "reached", "callback")
  IF_T_RESOLVED, IF_T_APPOINTMENT) = range(9)
 IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear", "t_assigned_last", "t_review_last",
             "t_resolved", "t_appointment")
-#: the engine's own float row, after the written ones: the uniform the incident's next review reads
-IF_REVIEW_U = len(IF_NAMES)
+#: the engine's own float rows, after the written ones: the uniform the incident's next review reads;
+#: the time on scene its next unit spends, NaN for the drawn one (simpy_engine's ``on_scene_left``)
+IF_REVIEW_U, IF_ON_SCENE_LEFT = len(IF_NAMES), len(IF_NAMES) + 1
 II_CALL_ID, II_SOURCE, II_GRADE, II_DIVERSIONS, II_REVIEWS, II_VICTIM_UPDATES, II_REVIEW_OUTCOME, II_AREA, II_UNIT_AREA = (
     range(9))
 II_NAMES = ("call_id", "source", "grade", "diversions", "reviews", "victim_updates", "review_outcome", "area",
@@ -724,8 +725,8 @@ def _answer_switchboard(W, call):
 @_step
 def _assign_unit(W, incident, unit_area, unit_was_free):
     """A unit of ``unit_area`` goes to ``incident``: a free one, or one just taken off another
-    incident (simpy_engine.assign_unit: first assignment and first arrival kept, the same draws
-    repeated, the travel times the areas' multiplier)."""
+    incident (simpy_engine.assign_unit: first assignment and first arrival kept, the same drawn
+    travel times the areas' multiplier, the time on scene left)."""
     IF, II = W[W_INC_F], W[W_INC_I]
     now = W[W_NOW][0]
     _change(W, WDISPATCH, -1)
@@ -734,7 +735,9 @@ def _assign_unit(W, incident, unit_area, unit_was_free):
     row = W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, incident]]
     # drawn for this row's grade
     travel = W[W_TRAVEL][row] * W[W_TRAVEL_MULTIPLIER][unit_area, II[II_AREA, incident]]
-    on_scene = W[W_ON_SCENE][row]
+    on_scene = IF[IF_ON_SCENE_LEFT, incident]
+    if math.isnan(on_scene):
+        on_scene = W[W_ON_SCENE][row]
     if math.isnan(IF[IF_T_ASSIGNED, incident]):
         IF[IF_T_ASSIGNED, incident] = now
     if math.isnan(IF[IF_T_ON_SCENE, incident]):
@@ -830,6 +833,11 @@ def _divert_units(W, area):
         if II[II_DIVERTABLE_AT, taken_from] != NONE:
             _drop_divertable(W, taken_from)
         II[II_DIVERSIONS, taken_from] += 1
+        # the work its next unit finds: what was left of the time on scene (all of it if not arrived)
+        on_scene = IF[IF_ON_SCENE_LEFT, taken_from]
+        if math.isnan(on_scene):
+            on_scene = W[W_ON_SCENE][W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, taken_from]]]
+        IF[IF_ON_SCENE_LEFT, taken_from] = min(IF[IF_T_CLEAR, taken_from] - W[W_NOW][0], on_scene)
         if IF[IF_T_ON_SCENE, taken_from] > W[W_NOW][0]:
             IF[IF_T_ON_SCENE, taken_from] = np.nan
             II[II_UNIT_AREA, taken_from] = NONE
@@ -1147,6 +1155,7 @@ def _question_set_ends(W, call, source):
     IF[IF_T_ON_SCENE, incident] = np.nan
     IF[IF_T_CLEAR, incident] = np.nan
     IF[IF_T_ASSIGNED_LAST, incident] = np.nan
+    IF[IF_ON_SCENE_LEFT, incident] = np.nan
     II[II_DIVERSIONS, incident] = 0
     II[II_DIVERTABLE_AT, incident] = NONE
     IF[IF_T_REVIEW_LAST, incident] = np.nan
@@ -1427,7 +1436,7 @@ class FastEngine:
             # a new call's columns hold their defaults already; incidents are written whole when created
             "cf": _blank(CF_DEFAULTS, calls),
             "ci": _blank(CI_DEFAULTS, calls),
-            "inc_f": np.empty((len(IF_NAMES) + 1, calls)),  # + IF_REVIEW_U
+            "inc_f": np.empty((len(IF_NAMES) + 2, calls)),  # + IF_REVIEW_U, IF_ON_SCENE_LEFT
             "inc_i": np.empty((len(II_NAMES) + 3, calls), np.int32),  # + II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW
             "route": np.ascontiguousarray(d.route),
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),

@@ -228,6 +228,9 @@ class _Hub:
         #: unit that an immediate incident might take (pruned as they stop qualifying)
         self.divert_from = self.m.divert_from
         self.divertable: set = set()
+        #: an incident whose unit was taken off it on scene: the time on scene left for its next unit
+        #: (demandsim.model.dispatch: the job resumes); absent, the drawn time on scene
+        self.on_scene_left: dict = {}
         self.pooled_secondary = self.m.pooled_secondary
         self.secondary_staff = self.call_handlers if self.pooled_secondary else self.secondary_handlers
         # grades are picked by shares.pick, np.searchsorted(side="right"); bisect_right on the same
@@ -813,7 +816,8 @@ class _Hub:
 
         An incident assigned again after a diversion keeps its first assignment and first
         arrival on scene (attendance), and its unit repeats the same drawn travel (times its
-        area's multiplier, demandsim.model.areas) and time on scene. The unit's free event
+        area's multiplier, demandsim.model.areas) and then does the time on scene left
+        (``on_scene_left``: all of it unless a unit was taken off it on scene). The unit's free event
         names the incident and its diversions so far (the assignment's number less one), so
         that a unit taken off the incident meanwhile does not come free twice.
         """
@@ -825,7 +829,7 @@ class _Hub:
         row = self.calls.draw_row[i.call_id[incident]]
         # drawn for the grade this row's call gets
         travel = d.travel[row] * self.travel_multiplier[unit_area][i.area[incident]]
-        on_scene = d.on_scene[row]
+        on_scene = self.on_scene_left.get(incident, d.on_scene[row])
         if math.isnan(i.t_assigned[incident]):
             i.t_assigned[incident] = now
         if math.isnan(i.t_on_scene[incident]):
@@ -898,6 +902,9 @@ class _Hub:
         i = self.incidents
         self.divertable.discard(incident)
         i.diversions[incident] += 1
+        # the work its next unit finds: what was left of the time on scene (all of it if not arrived)
+        on_scene = self.on_scene_left.get(incident, self.d.on_scene[self.calls.draw_row[i.call_id[incident]]])
+        self.on_scene_left[incident] = min(i.t_clear[incident] - now, on_scene)
         if i.t_on_scene[incident] > now:
             i.t_on_scene[incident] = math.nan
             i.unit_area[incident] = NONE

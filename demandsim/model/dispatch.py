@@ -13,8 +13,10 @@ Which unit (:func:`diversion_key`): the lowest grade first (prompt before priori
 then the unit assigned most recently (the least time invested in its incident), then
 the lower incident id. The incident left goes back to the queue with its own grade and
 ready time, so it is next among its grade's incidents as if it had never left, and is
-assigned again when a unit is free; its new unit travels and stays on scene for the same
-drawn times as the first (common random numbers: the job is repeated, not resumed).
+assigned again when a unit is free; its new unit travels for the same drawn time as the
+first and then does the work left: all the drawn time on scene if the first unit had not
+arrived, else what remained of it when that unit was taken (the job resumes, as when an
+officer returns to finish statements: work already done is not done again).
 
 The engines (:mod:`demandsim.engines`) apply these rules in their own loops, the fast
 one compiled; :func:`can_divert` and :func:`diversion_key` are the rules' statement,
