@@ -169,7 +169,7 @@ def test_engines_staff_dispatch_with_the_available_units(areas):
     """At every assignment, the units of the unit's area busy (this one included) are at most that
     hour's available units of the area, and with heavy abstraction that limit binds below the
     roster. No diversion: each incident's first unit is the one on scene (unit_area)."""
-    result = run([*SHORT, "run.seed=45", "staffing.response.abstraction=0.4", *areas])
+    result = run([*SHORT, "run.seed=45", "staffing.response.abstraction=0.4", "dispatch.divert_from=none", *areas])
     inc = result.records.incidents
     inc = inc[inc["t_assigned"].notna()]
     assert (inc["diversions"] == 0).all()

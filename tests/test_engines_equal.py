@@ -209,12 +209,14 @@ def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
     plan = build_plan(load_config([f"scenario={scenario}", *SHORT, "run.seed=34"]))
     records = get_engine("simpy").run(plan)
     inc = records.incidents.dropna(subset=["t_assigned", "t_clear"])
+    # an incident diverted (the baseline's units on their way) has its times spread over two units;
+    # tests/test_diversion.py follows those by hand
+    inc = inc[inc["diversions"] == 0]
     assert len(inc) > 50
     d, m = plan.draws, plan.model
     rows = records.calls.set_index("call_id").loc[inc["call_id"], "draw_row"].to_numpy()
     codes = inc["grade"].cat.codes.to_numpy()
     multiplier = m.areas.travel_multiplier()[inc["unit_area"].cat.codes.to_numpy(), inc["area"].cat.codes.to_numpy()]
-    assert (inc["diversions"] == 0).all()  # the first unit assigned is the one on scene (unit_area)
     for purpose, kinds, measured in (("travel", m.travel, (inc["t_on_scene"] - inc["t_assigned"]) / multiplier),
                                      ("on_scene", m.on_scene,
                                       inc["t_clear"] - inc["t_on_scene"] - d.follow_up[rows])):

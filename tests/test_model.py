@@ -258,11 +258,12 @@ def test_unattended_incidents_rule(baseline):
     assert inc.loc[~inc.index.isin(deployed.index), "within_target"].isna().all()
 
 
-def test_priority_order_in_dispatch(baseline):
+def test_priority_order_in_dispatch():
     """No unit goes to a lower grade while a higher-grade incident of its own area is waiting
     (with one area: while any is). A neighbour's unit may: it goes once an incident has waited its
-    grade's dispatch.neighbour_after, which a higher grade's newer incident may not have yet."""
-    inc = baseline.records.incidents
+    grade's dispatch.neighbour_after, which a higher grade's newer incident may not have yet.
+    Without diversion (the baseline's takes units off lower grades: tests/test_diversion.py)."""
+    inc = run([*SHORT, "dispatch.divert_from=none"]).records.incidents
     inc = inc[inc["t_assigned"].notna()]
     assert (inc["diversions"] == 0).all()  # the first unit is the one on scene (unit_area)
     code = inc["grade"].cat.codes.to_numpy()

@@ -96,7 +96,7 @@ WHAT_IF_CHANGES = {
                                     "staffing.officers_on_phones.overtime": True},
     "short_question_set": {"handling.line_999.question_set.mean": 2.5,
                            "handling.secondary.question_set.mean": 2.0},
-    "diversion_on": {"dispatch.divert_from": "travelling"},
+    "diversion_on": {"dispatch.divert_from": "on_scene"},
     "late_shift_units": {"staffing.units.extra": [{"start_hour": 15, "hours": 10, "staff": 4,
                                                    "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}]},
     "abstraction_cut": {"staffing.response.abstraction": 0.0667},
