@@ -76,6 +76,9 @@ TARGETS = {
     "sweep_s": 120.0,
     "peak_mb_year": 500.0,
 }
+#: the idiomatic hub peer has one pool of units (no areas, demandsim.model.areas): its comparison
+#: with the reference engine runs the baseline with one area, for both (benchmarks/smoke_test.py too)
+ONE_AREA = ["areas.districts=[]"]
 PACKAGES = ("demandsim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "hydra-core", "omegaconf", "numba",
             "llvmlite", "ciw")
 
@@ -149,6 +152,8 @@ def case_engine(spec: dict) -> dict:
     core = spec["core"]
     overrides = (ERLANG_A_OVERRIDES + ["run.warmup_days=1"] if core == "erlang_a"
                  else ["scenario=baseline_2021", "run.progress=false"]) + [f"run.days={spec['days']:g}"]
+    if core == "baseline_one_area":  # the like-for-like partner of the idiomatic hub peer
+        overrides += ONE_AREA
     cfg = load_config(overrides)
     started = time.perf_counter()
     engine = get_engine(spec["engine"])  # imports the engine's module (and, for numba, any eager compilation)
@@ -202,12 +207,13 @@ def case_peer_erlang_a(spec: dict) -> dict:
 
 
 def case_peer_hub(spec: dict) -> dict:
-    """The idiomatic process-per-caller hub on the baseline: build_plan + simulate, timed."""
+    """The idiomatic process-per-caller hub on the baseline with one area (it has one pool of
+    units): build_plan + simulate, timed."""
     from benchmarks.peers import simpy_idiomatic_hub as hub
     from demandsim.config import PROJECT_DIR, load_config
     from demandsim.model.plan import build_plan
 
-    cfg = load_config(["scenario=baseline_2021", "run.progress=false", f"run.days={spec['days']:g}"])
+    cfg = load_config(["scenario=baseline_2021", "run.progress=false", f"run.days={spec['days']:g}", *ONE_AREA])
 
     def once():
         plan = build_plan(cfg, base_dir=PROJECT_DIR, reuse_draws=False)  # every call draws, as a first run does
@@ -307,8 +313,12 @@ def plan_cases(args) -> list[dict]:
                   "days": args.erlang_days, "needs": "simpy"})
     cases.append({"id": "peer:ciw/erlang_a", "kind": "peer_erlang_a", "peer": "ciw_erlang_a",
                   "days": args.erlang_days, "needs": "ciw"})
-    cases.append({"id": "peer:simpy_idiomatic_hub/baseline", "kind": "peer_hub", "days": args.hub_days or args.days,
-                  "needs": "simpy"})
+    # the hub peer and its partner, the reference engine, on the baseline with one area
+    if "simpy" in engines:
+        cases.append({"id": "simpy/baseline_one_area", "kind": "engine", "engine": "simpy",
+                      "core": "baseline_one_area", "days": args.hub_days or args.days})
+    cases.append({"id": "peer:simpy_idiomatic_hub/baseline_one_area", "kind": "peer_hub",
+                  "days": args.hub_days or args.days, "needs": "simpy"})
     writer = "fast" if "fast" in engines else "simpy"  # which engine made the result does not matter
     cases.append({"id": "write_run/baseline", "kind": "write", "engine": writer, "days": args.days})
     for c in cases:
@@ -324,7 +334,7 @@ def _fmt(x, spec: str = ",.0f", missing: str = "-") -> str:
 
 def print_row(r: dict) -> None:
     if r.get("status") != "ok":
-        print(f"  {r['id']:<36} {r.get('status', 'error')}: {r.get('error', '')}", flush=True)
+        print(f"  {r['id']:<44} {r.get('status', 'error')}: {r.get('error', '')}", flush=True)
         return
     extra = f"x{len(r['walls_s'])}  "
     if "plan_s" in r:
@@ -332,7 +342,7 @@ def print_row(r: dict) -> None:
     rate = _fmt(r["calls_per_s"])
     if r["kind"] == "write":
         extra, rate = extra + f"{r['total_mb']:.1f} MB of files (time to write them; no simulation)", "-"
-    print(f"  {r['id']:<36} {r['days']:>6g} {r['calls']:>10,} {rate:>11} {r['wall_s']:>8.2f} {r['cpu_s']:>7.2f} "
+    print(f"  {r['id']:<44} {r['days']:>6g} {r['calls']:>10,} {rate:>11} {r['wall_s']:>8.2f} {r['cpu_s']:>7.2f} "
           f"{r['first_s']:>8.2f} {r['peak_mb']:>8.0f} {_fmt(r.get('peak_before_runs_mb')):>7}   {extra}", flush=True)
 
 
@@ -383,11 +393,12 @@ def compute_targets(results: dict, args, sweep: dict | None) -> list[dict]:
                  "value": year_s, "goal": "< 1.5 s", "verdict": verdict(year_s, TARGETS["fast_baseline_year_s"], False),
                  "note": note})
 
-    value = ratio(rate("simpy/baseline"), rate("peer:simpy_idiomatic_hub/baseline"))
+    # both with one area: the hub peer has one pool of units
+    value = ratio(rate("simpy/baseline_one_area"), rate("peer:simpy_idiomatic_hub/baseline_one_area"))
     rows.append({"target": "simpy_reference_vs_idiomatic_baseline",
-                 "label": "SimPy reference engine vs idiomatic SimPy hub, baseline", "value": value,
+                 "label": "SimPy reference engine vs idiomatic SimPy hub, baseline (one area)", "value": value,
                  "goal": ">= 3x", "verdict": verdict(value, TARGETS["simpy_reference_vs_idiomatic_baseline"]),
-                 "note": cpu_note("simpy/baseline", "peer:simpy_idiomatic_hub/baseline")})
+                 "note": cpu_note("simpy/baseline_one_area", "peer:simpy_idiomatic_hub/baseline_one_area")})
 
     sweep_s = sweep.get("wall_s") if sweep else None
     rows.append({"target": "sweep_s", "label": "sweep 20 points x 10 replications x 1 year, with report (s)",
@@ -436,7 +447,7 @@ def run_round(args, cold_compile: bool) -> dict:
             if cold.get("status") == "ok":
                 r["cold_first_s"], r["cold_import_s"] = cold["first_s"], cold["import_s"]
                 r["compile_s"] = cold["import_s"] + cold["first_s"] - r["import_s"] - r["wall_s"]
-                print(f"  {'':<36} compile (empty cache): {r['compile_s']:.1f} s; with the cache, first call "
+                print(f"  {'':<44} compile (empty cache): {r['compile_s']:.1f} s; with the cache, first call "
                       f"{r['first_s']:.2f} s + import {r['import_s']:.2f} s", flush=True)
     return results
 
@@ -579,7 +590,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="simulated days on the Erlang-A core, every engine and peer (default 20: ~200,000 calls)")
     p.add_argument("--fast-erlang-days", type=float, default=None,
                    help="simulated days on the Erlang-A core for the fast engine (default: --erlang-days)")
-    p.add_argument("--hub-days", type=float, default=None, help="days for the idiomatic hub peer (default: --days)")
+    p.add_argument("--hub-days", type=float, default=None,
+                   help="days for the idiomatic hub peer and its partner, the SimPy engine with one area "
+                        "(default: --days)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per case; the median after the first is used")
     p.add_argument("--min-time", type=float, default=MIN_TIME_S,
                    help=f"keep timing a case past --repeats until its calls add up to this (default {MIN_TIME_S:g} s, "
@@ -615,7 +628,8 @@ def main(argv: list[str] | None = None) -> int:
     engines = chosen_engines(args)
     print(f"project engines: {', '.join(engines)}" + ("" if "fast" in available_engines()
                                                       else "; fast engine not yet available"))
-    print(f"\n  {'case':<36} {'days':>6} {'calls':>10} {'calls/s':>11} {'wall s':>8} {'cpu s':>7} {'first s':>8} {'peak MB':>8} {'pre MB':>7}")
+    print(f"\n  {'case':<44} {'days':>6} {'calls':>10} {'calls/s':>11} {'wall s':>8} {'cpu s':>7} {'first s':>8} "
+          f"{'peak MB':>8} {'pre MB':>7}")
 
     rounds: list[dict] = []
     for number in range(args.rounds):
@@ -641,14 +655,16 @@ def main(argv: list[str] | None = None) -> int:
     if checks:
         print("\nSanity, Erlang-A core against theory (abandon share / answered within 10 s, z = (sim-exact)/se):")
         for case_id, c in checks:
-            print(f"  {case_id:<36} abandon {c['abandon']:.4f} vs {c['abandon_exact']:.4f} (z {_fmt(c['abandon_z'], '+.1f')})"
+            print(f"  {case_id:<44} abandon {c['abandon']:.4f} vs {c['abandon_exact']:.4f} "
+                  f"(z {_fmt(c['abandon_z'], '+.1f')})"
                   f"   SL {c['sl_10s']:.4f} vs {c['sl_10s_exact']:.4f} (z {_fmt(c['sl_10s_z'], '+.1f')})"
                   f"   {'ok' if c['ok'] else 'CHECK FAILED'}")
     kpis = [(r["id"], r["kpis"]) for r in results.values() if r.get("kpis")]
     if kpis:
-        print("\nSanity, baseline KPIs (same plan, so the hub peer should agree with the engines):")
+        print("\nSanity, baseline KPIs (same plan, so the hub peer should agree with simpy/baseline_one_area; "
+              "the six-area cases differ):")
         for case_id, k in kpis:
-            print(f"  {case_id:<36} " + "  ".join(f"{n} {_fmt(v, '.4f')}" for n, v in k.items()
+            print(f"  {case_id:<44} " + "  ".join(f"{n} {_fmt(v, '.4f')}" for n, v in k.items()
                                                   if n in ("sl_999_10s", "abandon_rate_101", "attend_within_target_all")))
     load_end = os.getloadavg()
     print(f"\nload average at end {load_end[0]:.2f}")

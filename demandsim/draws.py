@@ -31,8 +31,10 @@ would get, nothing for a redial row its caller would never make, the THRIVE revi
 uniform and call times (``review``, demandsim.model.review) only with ``review.enabled``
 and only for rows with a deployed grade. A stream that
 is drawn gives every row its uniform, so each row keeps its place in it; the
-entries no call can need are NaN and never read (``tests/test_engines_equal.py``
-checks that the records are the same as with every entry computed). A stream no
+entries no call can need are never read (``tests/test_engines_equal.py``
+checks that the records are the same as with every entry computed): they are NaN,
+except that the secondary line's patience and handling columns are the 999 line's
+arrays, holding each line's values in its own rows (no row needs both: memory). A stream no
 row needs (e.g. routing in a 999-only run), a fixed duration and a grade mix with
 one grade are not drawn.
 
@@ -252,10 +254,13 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
 
     constant: dict[float, np.ndarray] = {}  # a fixed value every row needs: one array, shared
 
-    def column(purpose: str, j: int, duration, rows_needed: np.ndarray) -> np.ndarray:
+    own: list[np.ndarray] = []  # the columns made here with NaN outside their rows (they may take in another)
+
+    def column(purpose: str, j: int, duration, rows_needed: np.ndarray, into: np.ndarray | None = None) -> np.ndarray:
         """The ``j``-th attribute of ``purpose`` for the rows that need it. Not drawn when no row
         needs it (e.g. the secondary line's in a 999-only run) or its duration is fixed (e.g. no
-        wrap-up); every_entry draws it anyway, so the tests can check that skipping changes nothing."""
+        wrap-up); every_entry draws it anyway, so the tests can check that skipping changes nothing.
+        ``into``: a column made here whose rows never meet these, written into instead of a new array."""
         if not len(rows_needed):
             return unused
         value = None if every_entry else duration.fixed_seconds
@@ -265,13 +270,14 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
             if value not in constant:
                 constant[value] = np.full(rows, value)
             return constant[value]
-        out = np.full(rows, np.nan)
+        if into is not None and any(into is a for a in own):
+            out = into
+        else:
+            out = np.full(rows, np.nan)
+            own.append(out)
         out[rows_needed] = (value if value is not None
                             else duration.seconds(uniforms(seed, purpose, n_999, n_101, A, j)[rows_needed]))
         return out
-
-    def durations(purpose: str, kinds, wanted) -> list[np.ndarray]:
-        return [column(purpose, j, d, w) for j, (d, w) in enumerate(zip(kinds, wanted))]
 
     redial_delay = column("redial", 1, m.redial_delay, where["redials"])  # the redial choice is attribute 0
     redial_999_delay = column("redial", 2, m.redial_999_delay, where["redials_999"])
@@ -279,16 +285,27 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     u_reach = uniforms(seed, "callback", n_999, n_101, A) if len(where["callbacks"]) else unused
     callback_delay = column("callback", 1, m.callback_delay, where["called_back"])
     unreached_time = column("callback", 2, m.callback_unreached_time, where["callbacks"])
-    patience = durations("patience", (m.patience_999, m.patience_switchboard, m.patience_secondary),
-                         (where["on_999"], where["on_101"], where["on_secondary"]))
+    patience_999 = column("patience", 0, m.patience_999, where["on_999"])
     # the last contact of a caller who needs a unit and keeps ringing gets through (never lost
     # to the cap on contacts): no hang-up in the 999 queue, and a call-back reaches them
     through = gets_through_on_last_contact(m, needs_a_unit, again_999)
     if through.any():
-        patience[0] = np.where(through & ~np.isnan(patience[0]), np.inf, patience[0])
+        if any(patience_999 is a for a in own):  # in place: the secondary line's patience may join it below
+            patience_999[through & ~np.isnan(patience_999)] = np.inf
+        else:
+            patience_999 = np.where(through & ~np.isnan(patience_999), np.inf, patience_999)
         u_reach = np.where(through & ~np.isnan(u_reach), 0.0, u_reach)
-    handling = durations("handling", (*m.handling_999, *m.handling_secondary),
-                         (where["on_999"],) * 3 + (where["on_secondary"],) * 3)
+    # Memory: a contact the switchboard forwards to the secondary line never reaches the 999
+    # queue (a 101 caller who later rings 999 does so in a later row), so no row needs both
+    # lines' patience and handling: the secondary line's four columns are written into the
+    # 999 line's arrays (4 x 8 bytes a row less: 61 MB in a baseline year). Checked, not
+    # assumed: with rows in common (every_entry) each keeps its own array.
+    apart = not need["on_999"][where["on_secondary"]].any()
+    handling_999 = [column("handling", j, d, where["on_999"]) for j, d in enumerate(m.handling_999)]
+    patience = [patience_999, column("patience", 1, m.patience_switchboard, where["on_101"]),
+                column("patience", 2, m.patience_secondary, where["on_secondary"], patience_999 if apart else None)]
+    handling = handling_999 + [column("handling", 3 + j, d, where["on_secondary"], handling_999[j] if apart else None)
+                               for j, d in enumerate(m.handling_secondary)]
     # the grade each row would get if graded: by the source its call reaches a grader from
     # (also with every_entry: travel and on-scene time are drawn for that grade only;
     # tests/test_engines_equal.py checks them against each incident's grade)

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from demandsim.config import load_config
+from demandsim.draws import reachable_rows
 from demandsim.model.callbacks import needs_unit
 from demandsim.errors import ConfigError
 from demandsim.model.plan import build_model, build_plan
@@ -233,7 +234,9 @@ def test_the_last_contact_gets_through_only_for_callers_who_need_a_unit():
     plan = build_plan(load_config([*SHORT, *BUSY, "run.seed=45"]))
     d, m = plan.draws, plan.model
     need = needs_unit(m, d.n_999, d.n_101, d.u_grade)
-    patience = d.patience_999.reshape(-1, d.attempts)
+    # the rows that may be in the 999 queue (the secondary line's patience shares the column's array)
+    on_999 = reachable_rows(m, d.n_999, d.n_101, d.u_redial, d.route, d.rings_999_again)["on_999"]
+    patience = np.where(on_999, d.patience_999, np.nan).reshape(-1, d.attempts)
     reach = d.u_reach.reshape(-1, d.attempts)
     last_used = ~np.isnan(patience[:, -1])
     assert (need & last_used).sum() > 100 and (~need & last_used).sum() > 100

@@ -184,7 +184,7 @@ W_REDIAL_999_DELAY = 37
 W_CALLBACK_DELAY = 38
 W_U_REACH = 39
 W_UNREACHED_TIME = 40
-W_RINGS_999_AGAIN = 41  # 1.0 or 0.0
+W_RINGS_999_AGAIN = 41  # bool, as drawn (a float64 copy would be 8 bytes a draw row)
 #: the next arrival of each line, kept out of the event heap: its time (W_ARRIVAL_T[line]),
 #: sequence number and index in the line's arrivals (W_ARRIVAL_I[line], the index -1 if none)
 W_ARRIVAL_T = 42
@@ -1220,7 +1220,7 @@ def _after_999_hang_up(W, call):
         if now + delay < PF[PF_HORIZON]:
             CI[CI_CALLBACK, origin] = CALLBACK_SCHEDULED
             _schedule(W, delay, EV_CALLBACK_DUE, call, 0)
-    if W[W_RINGS_999_AGAIN][row] != 0.0:
+    if W[W_RINGS_999_AGAIN][row]:
         delay = W[W_REDIAL_999_DELAY][row]
         if now + delay < PF[PF_HORIZON]:
             _schedule(W, delay, EV_REDIAL, call, LINE_999)
@@ -1425,6 +1425,9 @@ class FastEngine:
             neighbours[area, :len(listed)] = listed
         # first calls plus a fifth for redials and transfers; grown by half when short
         calls = int(1.2 * (len(plan.arrivals_999) + len(plan.arrivals_101))) + 1024
+        # incidents: three in four first calls (a baseline year makes 0.7), grown by half when short;
+        # sized on their own (128 bytes each): sized as the calls, a year held 20 MB never used
+        incident_room = int(0.75 * (len(plan.arrivals_999) + len(plan.arrivals_101))) + 1024
         events = 4096
         margin = 2 * int(head.sum(axis=0).max(initial=0)) + 16
         secondary_staff = CH if m.pooled_secondary else SEC
@@ -1436,8 +1439,9 @@ class FastEngine:
             # a new call's columns hold their defaults already; incidents are written whole when created
             "cf": _blank(CF_DEFAULTS, calls),
             "ci": _blank(CI_DEFAULTS, calls),
-            "inc_f": np.empty((len(IF_NAMES) + 2, calls)),  # + IF_REVIEW_U, IF_ON_SCENE_LEFT
-            "inc_i": np.empty((len(II_NAMES) + 3, calls), np.int32),  # + II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW
+            "inc_f": np.empty((len(IF_NAMES) + 2, incident_room)),  # + IF_REVIEW_U, IF_ON_SCENE_LEFT
+            # + II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW
+            "inc_i": np.empty((len(II_NAMES) + 3, incident_room), np.int32),
             "route": np.ascontiguousarray(d.route),
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
             "level": np.zeros(len(LEVELS), np.int64),
@@ -1459,7 +1463,8 @@ class FastEngine:
             "travel": np.ascontiguousarray(d.travel),
             "on_scene": np.ascontiguousarray(d.on_scene),
         }
-        W.update({name: np.ascontiguousarray(getattr(d, name), dtype=np.float64) for name in DRAW_FIELDS})
+        W.update({name: np.ascontiguousarray(getattr(d, name), dtype=bool if name == "rings_999_again" else np.float64)
+                  for name in DRAW_FIELDS})
         # at most one divertable incident per busy unit, and no area ever has more busy than its most available
         W.update(arrival_t=np.zeros(2), arrival_i=np.full((2, 2), NONE, np.int64),
                  divertable=np.zeros(int(head[UNITS:].max(axis=1, initial=0).sum()) + 1, np.int32),
@@ -1492,10 +1497,14 @@ class FastEngine:
         _close(state)
         if progress is not None:
             progress(m.horizon_s / 86400.0)
-        calls = self._log(W, CALL_COLUMNS, W["cf"], CF_NAMES, W["ci"], CI_NAMES, K_CALLS)
-        incidents = self._log(W, INCIDENT_COLUMNS, W["inc_f"], IF_NAMES, W["inc_i"], II_NAMES, K_INCIDENTS)
-        area = W["area"]
         del state
+        # Memory: the output columns are built one table at a time, each table's int32 block
+        # dropped once its columns are converted (the float columns are views of cf and inc_f)
+        for name in ("q", "evt", "evi", "dhf", "dhi", "rq"):
+            del W[name]
+        incidents = self._log(W, INCIDENT_COLUMNS, W["inc_f"], IF_NAMES, W.pop("inc_i"), II_NAMES, K_INCIDENTS)
+        calls = self._log(W, CALL_COLUMNS, W["cf"], CF_NAMES, W.pop("ci"), CI_NAMES, K_CALLS)
+        area = W["area"]
         W.clear()  # the engine's working arrays go before the output tables are built
         return finish_records(m, calls, incidents, area)
 
@@ -1503,14 +1512,18 @@ class FastEngine:
     def _make_room(W: dict, margin: int) -> None:
         K = W["k"]
         calls = W["cf"].shape[1]
-        if K[K_CALLS] + 2 > calls or K[K_INCIDENTS] + 2 > W["inc_f"].shape[1]:
+        if K[K_CALLS] + 2 > calls:
             size = calls + calls // 2
-            for name in ("q", "inc_f", "inc_i"):
-                W[name] = _grow(W[name], size, axis=1)
+            W["q"] = _grow(W["q"], size, axis=1)
             for name, defaults in (("cf", CF_DEFAULTS), ("ci", CI_DEFAULTS)):
                 grown = _blank(defaults, size)
                 grown[:, :calls] = W[name]
                 W[name] = grown
+        incidents = W["inc_f"].shape[1]
+        if K[K_INCIDENTS] + 2 > incidents:
+            size = incidents + incidents // 2
+            for name in ("inc_f", "inc_i"):
+                W[name] = _grow(W[name], size, axis=1)
         if K[K_RQ_TAIL] + 2 > W["rq"].shape[0]:  # the calls still to make, moved to the front
             waiting = W["rq"][K[K_RQ_HEAD]:K[K_RQ_TAIL]]
             W["rq"] = np.zeros(max(1024, 2 * (len(waiting) + 2), W["rq"].shape[0]), np.int64)
