@@ -324,9 +324,19 @@ def describe_error(exc: BaseException, overrides: list[str]) -> str | None:
             if value is None:  # OmegaConf writes list indices as a[0], a command line as a.0
                 value = config_pkg.override_value(re.sub(r"\[(\d+)\]", r".\1", key), overrides)
             first = str(getattr(err, "msg", err)).splitlines()[0]
+            typed = command_line_override(key, overrides)
             if "not in struct" in first or re.search(r"Key '[^']+' not in '", first):
-                where = f"{key}={value}" if value is not None else f"{key} (in a config or scenario file)"
+                if typed is None:
+                    where = f"{key} (in a config or scenario file)"
+                elif config_pkg.override_key(typed) in (key, re.sub(r"\[(\d+)\]", r".\1", key)):
+                    where = f"{typed} (on the command line)"
+                else:  # the key typed is inside the unknown one: name both
+                    where = f"{typed} (on the command line): {key} is an unknown key"
+                    return f"{where}; check its spelling (python -m demandsim --cfg job lists every key)"
                 return f"{where}: unknown key; check its spelling (python -m demandsim --cfg job lists every key)"
+            missing_item = re.fullmatch(r"(.+)\[(\d+)\]", key)
+            if missing_item and "is not a subclass of" in first and typed is not None:
+                return _no_such_item(typed, *missing_item.groups())
             if value is not None:
                 return f"{key}={value}: {first}"
             return f"{as_typed(key)}: {first}"  # a derived key: the key the user typed first
@@ -339,6 +349,47 @@ def describe_error(exc: BaseException, overrides: list[str]) -> str | None:
             lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
             return " ".join(lines[:2]) if lines else type(err).__name__
     return None
+
+
+def command_line_override(key: str, overrides: list[str]) -> str | None:
+    """The command-line override (its text, the last one) that sets ``key`` or a key inside it, or None.
+
+    ``key`` as OmegaConf names it (``a.b[0]``); a command line writes ``a.b.0``.
+
+    >>> command_line_override("staffing.add", ["run.days=2", "staffing.add.units=3"])
+    'staffing.add.units=3'
+    >>> command_line_override("staffing.units.extra[0]", ["staffing.units.extra.0.staff=range(0,9)"])
+    'staffing.units.extra.0.staff=range(0,9)'
+    >>> command_line_override("run.days", ["run.dayz=2"]) is None
+    True
+    """
+    found = None
+    for form in {key, re.sub(r"\[(\d+)\]", r".\1", key)}:
+        for text in overrides:
+            typed = config_pkg.override_key(text)
+            if "=" in text and (typed == form or typed.startswith(form + ".")):
+                found = text
+    return found
+
+
+def _no_such_item(typed: str, list_key: str, index: str) -> str:
+    """What to write when an override sets a field of list item ``index`` that ``list_key`` does not have.
+
+    OmegaConf would make the missing item an empty mapping, which a list of shifts (or
+    districts) refuses ("dict is not a subclass of Shift"): a shift has no sensible
+    hours of its own, so the whole item must be given first.
+    """
+    if list_key.endswith((".shifts", ".extra")):
+        example = f"{list_key}='[{{start_hour:16,hours:5,staff:0}}]'"
+        then = f"{list_key}.{index}.<field>=..." if index != "0" else typed
+        more = ""
+        if list_key.startswith("staffing.") and list_key.endswith(".extra"):
+            group = list_key[len("staffing."):-len(".extra")].replace(".roster", "")
+            more = f"; to add staff round the clock, one key: staffing.add.{group}=N"
+        return (f"{typed} (on the command line): {list_key} has no item {index} to change; give the whole shift "
+                f"first, e.g. {example} {then}{more}")
+    return (f"{typed} (on the command line): {list_key} has no item {index} to change; "
+            f"give the whole list first ({list_key}=[...])")
 
 
 def _missing_config(text: str, overrides: list[str]) -> str:

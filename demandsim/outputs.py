@@ -182,25 +182,29 @@ def headline_table(result: RunResult) -> str:
     rows = [
         ("999 calls offered", f"{k['calls_999_offered']:,}", ""),
         ("999 answered within 10 s", _pct(k["sl_999_10s"]), "standard 90%"),
-        ("999 abandoned", _pct(k["abandon_rate_999"]), ""),
+        ("999 abandoned", _pct(k["abandon_rate_999"]), "of 999 calls offered"),
         ("101 calls offered", f"{k['calls_101_offered']:,}", ""),
-        ("101 abandoned (any stage)", _pct(k["abandon_rate_101"]), "standard 5%"),
-        ("  of which on secondary line", _pct(k["abandon_rate_101_secondary"]), "share of forwarded"),
+        ("101 abandoned (any stage)", _pct(k["abandon_rate_101"]), "of 101 calls offered; standard 5%"),
+        ("  abandoned on the secondary line", _pct(k["abandon_rate_101_secondary"]),
+         "of the 101 calls forwarded to it (not of all 101 calls)"),
         ("999 redials from 101", f"{k['redials_999_from_101']:,}", ""),
         ("999 call-backs made", f"{k['callbacks_999']:,}", "to callers who hung up on 999"),
-        ("999 hang-ups never reached", _pct(k["abandoned_999_never_reached"]), "share of callers who hung up"),
-        ("attended within target: immediate", _pct(k["attend_within_target_immediate"]), "15 min"),
-        ("attended within target: priority", _pct(k["attend_within_target_priority"]), "60 min"),
-        ("attended within target: prompt", _pct(k["attend_within_target_prompt"]), "4 h"),
-        ("attended within target: all", _pct(k["attend_within_target_all"]), ""),
+        ("999 hang-ups never reached", _pct(k["abandoned_999_never_reached"]),
+         "of the 999 callers who hung up: no redial or call-back reached them"),
+        ("attended within target: immediate", _pct(k["attend_within_target_immediate"]),
+         "of immediate incidents; target 15 min"),
+        ("attended within target: priority", _pct(k["attend_within_target_priority"]),
+         "of priority incidents; target 60 min"),
+        ("attended within target: prompt", _pct(k["attend_within_target_prompt"]), "of prompt incidents; target 4 h"),
+        ("attended within target: all", _pct(k["attend_within_target_all"]), "of all incidents with a target"),
         ("units diverted to immediate incidents", f"{k['diversions']:,}", _diverted_from(result)),
         ("THRIVE reviews of incidents past target", f"{k['thrive_reviews']:,}",
          "review on" if result.config.review.enabled else "review off"),
         ("  victim updates made", f"{k['victim_updates_made']:,}", ""),
         ("  resolved by phone (not attended)", f"{k['resolved_by_phone_after_review']:,}", ""),
         ("  appointments booked / kept", f"{k['appointments_booked']:,}", _kept(k["appointments_kept_rate"])),
-        ("utilisation: call handlers", _pct(k["utilisation_call_handlers"]), ""),
-        ("utilisation: units", _pct(k["utilisation_units"]), ""),
+        ("utilisation: call handlers", _pct(k["utilisation_call_handlers"]), "busy share of rostered time"),
+        ("utilisation: units", _pct(k["utilisation_units"]), "busy share of available time (after breaks, abstraction)"),
         ("incidents waiting for a unit at the end", f"{k['backlog_end']:,}", ""),
         ("  backlog growth a day", _growth(k["backlog_growth_per_day"]), _verdict(k["stable"])),
     ]
@@ -208,7 +212,9 @@ def headline_table(result: RunResult) -> str:
     for area, kpis in reversed((result.by_area or {}).items()):  # with areas: each one's attendance
         neighbour = kpis["attended_by_neighbour"]
         rows.insert(at, (f"  in {area}", _pct(kpis["attend_within_target_all"]),
-                         "" if neighbour is None else f"{_pct(neighbour).strip()} by a neighbouring area's unit"))
+                         f"of {area}'s incidents with a target" + (
+                             "" if neighbour is None else f"; {_pct(neighbour).strip()} of those attended "
+                                                          "had a neighbouring area's unit")))
     width = max(len(r[0]) for r in rows)
     lines = [f"  {name:<{width}}  {value:>8}  {note}".rstrip() for name, value, note in rows]
     return "\n".join(lines + [f"WARNING: {w}" for w in capacity_warnings(k)])
@@ -222,7 +228,8 @@ def _diverted_from(result: RunResult) -> str:
 
 
 def _kept(rate) -> str:
-    return "" if rate is None else f"{_pct(rate).strip()} kept (unit on scene within the slot)"
+    return "" if rate is None else (f"{_pct(rate).strip()} kept: of the booked whose slot ended or who were "
+                                    "attended, a unit on scene within the slot")
 
 
 def _growth(per_day) -> str:

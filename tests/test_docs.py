@@ -175,6 +175,8 @@ def _resolves(cfg, key: str) -> bool:
             node = node[part]
         elif dataclasses.is_dataclass(node) and hasattr(node, part):
             node = getattr(node, part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):  # a command line's list.0.key
+            node = node[int(part)]
         else:
             return False
     return True

@@ -51,7 +51,9 @@ SHIFT_FIELDS = {
     "start_hour": "hour of the day the shift starts, 0-23",
     "hours": "length of the shift in hours, 1-168; a shift that runs past midnight carries into the "
              "next day, and Sunday night into Monday",
-    "staff": "people (or, for `staffing.units`, response units) on duty during the shift, >= 0",
+    "staff": "people (or, for `staffing.units`, response units) on duty during the shift, >= 0; in `extra` "
+             "it may be negative: that many taken away from the roster in the shift's hours (refused, naming "
+             "the hour, if fewer than 0 would be left)",
     "days": "weekdays on which the shift starts, from " + ", ".join(WEEKDAYS),
 }
 
@@ -269,7 +271,9 @@ def _shift_section() -> list[str]:
     lines += [
         "",
         "A roster is either `shifts` or 168 `hour_of_week` headcounts (Monday 00-01 first), not both; "
-        "`extra` shifts add on top of either. The headcount changes on the hour; people (or units) busy "
+        "`extra` shifts add on top of either (or, with negative `staff`, take away). Then "
+        "`staffing.scale.<group>` multiplies the roster per hour (rounded half up) and `staffing.add.<group>` "
+        "adds N in every hour. The headcount changes on the hour; people (or units) busy "
         "when their shift ends finish that piece of work first.",
     ]
     return lines

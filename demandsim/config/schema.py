@@ -90,8 +90,9 @@ class Shift:
 class Roster:
     """Headcount through the week: from shifts, or 168 hour-of-week numbers.
 
-    ``extra`` shifts add on top (e.g. a temporary extra shift; officers taken off
-    response to answer calls are ``staffing.officers_on_phones``).
+    ``extra`` shifts add on top (e.g. a temporary extra shift); an extra shift with
+    negative ``staff`` takes that many away in its hours (never below 0). Officers taken
+    off response to answer calls are ``staffing.officers_on_phones``.
     """
 
     shifts: List[Shift] = field(default_factory=list)
@@ -126,6 +127,28 @@ class StaffScale:
     digital_desk: float = 1.0
     #: multiplier on staffing.units (before officers on the phones are taken out)
     units: float = 1.0
+
+
+@dataclass
+class StaffAdd:
+    """One key per lever: people (or units) added to a group's roster in every hour of the week.
+
+    Added after ``staffing.scale`` (round(roster x scale) + N), before officers on the phones
+    are taken out of the units; may be negative (taken away), never leaving fewer than 0 on
+    duty in any hour. Units are force-wide: with areas, each area gets its ``units_share`` of
+    them, as of every rostered unit. 0 changes nothing.
+    """
+
+    #: added to staffing.call_handlers in every hour
+    call_handlers: int = 0
+    #: added to staffing.switchboard in every hour
+    switchboard: int = 0
+    #: added to staffing.secondary_handlers in every hour
+    secondary_handlers: int = 0
+    #: added to staffing.digital_desk.roster in every hour
+    digital_desk: int = 0
+    #: response units added to staffing.units in every hour (sweep one key: staffing.add.units=range(0,9))
+    units: int = 0
 
 
 @dataclass
@@ -164,6 +187,8 @@ class StaffingConfig:
     units: Roster = field(default_factory=Roster)
     #: multipliers on whole rosters, one per staff group (sweep one key: staffing.scale.units=0.8,1.0,1.2)
     scale: StaffScale = field(default_factory=StaffScale)
+    #: people added round the clock, one per staff group (sweep one key: staffing.add.units=0,2,4; may be < 0)
+    add: StaffAdd = field(default_factory=StaffAdd)
     #: response officers' time not available for incidents: abstraction and meal breaks
     response: ResponseConfig = field(default_factory=ResponseConfig)
     #: response officers answering calls at peak (moved from units to call handlers)

@@ -80,8 +80,10 @@ def break_share_by_hour_of_week(units, meal_break_min: float, break_from_hours: 
     ``units`` is the units :class:`Roster`. The officers of each shift of at least
     ``break_from_hours`` hours take ``meal_break_min`` spread over its hours (shorter
     shifts have no break); where shifts overlap the share is the average over the officers
-    on duty. A share, so scaling the roster or moving officers to the phones leaves it as
-    it is. An hour-of-week roster has no shifts to place breaks in: with breaks on, it is
+    on duty. A share, so scaling the roster, adding people round the clock
+    (``staffing.add.units``), taking people away with a negative ``extra`` shift or moving
+    officers to the phones leaves it as it is: those taken away are officers of the
+    rostered shifts, and their breaks go with them. An hour-of-week roster has no shifts to place breaks in: with breaks on, it is
     refused (give shifts, or headcounts net of breaks with ``meal_break_min`` 0).
 
     >>> from demandsim.config.schema import Roster, Shift
@@ -104,6 +106,8 @@ def break_share_by_hour_of_week(units, meal_break_min: float, break_from_hours: 
                           "give shifts, or net headcounts with meal_break_min 0")
     for part in ("shifts", "extra"):
         for i, shift in enumerate(getattr(units, part)):
+            if shift.staff < 0:  # people taken away: the others' share of breaks is unchanged
+                continue
             if shift.hours < break_from_hours:
                 np.add.at(on_duty, _hours_of(shift), shift.staff)
                 continue

@@ -4,12 +4,21 @@ A roster is either shifts (start hour, length, headcount, weekdays) or 168
 hour-of-week headcounts; ``extra`` shifts add on top. A shift that runs past
 midnight carries into the next day, and Sunday night into Monday.
 
+An ``extra`` shift may have negative ``staff``: it takes that many people away from
+the roster in its hours (officers taken off response for a few hours, a desk closed
+for training), so a lever can be stated against the roster as it is, without
+rewriting it. The roster may not go below nobody: the first hour where it would is
+named in the error (``Mon 16:00``). The shifts themselves stay >= 0.
+
 Example:
     >>> from demandsim.config.schema import Roster, Shift
     >>> r = Roster(shifts=[Shift(start_hour=22, hours=4, staff=3, days=["Sun"])])
     >>> week = headcount_by_hour_of_week(r, "staffing.x")
     >>> int(week[6 * 24 + 23]), int(week[0]), int(week[1]), int(week[2])
     (3, 3, 3, 0)
+    >>> r.extra = [Shift(start_hour=23, hours=1, staff=-2, days=["Sun"])]
+    >>> int(headcount_by_hour_of_week(r, "staffing.x")[6 * 24 + 23])
+    1
 """
 
 from __future__ import annotations
@@ -22,12 +31,13 @@ from demandsim.errors import INT_MAX, ConfigError, whole_number
 HOURS_PER_WEEK = 168
 
 
-def _add_shifts(week: list[int], shifts, key: str) -> None:
+def _add_shifts(week: list[int], shifts, key: str, may_take_away: bool = False) -> None:
+    """Add each shift's staff to ``week`` in its hours; ``may_take_away``: staff may be < 0 (extra shifts)."""
     for i, shift in enumerate(shifts):
         where = f"{key}[{i}]"
         start = whole_number(shift.start_hour, f"{where}.start_hour", 0, 23)
         hours = whole_number(shift.hours, f"{where}.hours", 1, HOURS_PER_WEEK)
-        staff = whole_number(shift.staff, f"{where}.staff", 0)
+        staff = whole_number(shift.staff, f"{where}.staff", -INT_MAX if may_take_away else 0)
         if isinstance(shift.days, str) or not hasattr(shift.days, "__iter__"):
             raise ConfigError(f"{where}.days", shift.days, f"a list of weekdays ({', '.join(WEEKDAYS)})")
         for day in shift.days:
@@ -57,9 +67,33 @@ def headcount_by_hour_of_week(roster, key: str) -> np.ndarray:
             raise ConfigError(f"{key}.hour_of_week", f"{len(counts)} values", "needs exactly 168 headcounts")
         week = [whole_number(n, f"{key}.hour_of_week[{h}]", 0) for h, n in enumerate(counts)]
     _add_shifts(week, roster.shifts, f"{key}.shifts")
-    _add_shifts(week, roster.extra, f"{key}.extra")
+    _add_shifts(week, roster.extra, f"{key}.extra", may_take_away=True)
+    if min(week) < 0:
+        _refuse_below_nobody(week, roster.extra, key)
     if max(week) > INT_MAX:
         hour = week.index(max(week))
         raise ConfigError(key, f"{max(week)} on duty in hour {hour} of the week",
                           f"more than the engines count (at most {INT_MAX})")
     return np.asarray(week, dtype=np.int64)
+
+
+def _refuse_below_nobody(week: list[int], extra, key: str) -> None:
+    """ConfigError for the first hour of the week where the extra shifts take away more than
+    the roster has, naming the first extra shift that takes people away then."""
+    from demandsim.model.staffing import hour_name
+
+    hour = next(h for h, n in enumerate(week) if n < 0)
+    takers = [(i, -shift.staff * _times_on_duty(shift, hour)) for i, shift in enumerate(extra) if shift.staff < 0]
+    takers = [(i, n) for i, n in takers if n > 0]
+    taken = sum(n for _, n in takers)
+    left = week[hour] + taken
+    first = takers[0][0]
+    raise ConfigError(f"{key}.extra[{first}].staff", extra[first].staff,
+                      f"takes {taken} away at {hour_name(hour)}, when {left} "
+                      f"{'is' if left == 1 else 'are'} rostered: the roster cannot go below 0")
+
+
+def _times_on_duty(shift, hour: int) -> int:
+    """How many of ``shift``'s starts (one per day; already checked) cover ``hour`` of the week."""
+    return sum((hour - (WEEKDAYS.index(day) * 24 + shift.start_hour)) % HOURS_PER_WEEK < shift.hours
+               for day in shift.days)

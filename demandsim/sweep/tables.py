@@ -111,7 +111,7 @@ def describe_missing(missing: list[PlannedRun]) -> list[str]:
 
 #: the KPIs the digest shows per point: (KPI, column title, shown as a percentage)
 HEADLINE = [("sl_999_10s", "999 in 10 s", True), ("abandon_rate_101", "101 abandoned", True),
-            ("attend_within_target_all", "attended in target", True),
+            ("attend_within_target_all", "attended (all)", True),
             ("utilisation_call_handlers", "handlers busy", True)]
 
 
@@ -124,8 +124,13 @@ def _fmt(mean, half, pct: bool) -> str:
     return text
 
 
+#: the grades whose attendance the digest shows under each point (the headline column is all grades)
+DIGEST_GRADES = ["immediate", "priority", "prompt"]
+
+
 def sweep_digest(agg: Aggregate, took: float, sweep_dir: Path) -> str:
-    """A few lines for the terminal: per point, the headline KPIs with 95% half-widths."""
+    """A few lines for the terminal: per point, the headline KPIs with 95% half-widths, and under
+    it attendance within target per grade (all grades together hide which one misses)."""
     lines = []
     summary = agg.summary
     if not summary.empty:
@@ -141,6 +146,11 @@ def sweep_digest(agg: Aggregate, took: float, sweep_dir: Path) -> str:
                 cells.append(f"{_fmt(by['mean'].get(kpi), by['half_width'].get(kpi), pct):>16}"
                              if kpi in by.index else f"{'n/a':>16}")
             lines.append(f"  {labels[point]:<{width}}  {'  '.join(cells)}")
+            grades = [(g, f"attend_within_target_{g}") for g in DIGEST_GRADES]
+            if any(kpi in by.index for _, kpi in grades):
+                lines.append("    attended in target by grade: " + ", ".join(
+                    f"{g} {_fmt(by['mean'].get(kpi), by['half_width'].get(kpi), True) if kpi in by.index else 'n/a'}"
+                    for g, kpi in grades))
         if summary["half_width"].notna().any():
             lines.append("  (mean of replications ± half-width of the 95% confidence interval)")
     if agg.missing:
