@@ -90,11 +90,11 @@ def parse_days(days, key: str = "window.days") -> list[str]:
         raise ConfigError(key, days, f"must be a list of weekdays from {', '.join(WEEKDAYS)}, e.g. [Fri,Sat]")
     if not days:
         raise ConfigError(key, "[]", "an empty window: name at least one day (null is every day)")
-    for day in days:
+    for i, day in enumerate(days):
         if day not in WEEKDAYS:
             raise ConfigError(key, day, f"not a weekday; use {', '.join(WEEKDAYS)}")
-    if len(set(days)) != len(days):
-        raise ConfigError(key, list(days), "a day is listed twice")
+        if day in days[:i]:
+            raise ConfigError(key, day, "listed twice")
     return [str(d) for d in days]
 
 

@@ -36,10 +36,12 @@ def figures(data) -> list[tuple[str, str, list]]:
                          [("chart-attendance", charts.attendance_chart(data))]))
         sections.append((f"101 abandonment against {against}",
                          "Share of 101 calls that ended abandoned, at the switchboard or on the secondary line; "
-                         "dashed line: the 5% standard." + over, [("chart-abandon-101", charts.abandonment_chart(data))]))
+                         "dashed line: the 5% standard." + over,
+                         [("chart-abandon-101", charts.abandonment_chart(data))]))
         sections.append((f"999 answered within 10 seconds against {against}",
                          "Share of 999 calls answered within 10 s (abandoned calls count as not answered); "
-                         "dashed line: the 90% expectation." + over, [("chart-sl-999", charts.service_level_chart(data))]))
+                         "dashed line: the 90% expectation." + over,
+                         [("chart-sl-999", charts.service_level_chart(data))]))
     heat = charts.heatmap_charts(data, data.chosen)
     sections.append((f"Where in the week: {data.chosen_label}",
                      "One run, measured period only. Each cell is one hour of the week; a shift gap shows as a "

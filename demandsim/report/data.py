@@ -387,7 +387,7 @@ def swept_shift(data: ReportData, key: str):
     from demandsim.window import shift_window
 
     found = _SHIFT_STAFF.match(key)
-    if found is None:
+    if found is None or data.chosen is None:  # no run to read the shift from (a report built by hand)
         return None
     node = data.chosen.config
     for part in found.group(1).split("."):
@@ -438,7 +438,7 @@ def which_answer(data: ReportData) -> str | None:
 
     >>> run = RunData(Path("."), {}, {}, None, None, None)
     >>> which_answer(ReportData(Path("."), "s", True, run, "", [], "", swept_keys=["x"], window="17:00-03:00, Fri"))
-    'Every standard is read over the runs' window (window.hours, window.days): 17:00-03:00, Fri.'
+    "Every standard is read over the runs' window (window.hours, window.days): 17:00-03:00, Fri."
     """
     sentences = []
     if data.window:
