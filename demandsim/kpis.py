@@ -276,7 +276,7 @@ def line_kpis(calls: pd.DataFrame, after_999: np.ndarray | None = None) -> dict:
     }
 
 
-def recontact_kpis(calls: pd.DataFrame, warmup_s: float) -> dict:
+def recontact_kpis(calls: pd.DataFrame, warmup_s: float, counted: np.ndarray | None = None) -> dict:
     """What became of 999 callers who hung up in the 999 queue, from the whole calls table.
 
     - ``callbacks_999``: call-backs a call handler made (rang: the caller reached or not),
@@ -286,6 +286,9 @@ def recontact_kpis(calls: pd.DataFrame, warmup_s: float) -> dict:
       hung up after the warm-up, the share no 999 handler reached by the end of the run (no
       redial or transfer answered, no call-back that reached them); None if there are none.
 
+    ``counted``: the rows that count (default: offered after the warm-up; a window's KPIs pass
+    those offered in its hours too); the contacts that reached a caller count from the whole table.
+
     >>> calls = pd.DataFrame({"line": ["999", "999", "999", "999"],
     ...     "origin": ["original", "callback", "original", "redial"],
     ...     "outcome": ["abandoned", "answered", "abandoned", "abandoned"],
@@ -294,7 +297,7 @@ def recontact_kpis(calls: pd.DataFrame, warmup_s: float) -> dict:
     {'callbacks_999': 1, 'redials_999_from_999': 1, 'abandoned_999_never_reached': 0.5}
     """
     origin, outcome = calls["origin"], calls["outcome"]
-    measured = calls["t_offer"].to_numpy() >= warmup_s
+    measured = calls["t_offer"].to_numpy() >= warmup_s if counted is None else counted
     is_999 = _is(calls["line"], "999")
     callbacks = is_999 & _is(origin, "callback") & _is(outcome, "answered", "callback_unreached") & measured
     caller = calls["origin_call_id"].to_numpy()
@@ -473,18 +476,23 @@ def busy_within_and_over(iv: pd.DataFrame, group: str, warmup_s: float) -> tuple
     return float(within.sum()), float((busy - within).sum()), float(available.sum())
 
 
-def utilisation_kpis(records: RunRecords, model: ModelParts) -> dict:
-    """Busy time within the available headcount over available time, in the measured hours (never above 1)."""
+def utilisation_kpis(intervals: pd.DataFrame, warmup_s: float) -> dict:
+    """Busy time within the available headcount over available time, in the measured hours (never above 1).
+
+    ``intervals``: the run's hourly table, or the rows of a window's hours (demandsim.window):
+    the hours are whole clock hours, so over a window this is exactly busy over rostered (units:
+    available) in those hours.
+    """
     out = {}
     for group in UTILISATION_GROUPS:
-        within, _, available = busy_within_and_over(records.intervals, group, model.warmup_s)
+        within, _, available = busy_within_and_over(intervals, group, warmup_s)
         out[f"utilisation_{group}"] = within / available if available > 0 else None
     return out
 
 
-def overtime_hours(records: RunRecords, model: ModelParts) -> dict:
+def overtime_hours(intervals: pd.DataFrame, warmup_s: float) -> dict:
     """Per staff group, hours busy above the available headcount in the measured hours (for summary.json counts)."""
-    return {f"overtime_hours_{group}": busy_within_and_over(records.intervals, group, model.warmup_s)[1] / 3600.0
+    return {f"overtime_hours_{group}": busy_within_and_over(intervals, group, warmup_s)[1] / 3600.0
             for group in STAFF_GROUPS}
 
 
@@ -665,20 +673,47 @@ def backlog_kpis(intervals: pd.DataFrame, incidents: pd.DataFrame, warmup_s: flo
 
 def kpis_and_counts(records: RunRecords, model: ModelParts) -> tuple[dict, dict]:
     """All KPIs of shared/KPIS.md for one run, and its :func:`counts`; the warm-up cut off once."""
-    calls = measured_calls(records.calls, model.warmup_s)
-    incidents = measured_incidents(records.incidents, model.warmup_s)
-    measured = records.calls["t_offer"].to_numpy() >= model.warmup_s
-    kpis = line_kpis(calls, follows_999(records.calls)[measured])
+    return measured_kpis(records, model.warmup_s, model.horizon_s)
+
+
+def measured_kpis(records: RunRecords, warmup_s: float, end_s: float, window=None) -> tuple[dict, dict]:
+    """:func:`kpis_and_counts` from the tables alone: the run's warm-up and end in seconds.
+
+    ``window`` (a :class:`demandsim.window.Window`) restricts every KPI to the calls offered,
+    and the incidents whose call started, in its hours of the week (after warm-up), and the
+    utilisation KPIs to the staff busy and on duty in its hours: the same functions over fewer
+    rows, so a window KPI means what the whole-run KPI means. Two KPIs are of the run, not of
+    hours of the week: ``backlog_end`` counts the incidents of the window's hours still waiting
+    at the end (whenever their call came, as the whole-run one does), and
+    ``backlog_growth_per_day`` and ``stable`` are null (their trend is over whole days;
+    the whole-run KPIs judge it).
+    """
+    calls, incidents, intervals = records.calls, records.incidents, records.intervals
+    measured = calls["t_offer"].to_numpy() >= warmup_s
+    started = incidents["t_call_start"].to_numpy() >= warmup_s
+    if window is not None:
+        measured &= window.contains(calls["hour_of_week"].to_numpy())
+        in_hours = window.contains(incidents["hour_of_week"].to_numpy())
+        started &= in_hours
+        intervals = intervals.loc[window.contains(intervals["hour_of_week"].to_numpy())]
+    measured_calls_ = calls.loc[measured, CALL_KPI_COLUMNS]
+    measured_incidents_ = incidents.loc[started, INCIDENT_KPI_COLUMNS]
+    kpis = line_kpis(measured_calls_, follows_999(calls)[measured])
     # a caller's later contacts may come after the warm-up and the first before it: the whole table
-    kpis.update(recontact_kpis(records.calls, model.warmup_s))
-    incident_kpis, censored = attendance_kpis(incidents, model.horizon_s)
+    kpis.update(recontact_kpis(calls, warmup_s, counted=measured))
+    incident_kpis, censored = attendance_kpis(measured_incidents_, end_s)
     kpis.update(incident_kpis)
-    diverted, diverted_counts = diversion_kpis(incidents)
+    diverted, diverted_counts = diversion_kpis(measured_incidents_)
     kpis.update(diverted)
-    kpis.update(review_kpis(incidents))
-    kpis.update(utilisation_kpis(records, model))
-    # the backlog at the end counts incidents from the warm-up too: the whole table
-    kpis.update(backlog_kpis(records.intervals, records.incidents, model.warmup_s, model.horizon_s))
-    waiting_apart = {"appointments_waiting_at_end": appointments_waiting_at(records.incidents, model.horizon_s)}
-    return kpis, {**counts(calls, incidents), **censored, **diverted_counts, **waiting_apart,
-                  **overtime_hours(records, model)}
+    kpis.update(review_kpis(measured_incidents_))
+    kpis.update(utilisation_kpis(intervals, warmup_s))
+    if window is None:
+        # the backlog at the end counts incidents from the warm-up too: the whole table
+        kpis.update(backlog_kpis(intervals, incidents, warmup_s, end_s))
+        waiting = incidents
+    else:
+        waiting = incidents.loc[in_hours]
+        kpis.update({"backlog_end": backlog_at(waiting, end_s), "backlog_growth_per_day": None, "stable": None})
+    waiting_apart = {"appointments_waiting_at_end": appointments_waiting_at(waiting, end_s)}
+    return kpis, {**counts(measured_calls_, measured_incidents_), **censored, **diverted_counts, **waiting_apart,
+                  **overtime_hours(intervals, warmup_s)}

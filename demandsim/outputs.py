@@ -89,8 +89,11 @@ def summary(result: RunResult, config_yaml_text: str | None = None) -> dict:
     cfg = result.config
     # with areas (more than one), the attendance KPIs of each: shared/KPIS.md's by_area
     by_area = {} if result.by_area is None else {"by_area": result.by_area}
+    # with window.hours or window.days set, every KPI over that window too (demandsim.window)
+    window = {} if result.window is None else {"window": result.window}
     return {
         "kpis": result.kpis,
+        **window,
         **by_area,
         "warnings": capacity_warnings(result.kpis),
         "scenario": cfg.scenario_name,

@@ -19,9 +19,10 @@ from pathlib import Path
 from demandsim.config.schema import Config
 from demandsim.engines import get_engine
 from demandsim.errors import INT_MAX, ConfigError
-from demandsim.kpis import area_kpis, kpis_and_counts
+from demandsim.kpis import area_kpis, kpis_and_counts, measured_kpis
 from demandsim.model.plan import ModelParts, available_memory, build_plan, readable_bytes
 from demandsim.records import RunRecords
+from demandsim.window import check_window
 
 
 #: memory a replication takes before any runs, in a run's list of replications and a sweep's
@@ -41,6 +42,9 @@ class RunResult:
     timings: dict = field(default_factory=dict)
     #: the attendance KPIs per area (demandsim.kpis.area_kpis), None with one area
     by_area: dict | None = None
+    #: summary.json's ``window`` block: {"hours", "days", "kpis"} over window.hours and
+    #: window.days (demandsim.window), None when no window is set
+    window: dict | None = None
 
 
 def check_replications(cfg: Config) -> None:
@@ -77,6 +81,7 @@ def simulate(cfg: Config, progress: bool | None = None, on_progress: Callable[[f
     ``result.config`` is ``cfg`` as given; the draws use :func:`effective_seed`.
     """
     check_replications(cfg)
+    window = check_window(cfg)
     show = cfg.run.progress if progress is None else progress
     engine = get_engine(cfg.run.engine)
     started = time.perf_counter()
@@ -99,9 +104,13 @@ def simulate(cfg: Config, progress: bool | None = None, on_progress: Callable[[f
     ran = time.perf_counter()
     kpis, counts = kpis_and_counts(records, plan.model)
     by_area = area_kpis(records.incidents, plan.model)
+    in_window = None
+    if window is not None:  # the same KPI functions over the window's rows (demandsim.kpis.measured_kpis)
+        in_window = {**window.block(),
+                     "kpis": measured_kpis(records, plan.model.warmup_s, plan.model.horizon_s, window)[0]}
     counts["calls_simulated"] = int(len(records.calls))
     timings = {"draw_s": drawn - started, "engine_s": ran - drawn, "kpis_s": time.perf_counter() - ran}
-    return RunResult(cfg, plan.model, records, kpis, counts, timings, by_area)
+    return RunResult(cfg, plan.model, records, kpis, counts, timings, by_area, in_window)
 
 
 def _progress_bar(cfg: Config, show: bool):

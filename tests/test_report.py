@@ -83,10 +83,13 @@ def test_standards_and_goal_lines_are_drawn(sweep_report):
 def test_smallest_staffing_table(sweep_report):
     out, page = sweep_report
     data = load(out)
-    rows = smallest_staffing(data)
+    every = smallest_staffing(data)
     key = "staffing.call_handlers.shifts.2.staff"
-    assert {r["key"] for r in rows} == {key}
+    assert {r["key"] for r in every} == {key}
+    # the key is one shift's staff: each standard over the whole week, then over that shift's hours
+    rows = [r for r in every if r["over"] == "whole week"]
     assert len(rows) == 5  # 999, 101 and three grades
+    assert [r["over"] for r in every[5:]] == ["the hours of staffing.call_handlers.shifts.2 (17:00-03:00, every day)"] * 5
     # each answer is the one the sweep's own intervals give (two points: 3 and 5 handlers)
     summary = data.summary
     for std, r in zip(data.standards, rows):

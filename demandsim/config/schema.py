@@ -530,6 +530,20 @@ class ReportConfig:
 
 
 @dataclass
+class WindowConfig:
+    """Hours and days every KPI is also given over (summary.json's ``window`` block, the sweep
+    tables' ``window.*`` KPIs, the report's standards): calls offered and incidents whose call
+    started in those hours, after warm-up (demandsim/window.py). Both null: no window."""
+
+    #: "START-END" in whole hours of the clock, START 0-23, END 1-24; END below START wraps midnight
+    #: ("17-03": 17:00 to 03:00); null: the whole day (as "0-24")
+    hours: Optional[str] = None
+    #: the weekdays on which the window starts (Mon..Sun), as a shift's days: [Fri] with 17-03 is
+    #: Friday 17:00 to Saturday 03:00; null: every day
+    days: Optional[List[str]] = None
+
+
+@dataclass
 class PathsConfig:
     #: folder that relative paths in the config (empirical distributions' csv) start from
     data_dir: str = "."
@@ -554,6 +568,8 @@ class Config:
     areas: AreasConfig = field(default_factory=AreasConfig)
     run: RunConfig = field(default_factory=RunConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    #: KPIs over a window of hours and days too (both null: none)
+    window: WindowConfig = field(default_factory=WindowConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     #: plain parameters of the validation scenarios (servers, rates, ...)
     validation: Optional[Dict[str, Any]] = None

@@ -25,19 +25,23 @@ def figures(data) -> list[tuple[str, str, list]]:
     from demandsim.report import charts
 
     sections = []
+    # with a window the sweep charts draw its KPIs, as the standards read them: say so under each
+    over = f" Over the runs' window only: {data.window}." if data.window else ""
     if data.is_sweep and data.x_key is not None:
         against = "staffing" if data.x_key.startswith("staffing.") or data.x_key in (
             "validation.servers", "validation.units") else data.x_key
         sections.append((f"Attendance within target against {against}",
                          "Share of each grade's incidents attended within the grade's target, from the start of "
-                         "the call; dashed lines: each grade's goal share.",
+                         "the call; dashed lines: each grade's goal share." + over,
                          [("chart-attendance", charts.attendance_chart(data))]))
         sections.append((f"101 abandonment against {against}",
                          "Share of 101 calls that ended abandoned, at the switchboard or on the secondary line; "
-                         "dashed line: the 5% standard.", [("chart-abandon-101", charts.abandonment_chart(data))]))
+                         "dashed line: the 5% standard." + over,
+                         [("chart-abandon-101", charts.abandonment_chart(data))]))
         sections.append((f"999 answered within 10 seconds against {against}",
                          "Share of 999 calls answered within 10 s (abandoned calls count as not answered); "
-                         "dashed line: the 90% expectation.", [("chart-sl-999", charts.service_level_chart(data))]))
+                         "dashed line: the 90% expectation." + over,
+                         [("chart-sl-999", charts.service_level_chart(data))]))
     heat = charts.heatmap_charts(data, data.chosen)
     sections.append((f"Where in the week: {data.chosen_label}",
                      "One run, measured period only. Each cell is one hour of the week; a shift gap shows as a "

@@ -63,7 +63,9 @@ def footer(fig: go.Figure, data: ReportData, source: str) -> go.Figure:
 
 def _series(data: ReportData, kpi: str):
     """(label, frame sorted by x) per setting of the non-x swept keys, for one KPI."""
-    part = data.summary[data.summary["kpi"] == kpi]
+    # a standard's KPI is read as the standard reads it: over the runs' window when they set one
+    column = next((s.column for s in data.standards if s.kpi == kpi), kpi)
+    part = data.summary[data.summary["kpi"] == column]
     if not data.series_keys:
         yield "", part.sort_values(data.x_key)
         return

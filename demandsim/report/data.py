@@ -19,8 +19,10 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from demandsim.config.schema import DEPLOYED_GRADES
 from demandsim.errors import ConfigError
 from demandsim.outputs import is_complete_run, read_yaml
 from demandsim.stats import Interval
+from demandsim.sweep.tables import WINDOW_PREFIX
 
 #: keys left out of a sweep's shared-config hash: they vary between its runs by design
 PER_RUN_KEYS = ("run.seed", "run.replication", "run.replications", "run.progress")
@@ -51,6 +54,11 @@ class Standard:
     value: float
     at_least: bool
     note: str = ""
+    #: the sweep tables' KPI this standard reads: ``kpi``, or ``window.<kpi>`` when the runs set a window
+    column: str = ""
+
+    def __post_init__(self) -> None:
+        self.column = self.column or self.kpi
 
     def met(self, interval: Interval) -> bool:
         return interval.above(self.value) if self.at_least else interval.below(self.value)
@@ -94,6 +102,8 @@ class ReportData:
     series_keys: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     replications: int = 1
+    #: the runs' window (window.hours, window.days) in words, when they set one: the standards read it
+    window: str | None = None
 
 
 # ----------------------------------------------------------------- loading
@@ -181,9 +191,10 @@ def load(folder: Path, run: str | None = None) -> ReportData:
         raise ReportError(f"{folder}: no such folder")
     if not (folder / sw.MANIFEST).is_file():
         data = load_run(folder)
-        std = standards(data.config)
+        window = window_in_words(data.config)
+        std = over_window(standards(data.config), window)
         return ReportData(folder, str(data.summary.get("scenario", "")), False, data, "this run", std,
-                          str(data.summary.get("config_hash", "")))
+                          str(data.summary.get("config_hash", "")), window=window)
     agg = sw.write_tables(folder)
     if agg.runs.empty:
         raise ReportError(f"{folder}: no finished run in this sweep yet (re-run the sweep command to complete it)")
@@ -200,9 +211,38 @@ def load(folder: Path, run: str | None = None) -> ReportData:
     # runs share (reading all 200 of a sweep's took two seconds)
     configs = [read_yaml(folder / d / "config.yaml") for d in runs.drop_duplicates("point")["run_dir"]]
     names = list(dict.fromkeys(str(c.get("scenario_name", "")) for c in configs))
+    windows = {window_in_words(c) for c in configs}
+    if len(windows) > 1:  # a standard read over one run's window would not be the others'
+        raise ReportError(f"{folder}: the runs set different windows ({', '.join(sorted(map(str, windows)))}); "
+                          "report on a sweep with one window.hours and window.days")
+    window = windows.pop()
     return ReportData(folder, ", ".join(names) or str(agg.manifest.get("scenario", "")), True, chosen,
-                      label, standards(chosen.config), shared_config_hash(configs), runs, agg.summary, swept,
-                      x_key, series, sw.describe_missing(agg.missing), int(agg.manifest.get("replications", 1)))
+                      label, over_window(standards(chosen.config), window), shared_config_hash(configs), runs,
+                      agg.summary, swept, x_key, series, sw.describe_missing(agg.missing),
+                      int(agg.manifest.get("replications", 1)), window)
+
+
+def window_in_words(config: dict) -> str | None:
+    """A run's window (``window.hours``, ``window.days`` of its config.yaml) in words, None without one.
+
+    >>> window_in_words({"window": {"hours": "17-03", "days": ["Fri", "Sat"]}})
+    '17:00-03:00, Fri, Sat'
+    >>> window_in_words({}) is None
+    True
+    """
+    from demandsim.config.schema import WindowConfig
+    from demandsim.window import window_from_config
+
+    block = config.get("window") or {}
+    window = window_from_config(WindowConfig(block.get("hours"), block.get("days")))
+    return None if window is None else window.label
+
+
+def over_window(stds: list[Standard], window: str | None) -> list[Standard]:
+    """The standards read over the runs' window (``window.<kpi>`` of the sweep tables) when they set one."""
+    if window is None:
+        return stds
+    return [dataclasses.replace(s, column=f"{WINDOW_PREFIX}{s.kpi}", label=f"{s.label}, {window}") for s in stds]
 
 
 def _choose_run(runs: pd.DataFrame, x_key: str | None, wanted: str | None) -> pd.Series:
@@ -268,20 +308,38 @@ def smallest_staffing(data: ReportData) -> list[dict]:
     (:func:`least_from_which_all_meet`); when it is also met at a smaller value below one
     that fails (results not monotone in the key), the row's ``note`` says so. With other
     keys swept too, there is one row per setting of the other keys.
+
+    Each row says which hours it is ``over``: the runs' window (window.hours, window.days) when
+    they set one, else the whole week. When a swept key is one shift's staff
+    (``staffing.<group>.shifts.<i>.staff``, or ``extra``), its rows come twice: over the whole
+    week (or window), and over that shift's own hours (:func:`swept_shift`, computed from each
+    run's tables by :func:`shift_summary`), the answer for that shift (:func:`which_answer`).
     """
     if not data.is_sweep or not data.swept_keys:
         return []
-    summary = data.summary
+    rows = _least_values(data, data.summary, data.standards, data.window or "whole week", data.swept_keys)
+    for key in data.swept_keys:  # a shift's staff: its standards over its own hours too, unasked
+        window = swept_shift(data, key)
+        if window is not None:
+            own = standards(data.chosen.config)  # the whole-run KPIs' names, read over the shift's hours
+            rows += _least_values(data, shift_summary(data, window, own), own, window.label, [key])
+    return rows
+
+
+def _least_values(data: ReportData, summary: pd.DataFrame, stds: list[Standard], over: str,
+                  keys: list[str]) -> list[dict]:
+    """:func:`smallest_staffing`'s rows for the swept ``keys`` from a summary table (a ``kpi`` per row,
+    read as each standard's ``column``), each row saying which hours it is ``over``."""
     rows = []
-    numeric = [k for k in data.swept_keys if all(_is_number(v) for v in summary[k].dropna())]
+    numeric = [k for k in keys if all(_is_number(v) for v in summary[k].dropna())]
     for key in numeric:  # "least value" means nothing for a scenario name
         others = [k for k in data.swept_keys if k != key]
         groups = summary.groupby(others, dropna=False, sort=True) if others else [((), summary)]
         for other_values, group in groups:
             other_values = other_values if isinstance(other_values, tuple) else (other_values,)
             setting = sw.point_label(dict(zip(others, other_values)))
-            for std in data.standards:
-                part = group[group["kpi"] == std.kpi]
+            for std in stds:
+                part = group[group["kpi"] == std.column]
                 note = ""
                 if part.empty or part["mean"].isna().all():
                     answer = "not measured (nothing to measure in these runs)"
@@ -303,8 +361,96 @@ def smallest_staffing(data: ReportData) -> list[dict]:
                     if unknown:
                         notes.append(f"no confidence interval at {', '.join(unknown)} (counted as not met)")
                     note = "; ".join(notes)
-                rows.append({"key": key, "setting": setting, "standard": std.text, "least": answer, "note": note})
+                rows.append({"key": key, "setting": setting, "over": over, "standard": std.text, "least": answer,
+                             "note": note})
     return rows
+
+
+#: a swept key that is one shift's headcount: the roster's key, shifts or extra, and the shift's index
+_SHIFT_STAFF = re.compile(r"^(staffing\.[\w.]+)\.(shifts|extra)\.(\d+)\.staff$")
+
+
+def swept_shift(data: ReportData, key: str):
+    """The hours of the shift whose staff ``key`` is (a :class:`demandsim.window.Window`), or None when
+    ``key`` is not one shift's staff (read from the per-run charts' run's config: a sweep of a
+    shift's staff changes nothing else of it).
+
+    >>> run = RunData(Path("."), {}, {"staffing": {"call_handlers": {"shifts": [{}, {}, {"start_hour": 17,
+    ...     "hours": 10, "staff": 3, "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}]}}}, None, None, None)
+    >>> d = ReportData(Path("."), "s", True, run, "", [], "")
+    >>> swept_shift(d, "staffing.call_handlers.shifts.2.staff").label
+    'the hours of staffing.call_handlers.shifts.2 (17:00-03:00, every day)'
+    >>> swept_shift(d, "staffing.scale.units") is None
+    True
+    """
+    from demandsim.config.schema import WEEKDAYS
+    from demandsim.window import shift_window
+
+    found = _SHIFT_STAFF.match(key)
+    if found is None or data.chosen is None:  # no run to read the shift from (a report built by hand)
+        return None
+    node = data.chosen.config
+    for part in found.group(1).split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    shifts = node.get(found.group(2)) if isinstance(node, dict) else None
+    index = int(found.group(3))
+    if not isinstance(shifts, list) or index >= len(shifts):
+        return None
+    shift = shifts[index]
+    start, hours, days = int(shift["start_hour"]), int(shift["hours"]), list(shift["days"])
+    end = (start + hours) % 24
+    when = f"{start:02d}:00-{end:02d}:00" if hours < 24 else f"{hours} h from {start:02d}:00"
+    on = "every day" if sorted(days, key=WEEKDAYS.index) == WEEKDAYS else ", ".join(days)
+    shift_key = f"{found.group(1)}.{found.group(2)}.{index}"
+    return shift_window(start, hours, days, f"the hours of {shift_key} ({when}, {on})")
+
+
+def shift_summary(data: ReportData, window, stds: list[Standard]) -> pd.DataFrame:
+    """sweep_summary.parquet's rows for the standards' KPIs over ``window``'s hours, per point.
+
+    Each run's KPIs come from its own tables (calls, incidents, intervals) by the functions that
+    make the whole-run KPIs (:func:`demandsim.kpis.measured_kpis`), then a 95% t interval over
+    each point's replications, as :func:`demandsim.sweep.aggregate` does.
+    """
+    from demandsim.records import RunRecords
+    from demandsim.stats import t_interval
+
+    names = list(dict.fromkeys(s.kpi for s in stds))
+    per_run = []
+    for _, row in data.runs.iterrows():
+        run = load_run(data.folder / row["run_dir"])
+        values, _ = kpis.measured_kpis(RunRecords(run.calls, run.incidents, run.intervals), run.warmup_s,
+                                       float(run.summary["days"]) * 86400.0, window)
+        per_run.append({"point": row["point"], **{k: row[k] for k in data.swept_keys},
+                        **{n: np.nan if values[n] is None else float(values[n]) for n in names}})
+    table = pd.DataFrame(per_run)
+    out = []
+    for point, group in table.groupby("point", sort=True):
+        for name in names:
+            est = t_interval(group[name].to_numpy())
+            out.append({"point": point, **{k: group[k].iloc[0] for k in data.swept_keys}, "kpi": name, "n": est.n,
+                        "mean": est.mean, "sd": est.sd, "ci_low": est.low, "ci_high": est.high})
+    return pd.DataFrame(out, columns=["point", *data.swept_keys, "kpi", "n", "mean", "sd", "ci_low", "ci_high"])
+
+
+def which_answer(data: ReportData) -> str | None:
+    """A sentence for the smallest-staffing table: which hours its answers are over, and which to use.
+
+    >>> run = RunData(Path("."), {}, {}, None, None, None)
+    >>> which_answer(ReportData(Path("."), "s", True, run, "", [], "", swept_keys=["x"], window="17:00-03:00, Fri"))
+    "Every standard is read over the runs' window (window.hours, window.days): 17:00-03:00, Fri."
+    """
+    sentences = []
+    if data.window:
+        sentences.append(f"Every standard is read over the runs' window (window.hours, window.days): {data.window}.")
+    for key in data.swept_keys:
+        window = swept_shift(data, key)
+        if window is not None:
+            whole = f"the window {data.window}" if data.window else "the whole week"
+            sentences.append(f"{key} is the staff of one shift, who answer only the calls of its hours: the answer "
+                             f"to use is the one over {window.label}; the one over {whole} is shown for comparison "
+                             "(the shift's own hours can need more staff than a wider span of hours shows).")
+    return " ".join(sentences) or None
 
 
 def least_from_which_all_meet(met: dict) -> tuple[object, list]:

@@ -18,7 +18,7 @@ import html
 import plotly.io as pio
 
 from demandsim import __version__
-from demandsim.report.data import ReportData, capacity_warnings
+from demandsim.report.data import ReportData, capacity_warnings, which_answer
 
 CSS = """
 body { font-family: Arial, Helvetica, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
@@ -51,7 +51,12 @@ def chart_div(fig, div_id: str) -> str:
 
 def kpi_table(data: ReportData) -> str:
     """Headline KPIs: per point, mean and 95% interval (a sweep), or the values (a single run)."""
-    names = [s.kpi for s in data.standards] + ["calls_999_offered", "calls_101_offered", "utilisation_call_handlers"]
+    # with a window, its KPIs (the standards read them: Standard.column)
+    from demandsim.sweep.tables import WINDOW_PREFIX, window_kpis
+
+    prefix = WINDOW_PREFIX if data.window else ""
+    names = [s.column for s in data.standards] + [
+        f"{prefix}{k}" for k in ("calls_999_offered", "calls_101_offered", "utilisation_call_handlers")]
     if data.is_sweep:
         from demandsim.sweep.plan import point_label
 
@@ -70,7 +75,7 @@ def kpi_table(data: ReportData) -> str:
             rows.append(row)
         return table(rows, ["kpi", *labels.values()], ["KPI", *labels.values()]) + \
             '<p class="note">mean over replications (95% confidence interval, number of replications)</p>'
-    kpis = data.chosen.summary.get("kpis", {})
+    kpis = {**data.chosen.summary.get("kpis", {}), **window_kpis(data.chosen.summary)}
     rows = [{"kpi": n, "value": _num(kpis.get(n))} for n in names if n in kpis]
     return table(rows, ["kpi", "value"], ["KPI", "value"])
 
@@ -112,10 +117,15 @@ def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: li
                      "at that value and at every larger swept value (the whole 95% confidence interval of the mean "
                      "over replications is on the right side of the line), or “not met in range”. A note says when "
                      "the standard is also met at a smaller value below one that fails (results not monotone).</p>")
-        parts.append(table(smallest, ["key", "setting", "standard", "least", "note"],
-                           ["swept key", "other keys", "standard", "least value", "note"]))
+        answer = which_answer(data)
+        if answer:
+            parts.append(f'<p class="note" id="which-hours">{e(answer)}</p>')
+        parts.append(table(smallest, ["key", "setting", "over", "standard", "least", "note"],
+                           ["swept key", "other keys", "over the hours", "standard", "least value", "note"]))
     else:
-        parts.append("<h2>Headline KPIs</h2>" + kpi_table(data))
+        over = f'<p class="note" id="which-hours">Over the runs\' window (window.hours, window.days): ' \
+            f"{e(data.window)}.</p>" if data.window else ""
+        parts.append("<h2>Headline KPIs</h2>" + over + kpi_table(data))
     for heading, explanation, figures in sections:
         parts.append(f"<h2>{e(heading)}</h2><p class=\"note\">{e(explanation)}</p>")
         parts += [chart_div(fig, div_id) for div_id, fig in figures]

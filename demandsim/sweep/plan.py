@@ -149,6 +149,7 @@ def plan_runs(jobs: list[list[str]], swept: list[str], compose, configs: dict | 
     from demandsim import config as config_pkg
     from demandsim.identity import run_id
     from demandsim.runner import check_replications, effective_seed
+    from demandsim.window import check_window
 
     planned, points, composed = [], {}, {}
     for job, overrides in enumerate(jobs):
@@ -165,6 +166,7 @@ def plan_runs(jobs: list[list[str]], swept: list[str], compose, configs: dict | 
                 replication = int(o.partition("=")[2])
                 cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, replication=replication))
         check_replications(cfg)
+        check_window(cfg)  # bad input refused before anything runs
         point = points.setdefault(json.dumps(values, sort_keys=True, default=str), len(points))
         planned.append(PlannedRun(job, list(overrides), point, values, cfg.run.replication, run_id(cfg),
                                   effective_seed(cfg), float(cfg.run.days), draws=draws_group(cfg)))

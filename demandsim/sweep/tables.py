@@ -2,7 +2,9 @@
 
 :func:`aggregate` rebuilds both tables from ``sweep.json`` and the run folders alone
 (the report calls it too); runs of the plan that have no folder are listed as
-missing, never dropped silently. Each point's KPIs get a 95% t confidence interval
+missing, never dropped silently. With ``window.hours`` or ``window.days`` set, every KPI over
+that window comes too, as ``window.<kpi>`` (a column of sweep.parquet, a ``kpi`` of
+sweep_summary.parquet). Each point's KPIs get a 95% t confidence interval
 over its replications (:func:`demandsim.stats.t_interval`).
 """
 
@@ -50,6 +52,22 @@ def kpi_names(rows: list[dict]) -> list[str]:
     return names
 
 
+#: prefix of a KPI over window.hours / window.days in the sweep tables (summary.json's ``window`` block)
+WINDOW_PREFIX = "window."
+
+
+def window_kpis(summary: dict) -> dict:
+    """A run's KPIs over its window (summary.json's ``window`` block), named ``window.<kpi>``; none without one.
+
+    Example:
+        >>> window_kpis({"window": {"hours": "17-03", "days": None, "kpis": {"sl_999_10s": 0.9}}})
+        {'window.sl_999_10s': 0.9}
+        >>> window_kpis({"kpis": {}})
+        {}
+    """
+    return {f"{WINDOW_PREFIX}{k}": v for k, v in ((summary.get("window") or {}).get("kpis") or {}).items()}
+
+
 def aggregate(sweep_dir: Path) -> Aggregate:
     """Build sweep.parquet's and sweep_summary.parquet's tables from the run folders."""
     from demandsim.stats import t_interval
@@ -66,7 +84,7 @@ def aggregate(sweep_dir: Path) -> Aggregate:
         summary = json.loads((folder / "summary.json").read_text())
         rows.append({"point": run.point, **run.values, "replication": run.replication, "seed": summary["seed"],
                      "run_id": run.run_id, "config_hash": summary.get("config_hash"), "run_dir": run.folder})
-        kpis.append(summary["kpis"])
+        kpis.append({**summary["kpis"], **window_kpis(summary)})
     names = kpi_names(kpis)
     columns = ["point", *swept, *[c for c in RUN_COLUMNS if c != "point"], *names]
     table = pd.DataFrame([{**r, **{n: k.get(n) for n in names}} for r, k in zip(rows, kpis)], columns=columns)
