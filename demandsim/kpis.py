@@ -43,6 +43,15 @@ ATTEND_PERCENT = 90
 #: by a few rounding errors, far less than one of its steps (over 1e-7 for a million incidents)
 _KM_SLACK = 1e-9
 
+#: the KPIs that are shares (0..1): their confidence intervals over replications stay within 0..1
+#: (demandsim.stats.share_interval; sweep_summary.parquet and the report's report.json). ``stable`` is
+#: true/false per run, so its mean over replications is the share of replications that were stable
+SHARE_KPIS = ("sl_999_10s", "abandon_rate_999", "abandon_rate_101", "abandon_rate_101_secondary",
+              "sl_999_10s_transfers", "abandon_rate_999_transfers", "abandoned_999_never_reached",
+              *(f"attend_within_target_{g}" for g in DEPLOYED_GRADES), "attend_within_target_all",
+              "appointments_kept_rate", "utilisation_call_handlers", "utilisation_switchboard",
+              "utilisation_units", "stable")
+
 
 def share(flags, among: np.ndarray | None = None):
     """Share of True among the known values (of the rows ``among``), or None when there are none."""

@@ -146,3 +146,22 @@ def test_a_page_whose_charts_fail_is_caught(browser, tmp_path):
     open_page(browser, broken)
     assert wait_for_charts(browser, timeout=3) <= 0
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_comparison_section_draws_and_is_not_blank(browser, tmp_path):
+    """--baseline adds a section: the paired differences and the heatmaps beside the baseline's."""
+    folder = tmp_path / "sw"
+    shutil.copytree(small_sweep(), folder)
+    open_page(browser, build_report(folder, baseline="0"))
+    assert wait_for_charts(browser) == 13 + 4  # the difference chart and three pairs of heatmaps
+    section = browser.find_element("css selector", "#comparison")
+    assert len(section.find_elements("css selector", "[data-chart]")) == 4
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+    assert not errors, errors
+    for div in section.find_elements("css selector", "[data-chart]"):
+        browser.execute_script("arguments[0].scrollIntoView()", div)
+        assert looks_drawn(div.screenshot_as_png, min_share=0.03), div.get_attribute("data-chart")
+    browser.execute_script("document.querySelector('#comparison').scrollIntoView()")
+    shot = browser.get_screenshot_as_png()
+    (tmp_path / "comparison.png").write_bytes(shot)
+    assert looks_drawn(shot)

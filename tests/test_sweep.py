@@ -16,7 +16,7 @@ from demandsim import sweep
 from demandsim.config import PROJECT_DIR, list_scenarios, load_config
 from demandsim.identity import run_id
 from demandsim.outputs import RESULT_FILES, config_text
-from demandsim.stats import t_interval
+from demandsim.stats import share_interval, t_interval
 from helpers import ERLANG_SWEEP, cli, erlang_sweep, run
 
 SHORT = ["run.days=1", "run.warmup_days=0.25"]
@@ -93,12 +93,14 @@ def test_summary_has_mean_and_95_percent_interval_per_point_and_kpi(swept):
     written = json.loads(next((out / sweep.RUNS_DIR).glob("*/summary.json")).read_text())["kpis"]
     assert set(contract_kpis()) <= set(summary["kpi"]) == set(written)
     assert len(summary) == 2 * len(written)
-    row = summary[(summary["validation.servers"] == 28) & (summary["kpi"] == "sl_999_10s")].iloc[0]
-    values = table.loc[table["validation.servers"] == 28, "sl_999_10s"]
-    expected = t_interval(values)
-    assert row["n"] == 2 and row["mean"] == pytest.approx(values.mean())
-    assert row["ci_low"] == pytest.approx(expected.low) and row["ci_high"] == pytest.approx(expected.high)
-    assert row["ci_low"] < row["mean"] < row["ci_high"]
+    # a share's interval is the logit one, within 0..1 (demandsim.stats.share_interval); others are Student-t
+    for kpi, interval in (("sl_999_10s", share_interval), ("asa_999_s", t_interval)):
+        row = summary[(summary["validation.servers"] == 28) & (summary["kpi"] == kpi)].iloc[0]
+        values = table.loc[table["validation.servers"] == 28, kpi]
+        expected = interval(values)
+        assert row["n"] == 2 and row["mean"] == pytest.approx(values.mean())
+        assert row["ci_low"] == pytest.approx(expected.low) and row["ci_high"] == pytest.approx(expected.high)
+        assert row["ci_low"] < row["mean"] < row["ci_high"]
     nothing = summary[summary["kpi"] == "abandon_rate_101"]
     assert nothing["mean"].isna().all() and nothing["n"].eq(0).all()
 

@@ -1,12 +1,18 @@
-"""The compliance report: ``python -m demandsim.report SWEEP_OR_RUN_DIR [--png]``.
+"""The compliance report: ``python -m demandsim.report SWEEP_OR_RUN_DIR [report.KEY=VALUE ...]
+[--baseline POINT] [--run RUN_ID] [--png]``.
 
 Writes ``report.html`` into the folder: one self-contained page (plotly.js
 embedded) with, for a sweep, attendance within target per grade, 101
 abandonment and 999 service level against the swept value (95% bands, the
 standards drawn as lines) and the smallest value meeting each standard; and, for
 one run, hour-of-week heatmaps, attendance by area (a chart per area, when the
-run has areas) and an average day. Modules: :mod:`.data` (what
-is shown), :mod:`.charts` (plotly figures), :mod:`.page` (the HTML).
+run has areas) and an average day. ``report.*`` words set the goals when the
+report is made; ``--baseline`` adds a paired comparison (per-seed differences
+against a reference point or folder, a "back to the baseline's level" standard and
+the heatmaps beside the baseline's). ``report.json`` beside the page holds the
+numbers (:mod:`.export`). Modules: :mod:`.data` (what is shown), :mod:`.compare`
+(the paired comparison), :mod:`.charts` (plotly figures), :mod:`.page` (the HTML),
+:mod:`.export` (report.json). docs/report.md explains the page.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from pathlib import Path
 
 from demandsim.report.data import ReportError
 
-__all__ = ["build_report", "ReportError", "REPORT_FILE"]
+__all__ = ["build_report", "ReportError", "REPORT_FILE", "REPORT_JSON"]
 
 REPORT_FILE = "report.html"
+REPORT_JSON = "report.json"
 
 
 def figures(data) -> list[tuple[str, str, list]]:
@@ -59,23 +66,55 @@ def figures(data) -> list[tuple[str, str, list]]:
     return sections
 
 
-def build_report(folder, run: str | None = None, png: bool = False) -> Path:
-    """Write ``report.html`` (and, with ``png``, one PNG per chart) into ``folder``; returns the page's path."""
+def comparison_figures(data) -> list[tuple[str, str, list]]:
+    """With ``--baseline``: the paired differences against the swept value, and the chosen run's
+    heatmaps beside the baseline's run with the same seed."""
+    from demandsim.report import charts
+
+    if data.baseline is None:
+        return []
+    sections = []
+    if data.is_sweep and data.x_key is not None:
+        sections.append(("Difference from the baseline, seed by seed",
+                         "Mean over replications of each point's result minus the baseline's with the same seed "
+                         "(common random numbers), in percentage points, with its 95% band; above 0 is more "
+                         "than the baseline.", [("chart-diff", charts.difference_chart(data))]))
+    if data.baseline_run is not None:
+        pairs = charts.heatmap_pair_charts(data, data.baseline_run, data.chosen)
+        sections.append((f"Where in the week, beside the baseline: {data.chosen_label}",
+                         "Left: the baseline's run with the same seed; right: the chosen run. Same colours for "
+                         "the same share.", [("chart-pair-heat-sl-999", pairs[0]),
+                                             ("chart-pair-heat-abandon-101", pairs[1]),
+                                             ("chart-pair-heat-attendance", pairs[2])]))
+    return sections
+
+
+def build_report(folder, run: str | None = None, png: bool = False, overrides: list[str] | None = None,
+                 baseline: str | None = None) -> Path:
+    """Write ``report.html`` and ``report.json`` (and, with ``png``, one PNG per chart) into ``folder``;
+    returns the page's path.
+
+    ``overrides``: ``report.KEY=VALUE`` words setting goals now (over the runs' own);
+    ``baseline``: the reference of a paired comparison (a point's label or number, or a folder).
+    """
     import plotly.offline
 
     from demandsim.outputs import write_atomic
     from demandsim.report import data as data_mod
-    from demandsim.report import page
+    from demandsim.report import export, page
 
     folder = Path(folder)
-    data = data_mod.load(folder, run)
+    data = data_mod.load(folder, run, overrides=overrides, baseline=baseline)
     sections = figures(data)
+    compared = comparison_figures(data)
     smallest = data_mod.smallest_staffing(data)
-    text = page.render(data, sections, smallest, plotly.offline.get_plotlyjs())
+    text = page.render(data, sections, smallest, plotly.offline.get_plotlyjs(), compared)
+    numbers = export.dumps(data)
+    write_atomic(folder / REPORT_JSON, lambda p: p.write_text(numbers, encoding="utf-8"))
     target = folder / REPORT_FILE
     write_atomic(target, lambda p: p.write_text(text, encoding="utf-8"))
     if png:
-        export_png(folder, sections)
+        export_png(folder, sections + compared)
     return target
 
 

@@ -20,7 +20,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from demandsim.config.schema import DEPLOYED_GRADES, WEEKDAYS
-from demandsim.report.data import ReportData, RunData, Standard, area_attendance, average_day, heatmaps
+from demandsim.report.data import (FROM_COMMAND_LINE, ReportData, RunData, Standard, area_attendance, average_day,
+                                   heatmaps)
 
 GRADE_COLOURS = {"immediate": "#c0392b", "priority": "#e67e22", "prompt": "#2471a3"}
 SERIES_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
@@ -121,9 +122,17 @@ def _line(fig, frame: pd.DataFrame, x_key: str, colour: str, name: str, dash: st
                              error_y=error, hovertext=hover, hoverinfo="text", legendgroup=name))
 
 
+def fixed_goals(data: ReportData) -> dict[str, Standard]:
+    """The fixed goals by KPI (not the "back to the baseline's level" ones, which are judged on differences)."""
+    return {s.kpi: s for s in data.standards if not s.of_baseline}
+
+
 def _standard_line(fig, std: Standard, colour: str = STANDARD_COLOUR, label: str | None = None) -> None:
+    label = label or f"{'goal' if std.at_least else 'standard'} {100 * std.value:g}%"
+    if std.source == FROM_COMMAND_LINE:  # the page's table of goals says where every line came from
+        label += " (set when the report was made)"
     fig.add_hline(y=std.value, line=dict(color=colour, dash="dash", width=1.5),
-                  annotation_text=esc(label or f"{'goal' if std.at_least else 'standard'} {100 * std.value:g}%"),
+                  annotation_text=esc(label),
                   annotation_position="top left", annotation_font=dict(size=11, color=colour))
 
 
@@ -157,7 +166,7 @@ def attendance_chart(data: ReportData) -> go.Figure:
     fig = _sweep_figure(data, f"Incidents attended within target, by grade, against {data.x_key}",
                         "attended within target (%)")
     drawn = False
-    goals = {s.kpi: s for s in data.standards}
+    goals = fixed_goals(data)
     for grade in DEPLOYED_GRADES:
         kpi = f"attend_within_target_{grade}"
         for i, (label, frame) in enumerate(_series(data, kpi)):
@@ -165,7 +174,8 @@ def attendance_chart(data: ReportData) -> go.Figure:
                 _line(fig, frame, data.x_key, GRADE_COLOURS[grade], f"{grade}{' · ' + label if label else ''}",
                       DASHES[i % len(DASHES)])
                 drawn = True
-    shares = {goals[f"attend_within_target_{g}"].value for g in DEPLOYED_GRADES}
+    shares = {(goals[f"attend_within_target_{g}"].value, goals[f"attend_within_target_{g}"].source)
+              for g in DEPLOYED_GRADES}
     if len(shares) == 1:  # one line for every grade
         std = goals[f"attend_within_target_{DEPLOYED_GRADES[0]}"]
         _standard_line(fig, std, label=f"goal {100 * std.value:g}% for every grade (assumed: the sources set none)")
@@ -187,7 +197,7 @@ def _kpi_chart(data: ReportData, kpi: str, title: str, y_title: str, empty: str)
         if frame["mean"].notna().any():
             _line(fig, frame, data.x_key, SERIES_COLOURS[i % len(SERIES_COLOURS)], label or "mean")
             drawn = True
-    std = next(s for s in data.standards if s.kpi == kpi)
+    std = fixed_goals(data)[kpi]
     _standard_line(fig, std, label=f"{std.note}: {'≥' if std.at_least else '≤'} {100 * std.value:g}%")
     if not drawn:
         _no_data(fig, empty)
@@ -218,17 +228,25 @@ HEATMAPS = {
 }
 
 
+HOURS = [f"{h:02d}:00" for h in range(24)]
+
+
+def _cell_text(share: np.ndarray, counts: np.ndarray, what: str) -> list[list[str]]:
+    """Hover text of each heatmap cell: the hour of the week, the share and how many were measured."""
+    return [[(f"{WEEKDAYS[d]} {HOURS[h]}–{(h + 1) % 24:02d}:00<br>"
+              + (f"{what}: {100 * share[d, h]:.1f}%<br>{counts[d, h]} measured" if counts[d, h]
+                 else "nothing to measure"))
+             for h in range(24)] for d in range(7)]
+
+
 def heatmap_charts(data: ReportData, run: RunData) -> list[go.Figure]:
     """4. Hour-of-week heatmaps of one run: where in the week a shift gap shows."""
     grids = heatmaps(run)
-    hours = [f"{h:02d}:00" for h in range(24)]
+    hours = HOURS
     figs = []
     for name, (title, what, scale, reverse) in HEATMAPS.items():
         share, counts = grids[name]
-        text = [[(f"{WEEKDAYS[d]} {hours[h]}–{(h + 1) % 24:02d}:00<br>"
-                  + (f"{what}: {100 * share[d, h]:.1f}%<br>{counts[d, h]} measured" if counts[d, h]
-                     else "nothing to measure"))
-                 for h in range(24)] for d in range(7)]
+        text = _cell_text(share, counts, what)
         fig = go.Figure(go.Heatmap(z=share, x=hours, y=WEEKDAYS, colorscale=scale, reversescale=reverse,
                                    zmin=0, zmax=1, hovertext=text, hoverinfo="text", xgap=1, ygap=1,
                                    colorbar=dict(title=dict(text=esc(what)), tickformat=".0%")))
@@ -294,7 +312,7 @@ def average_day_chart(data: ReportData, run: RunData) -> go.Figure:
 def area_charts(data: ReportData, run: RunData) -> list[tuple[str, go.Figure]]:
     """6. One chart per area of one run: each grade's share attended within target, with its goal
     (``(div_id, figure)`` pairs; none for a run without areas)."""
-    goals = {s.kpi: s for s in data.standards}
+    goals = fixed_goals(data)
     out = []
     for k, (area, grades) in enumerate(area_attendance(run).items()):
         fig = go.Figure()
@@ -321,3 +339,83 @@ def area_charts(data: ReportData, run: RunData) -> list[tuple[str, go.Figure]]:
         out.append((f"chart-area-{k}", footer(fig, data, f"one run: {data.chosen_label}; incidents: {note}; "
                                                           "dashed: each grade's goal share")))
     return out
+
+
+# ----------------------------------------------------------------- against a baseline (--baseline)
+#: the KPIs of the difference chart: the standards' (colour, name)
+DIFFERENCE_KPIS = {"sl_999_10s": ("#9467bd", "999 answered within 10 s"),
+                   "abandon_rate_101": ("#7f7f7f", "101 calls abandoned"),
+                   **{f"attend_within_target_{g}": (GRADE_COLOURS[g], f"{g} attended within target")
+                      for g in DEPLOYED_GRADES}}
+
+
+def difference_chart(data: ReportData) -> go.Figure:
+    """7. Each standard's KPI minus the baseline's, seed by seed: mean and 95% band against the swept value
+    (percentage points; 0, the baseline's level, drawn)."""
+    fig = _sweep_figure(data, f"Difference from the baseline ({data.baseline.label}), against {data.x_key}",
+                        "difference from the baseline (percentage points)")
+    fig.update_yaxes(tickformat="+.1f", ticksuffix=" pts", rangemode="normal", zeroline=True)
+    comparison = data.comparison
+    numeric = _numeric(comparison[data.x_key].dropna()) if data.x_key in comparison else False
+    drawn = False
+    for kpi, (colour, name) in DIFFERENCE_KPIS.items():
+        part = comparison[comparison["kpi"] == kpi]
+        groups = part.groupby(data.series_keys, sort=True, dropna=False) if data.series_keys else [((), part)]
+        for i, (values, frame) in enumerate(groups):
+            frame = frame.sort_values(data.x_key)
+            if frame["diff_mean"].isna().all():
+                continue
+            values = values if isinstance(values, tuple) else (values,)
+            label = name + ("".join(f" · {k}={v}" for k, v in zip(data.series_keys, values)))
+            x = frame[data.x_key].to_numpy()
+            mean = 100 * frame["diff_mean"].to_numpy(dtype=float)
+            low, high = 100 * frame["ci_low"].to_numpy(dtype=float), 100 * frame["ci_high"].to_numpy(dtype=float)
+            keep = ~(np.isnan(low) | np.isnan(high))
+            if numeric and keep.any():
+                xs = np.asarray(x)[keep]
+                fig.add_trace(go.Scatter(x=np.concatenate([xs, xs[::-1]]),
+                                         y=np.concatenate([high[keep], low[keep][::-1]]), mode="lines",
+                                         fill="toself", fillcolor=_rgba(colour, 0.15), line=dict(width=0),
+                                         hoverinfo="skip", showlegend=False, legendgroup=label))
+            hover = [f"{esc(data.x_key)}={esc(xv)}<br>{esc(name)}: {m:+.1f} points"
+                     + (f"<br>95% CI {lo:+.1f} to {hi:+.1f}" if not np.isnan(lo) else "<br>no CI (1 pair)")
+                     + f"<br>{n} seed{'s' if n != 1 else ''} paired"
+                     for xv, m, lo, hi, n in zip(x, mean, low, high, frame["n"].to_numpy())]
+            error = None if numeric else dict(type="data", symmetric=False, array=high - mean, arrayminus=mean - low,
+                                              color=colour, thickness=1.5)
+            fig.add_trace(go.Scatter(x=x if numeric else [esc(v) for v in x], y=mean,
+                                     mode="lines+markers" if numeric else "markers", name=esc(label),
+                                     line=dict(color=colour, width=2, dash=DASHES[i % len(DASHES)]),
+                                     marker=dict(size=8), error_y=error, hovertext=hover, hoverinfo="text",
+                                     legendgroup=label))
+            drawn = True
+    fig.add_hline(y=0, line=dict(color=STANDARD_COLOUR, dash="dash", width=1.5),
+                  annotation_text="the baseline's level", annotation_position="top left",
+                  annotation_font=dict(size=11, color=STANDARD_COLOUR))
+    if not drawn:
+        _no_data(fig, "nothing to compare in these runs")
+    return footer(fig, data, f"per seed: point minus {data.baseline.label}; mean of the differences over "
+                             "replications, 95% Student-t band")
+
+
+def heatmap_pair_charts(data: ReportData, baseline_run: RunData, run: RunData) -> list[go.Figure]:
+    """8. Each hour-of-week heatmap of the chosen run beside the baseline's run with the same seed,
+    one colour scale for both."""
+    left, right = heatmaps(baseline_run), heatmaps(run)
+    figs = []
+    for name, (title, what, scale, reverse) in HEATMAPS.items():
+        fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+                            subplot_titles=["baseline (same seed)", "chosen run"])
+        for col, grids in ((1, left), (2, right)):
+            share, counts = grids[name]
+            fig.add_trace(go.Heatmap(z=share, x=HOURS, y=WEEKDAYS, colorscale=scale, reversescale=reverse,
+                                     zmin=0, zmax=1, hovertext=_cell_text(share, counts, what), hoverinfo="text",
+                                     xgap=1, ygap=1, showscale=col == 2, coloraxis=None,
+                                     colorbar=dict(title=dict(text=esc(what)), tickformat=".0%")), row=1, col=col)
+        fig.update_layout(title=dict(text=esc(title), x=0.01), height=420)
+        fig.update_xaxes(title_text="hour of the day (start of the hour)", tickangle=-45, dtick=3)
+        fig.update_yaxes(autorange="reversed")
+        fig.update_yaxes(title_text="day of the week", row=1, col=1)
+        figs.append(footer(fig, data, f"left: {data.baseline.label}, seed {int(run.summary['seed'])}; "
+                                      f"right: {data.chosen_label}"))
+    return figs

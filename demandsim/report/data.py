@@ -2,9 +2,14 @@
 
 - :func:`load` reads a folder: a sweep (``sweep.json``: tables rebuilt with
   :func:`demandsim.sweep.write_tables`) or a single run (``summary.json``);
-- :func:`standards` are the lines drawn on the charts (``report.*`` in the run's config);
+- :func:`standards` are the lines drawn on the charts (``report.*`` in the runs' config, or
+  set when the report is made: :func:`report_settings`), and with ``--baseline`` a
+  "back to the baseline's level" standard per KPI judged on the paired differences
+  (:mod:`demandsim.report.compare`);
 - :func:`smallest_staffing` is the table of least values meeting each standard
   (:func:`least_from_which_all_meet` reads it off the swept values);
+- :func:`judged` is the interval each standard is judged on, per point (the point's own
+  interval, or for a baseline standard the interval of the paired difference);
 - :func:`hour_of_week_grid`, :func:`heatmaps` and :func:`average_day` feed the per-run
   charts; which calls and incidents count comes from :mod:`demandsim.kpis`, so a
   heatmap cell is the KPI's definition over one hour of the week.
@@ -31,7 +36,7 @@ import pandas as pd
 
 from demandsim import kpis
 from demandsim import sweep as sw
-from demandsim.config.schema import DEPLOYED_GRADES
+from demandsim.config.schema import DEPLOYED_GRADES, ReportConfig
 from demandsim.errors import ConfigError
 from demandsim.outputs import is_complete_run, read_yaml
 from demandsim.stats import Interval
@@ -45,15 +50,31 @@ class ReportError(ValueError):
     """The folder cannot be reported on (one line, naming the folder)."""
 
 
+#: where a goal line came from (Standard.source)
+FROM_RUNS = "the runs' config"
+FROM_COMMAND_LINE = "the command line"
+FROM_DEFAULT = "the default (the runs' config has no such key)"
+FROM_BASELINE = "the baseline"
+
+
 @dataclass
 class Standard:
-    """A line on a chart: ``kpi`` should be >= ``value`` (``at_least``) or <= it."""
+    """A line on a chart: ``kpi`` should be >= ``value`` (``at_least``) or <= it.
+
+    ``key`` is its ``report.*`` config key and ``source`` where its value came from
+    (:data:`FROM_RUNS`, :data:`FROM_COMMAND_LINE`, ...). A baseline standard
+    (``of_baseline``: "back to the baseline's level") has the baseline's mean as its
+    ``value`` but is judged on the interval of the paired difference against 0.
+    """
 
     kpi: str
     label: str
     value: float
     at_least: bool
     note: str = ""
+    key: str = ""
+    source: str = FROM_RUNS
+    of_baseline: bool = False
     #: the sweep tables' KPI this standard reads: ``kpi``, or ``window.<kpi>`` when the runs set a window
     column: str = ""
 
@@ -61,10 +82,18 @@ class Standard:
         self.column = self.column or self.kpi
 
     def met(self, interval: Interval) -> bool:
-        return interval.above(self.value) if self.at_least else interval.below(self.value)
+        """The whole interval is on the right side of the line (for a baseline standard: of 0)."""
+        line = 0.0 if self.of_baseline else self.value
+        return interval.above(line) if self.at_least else interval.below(line)
+
+    @property
+    def direction(self) -> str:
+        return ">=" if self.at_least else "<="
 
     @property
     def text(self) -> str:
+        if self.of_baseline:
+            return f"{self.label}: back to the baseline's level ({'≥' if self.at_least else '≤'} the baseline)"
         return f"{self.label} {'≥' if self.at_least else '≤'} {100 * self.value:g}%"
 
 
@@ -104,6 +133,29 @@ class ReportData:
     replications: int = 1
     #: the runs' window (window.hours, window.days) in words, when they set one: the standards read it
     window: str | None = None
+    #: with --baseline: the reference (demandsim.report.compare.Baseline), the paired differences
+    #: (compare.paired_differences: one row per point and KPI) and the baseline's run with the chosen run's seed
+    baseline: object | None = None
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baseline_run: RunData | None = None
+
+    def judged(self, std: Standard) -> pd.DataFrame:
+        """The intervals ``std`` is judged on, one row per point (the swept keys, ``n``, ``mean``, ``sd``,
+        ``ci_low``, ``ci_high``): the point's own (sweep_summary), or for a baseline standard the paired
+        difference's (``mean`` is then the mean difference), without the baseline's own point (its
+        difference is 0 by construction: it would always "meet" being itself)."""
+        if std.of_baseline:
+            part = self.comparison[self.comparison["kpi"] == std.column]
+            if self.baseline is not None and self.baseline.same_sweep:
+                part = part[part["point"] != self.baseline.point]
+            return part.rename(columns={"diff_mean": "mean"})
+        if not self.is_sweep:  # the run's KPIs, or with a window its window block's
+            block = (self.chosen.summary.get("window") or {}) if std.column != std.kpi else self.chosen.summary
+            value = (block.get("kpis") or {}).get(std.kpi)
+            mean = np.nan if value is None else float(value)
+            return pd.DataFrame([{"point": 0, "kpi": std.column, "n": 1, "mean": mean, "sd": np.nan,
+                                  "ci_low": np.nan, "ci_high": np.nan}])
+        return self.summary[self.summary["kpi"] == std.column]
 
 
 # ----------------------------------------------------------------- loading
@@ -118,30 +170,129 @@ def load_run(folder: Path) -> RunData:
                    pd.read_parquet(folder / "incidents.parquet"), pd.read_parquet(folder / "intervals.parquet"))
 
 
-def standards(config: dict) -> list[Standard]:
-    """The lines drawn on the charts, from ``report.*`` of a run's config (shares in [0, 1])."""
+def standards(config: dict, sources: dict[str, str] | None = None) -> list[Standard]:
+    """The lines drawn on the charts, from ``report.*`` of a run's config (shares in [0, 1]).
+
+    ``sources`` maps a ``report.*`` key to where its value came from (default: the runs' config).
+    """
     rep = config.get("report") or {}
     goals = rep.get("attendance_goal") or {}
     targets = (config.get("grading") or {}).get("targets") or {}
+    sources = sources or {}
 
     def share(key: str, value) -> float:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
             raise ConfigError(key, value, "must be a share between 0 and 1")
         return float(value)
 
-    out = [Standard("sl_999_10s", "999 calls answered within 10 s", share("report.sl_999_10s_goal",
-                                                                          rep.get("sl_999_10s_goal", 0.9)), True,
-                    "national expectation"),
-           Standard("abandon_rate_101", "101 calls abandoned", share("report.abandon_101_max",
-                                                                     rep.get("abandon_101_max", 0.05)), False,
-                    "national standard for forces with a switchboard")]
+    def made(kpi, label, key, value, at_least, note):
+        return Standard(kpi, label, share(key, value), at_least, note, key, sources.get(key, FROM_RUNS))
+
+    out = [made("sl_999_10s", "999 calls answered within 10 s", "report.sl_999_10s_goal",
+                rep.get("sl_999_10s_goal", 0.9), True, "national expectation"),
+           made("abandon_rate_101", "101 calls abandoned", "report.abandon_101_max", rep.get("abandon_101_max", 0.05),
+                False, "national standard for forces with a switchboard")]
     for grade in DEPLOYED_GRADES:
         target = targets.get(grade)
         within = f" (target {_minutes(target)})" if target else ""
-        out.append(Standard(f"attend_within_target_{grade}", f"{grade} incidents attended within target{within}",
-                            share(f"report.attendance_goal.{grade}", goals.get(grade, 0.9)), True,
-                            "goal share assumed (the sources set none): report.attendance_goal"))
+        out.append(made(f"attend_within_target_{grade}", f"{grade} incidents attended within target{within}",
+                        f"report.attendance_goal.{grade}", goals.get(grade, 0.9), True,
+                        "goal share assumed (the sources set none): report.attendance_goal"))
     return out
+
+
+def report_keys() -> list[str]:
+    """Every ``report.*`` key a report can set (the leaves of :class:`ReportConfig`).
+
+    >>> report_keys()
+    ['report.sl_999_10s_goal', 'report.abandon_101_max', 'report.attendance_goal.immediate', \
+'report.attendance_goal.priority', 'report.attendance_goal.prompt']
+    """
+    import dataclasses
+
+    return list(_flatten({"report": dataclasses.asdict(ReportConfig())}))
+
+
+def parse_report_overrides(overrides: list[str]) -> dict[str, float]:
+    """``report.KEY=VALUE`` words of the report's command line, checked against :class:`ReportConfig`.
+
+    A key the schema does not have, a word that is not ``KEY=VALUE``, or a value that is
+    not a share between 0 and 1 is a one-line ConfigError naming it.
+
+    >>> parse_report_overrides(["report.attendance_goal.priority=0.45"])
+    {'report.attendance_goal.priority': 0.45}
+    >>> parse_report_overrides(["report.attendance_goal.urgent=0.5"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    demandsim.errors.ConfigError: report.attendance_goal.urgent=0.5: unknown key on the command line; ...
+    """
+    import yaml
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    keys = report_keys()
+    node = OmegaConf.structured(ReportConfig)
+    out = {}
+    for word in overrides:
+        key, eq, text = word.partition("=")
+        key = key.strip().lstrip("+")
+        if not eq:
+            raise ConfigError(word, text, "expected KEY=VALUE (a report.* key, e.g. "
+                                          "report.attendance_goal.priority=0.45) or an option")
+        if key not in keys:
+            where = ("the report sets only report.* keys (the runs are made: their other keys are fixed)"
+                     if not key.startswith("report.") else "unknown key on the command line")
+            raise ConfigError(key, text, f"{where}; the report's keys: {', '.join(keys)}")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+            OmegaConf.update(node, key[len("report."):], value, merge=False)  # the schema's type check
+        except (yaml.YAMLError, OmegaConfBaseException, ValueError):
+            raise ConfigError(key, text, "must be a share between 0 and 1 (on the command line)") from None
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+            raise ConfigError(key, text, "must be a share between 0 and 1 (on the command line)")
+        out[key] = float(value)
+    return out
+
+
+def report_settings(configs: list[dict], labels: list[str], overrides: dict[str, float],
+                    folder: Path) -> tuple[dict, dict[str, str]]:
+    """The ``report`` block the report draws and where each key came from.
+
+    ``configs`` are the runs' configs (one per point, ``labels`` naming the points). A key
+    set on the command line (``overrides``) wins; otherwise the value every run carries.
+    Runs that carry different values for a key the command line does not set are an
+    error naming the key, the values and the points: the report draws one line per
+    standard and never silently picks one run's.
+    """
+    import dataclasses
+
+    defaults = _flatten({"report": dataclasses.asdict(ReportConfig())})
+    flat = [_flatten({"report": c.get("report") or {}}) for c in configs]
+    chosen, sources = {}, {}
+    for key, default in defaults.items():
+        if key in overrides:
+            chosen[key], sources[key] = overrides[key], FROM_COMMAND_LINE
+            continue
+        carried: dict[str, list[str]] = {}
+        for f, label in zip(flat, labels):
+            if key in f:
+                carried.setdefault(repr(f[key]), []).append(label)
+        if len(carried) > 1:
+            seen = "; ".join(f"{v} at {', '.join(ls[:3])}{' and more' if len(ls) > 3 else ''}"
+                             for v, ls in carried.items())
+            raise ReportError(f"{folder}: the runs carry different values of {key} ({seen}); the report draws "
+                              f"one line: set it when making the report, e.g. python -m demandsim.report "
+                              f"{folder} {key}={next(iter(carried))}")
+        values = [f[key] for f in flat if key in f]
+        chosen[key], sources[key] = (values[0], FROM_RUNS) if values else (default, FROM_DEFAULT)
+    block: dict = {}
+    for key, value in chosen.items():
+        node = block
+        parts = key.split(".")[1:]
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return block, sources
 
 
 def _minutes(m: float) -> str:
@@ -184,17 +335,33 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
 
 
-def load(folder: Path, run: str | None = None) -> ReportData:
-    """Read a sweep folder (with sweep.json) or a run folder; ``run`` picks the per-run charts' run."""
+def load(folder: Path, run: str | None = None, overrides: list[str] | None = None,
+         baseline: str | None = None) -> ReportData:
+    """Read a sweep folder (with sweep.json) or a run folder.
+
+    ``run`` picks the per-run charts' run; ``overrides`` are ``report.*=VALUE`` words that set
+    goals now (:func:`parse_report_overrides`); ``baseline`` names the reference of a paired
+    comparison (:func:`demandsim.report.compare.resolve`).
+    """
+    from demandsim.report import compare
+
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder}: no such folder")
+    set_now = parse_report_overrides(list(overrides or []))
     if not (folder / sw.MANIFEST).is_file():
         data = load_run(folder)
+        block, sources = report_settings([data.config], ["this run"], set_now, folder)
         window = window_in_words(data.config)
-        std = over_window(standards(data.config), window)
-        return ReportData(folder, str(data.summary.get("scenario", "")), False, data, "this run", std,
-                          str(data.summary.get("config_hash", "")), window=window)
+        std = over_window(standards({**data.config, "report": block}, sources), window)
+        out = ReportData(folder, str(data.summary.get("scenario", "")), False, data, "this run", std,
+                         str(data.summary.get("config_hash", "")), window=window)
+        if baseline is not None:
+            runs = compare._run_table(folder)
+            ref = compare.resolve(baseline, folder, None, [])
+            compare.check_seeds(ref, runs, [])
+            _add_comparison(out, ref, runs, [], list(data.summary.get("kpis", {})))
+        return out
     agg = sw.write_tables(folder)
     if agg.runs.empty:
         raise ReportError(f"{folder}: no finished run in this sweep yet (re-run the sweep command to complete it)")
@@ -203,23 +370,32 @@ def load(folder: Path, run: str | None = None) -> ReportData:
     numeric = [k for k in swept if all(_is_number(v) for v in runs[k].dropna()) and runs[k].notna().any()]
     x_key = numeric[0] if numeric else (swept[0] if swept else None)
     series = [k for k in swept if k != x_key]
-    chosen_row = _choose_run(runs, x_key, run)
+    ref = compare.resolve(baseline, folder, runs, swept) if baseline is not None else None
+    if ref is not None:
+        compare.check_seeds(ref, runs, swept)
+    chosen_row = _choose_run(runs, x_key, run, avoid=ref.point if ref is not None and ref.same_sweep else None)
     chosen = load_run(folder / chosen_row["run_dir"])
     label = (sw.point_label({k: chosen_row[k] for k in swept}) or "the point") + \
         f", replication {int(chosen_row['replication'])} (seed {int(chosen_row['seed'])}, {chosen_row['run_dir']})"
     # the replications of a point differ only in PER_RUN_KEYS: one config per point says what the
     # runs share (reading all 200 of a sweep's took two seconds)
-    configs = [read_yaml(folder / d / "config.yaml") for d in runs.drop_duplicates("point")["run_dir"]]
+    firsts = runs.drop_duplicates("point")
+    configs = [read_yaml(folder / d / "config.yaml") for d in firsts["run_dir"]]
+    labels = [sw.point_label({k: r[k] for k in swept}) or "the point" for _, r in firsts.iterrows()]
+    block, sources = report_settings(configs, labels, set_now, folder)
     names = list(dict.fromkeys(str(c.get("scenario_name", "")) for c in configs))
     windows = {window_in_words(c) for c in configs}
     if len(windows) > 1:  # a standard read over one run's window would not be the others'
         raise ReportError(f"{folder}: the runs set different windows ({', '.join(sorted(map(str, windows)))}); "
                           "report on a sweep with one window.hours and window.days")
     window = windows.pop()
-    return ReportData(folder, ", ".join(names) or str(agg.manifest.get("scenario", "")), True, chosen,
-                      label, over_window(standards(chosen.config), window), shared_config_hash(configs), runs,
-                      agg.summary, swept, x_key, series, sw.describe_missing(agg.missing),
-                      int(agg.manifest.get("replications", 1)), window)
+    out = ReportData(folder, ", ".join(names) or str(agg.manifest.get("scenario", "")), True, chosen,
+                     label, over_window(standards({**chosen.config, "report": block}, sources), window),
+                     shared_config_hash(configs), runs, agg.summary, swept, x_key, series,
+                     sw.describe_missing(agg.missing), int(agg.manifest.get("replications", 1)), window)
+    if ref is not None:
+        _add_comparison(out, ref, runs, swept, list(dict.fromkeys(agg.summary["kpi"])))
+    return out
 
 
 def window_in_words(config: dict) -> str | None:
@@ -245,9 +421,28 @@ def over_window(stds: list[Standard], window: str | None) -> list[Standard]:
     return [dataclasses.replace(s, column=f"{WINDOW_PREFIX}{s.kpi}", label=f"{s.label}, {window}") for s in stds]
 
 
-def _choose_run(runs: pd.DataFrame, x_key: str | None, wanted: str | None) -> pd.Series:
+def _add_comparison(data: ReportData, ref, runs: pd.DataFrame, swept: list[str], kpi_names: list[str]) -> None:
+    """Fill ``data``'s comparison: the paired differences, the baseline's run with the chosen run's
+    seed (for the heatmaps side by side) and a "back to the baseline's level" standard per fixed one."""
+    from demandsim.report import compare
+
+    data.baseline = ref
+    data.comparison = compare.paired_differences(runs, swept, kpi_names, ref)
+    seed = int(data.chosen.summary["seed"])
+    where = ref.run_dir(seed)
+    data.baseline_run = load_run(where) if where is not None else None
+    base_means = {k: compare._floats(ref.runs[k]) for k in kpi_names if k in ref.runs}
+    for std in [s for s in data.standards if not s.of_baseline]:
+        values = base_means.get(std.column)  # with a window, the baseline's over the same window
+        level = float(np.nanmean(values)) if values is not None and (~np.isnan(values)).any() else float("nan")
+        data.standards.append(dataclasses.replace(std, value=level, note=f"back to the baseline's level ({ref.label})",
+                                                  source=FROM_BASELINE, of_baseline=True))
+
+
+def _choose_run(runs: pd.DataFrame, x_key: str | None, wanted: str | None, avoid: int | None = None) -> pd.Series:
     """The run behind the per-run charts: ``wanted`` (a run_id or its start), else
-    the lowest replication of the middle point (by the x value)."""
+    the lowest replication of the middle point (by the x value), other than the point
+    ``avoid`` (the baseline, drawn beside it) when there is another."""
     if wanted:
         hit = runs[runs["run_id"].str.startswith(wanted)]
         if hit.empty:
@@ -255,6 +450,8 @@ def _choose_run(runs: pd.DataFrame, x_key: str | None, wanted: str | None) -> pd
                               f"(see the run_id column of sweep.parquet)")
         return hit.iloc[0]
     points = runs.drop_duplicates("point")
+    if avoid is not None and (points["point"] != avoid).any():
+        points = points[points["point"] != avoid]
     if x_key is not None:
         points = points.sort_values(x_key, kind="stable")
     middle = points.iloc[(len(points) - 1) // 2]["point"]
@@ -307,7 +504,9 @@ def smallest_staffing(data: ReportData) -> list[dict]:
     value at which it is met and at every larger swept value too
     (:func:`least_from_which_all_meet`); when it is also met at a smaller value below one
     that fails (results not monotone in the key), the row's ``note`` says so. With other
-    keys swept too, there is one row per setting of the other keys.
+    keys swept too, there is one row per setting of the other keys. A baseline standard
+    ("back to the baseline's level", with ``--baseline``) is judged on the interval of
+    the paired difference against 0 (:meth:`ReportData.judged`).
 
     Each row says which hours it is ``over``: the runs' window (window.hours, window.days) when
     they set one, else the whole week. When a swept key is one shift's staff
@@ -317,53 +516,94 @@ def smallest_staffing(data: ReportData) -> list[dict]:
     """
     if not data.is_sweep or not data.swept_keys:
         return []
-    rows = _least_values(data, data.summary, data.standards, data.window or "whole week", data.swept_keys)
+    rows = _least_values(data, data.standards, data.judged, data.window or "whole week", data.swept_keys)
     for key in data.swept_keys:  # a shift's staff: its standards over its own hours too, unasked
         window = swept_shift(data, key)
         if window is not None:
-            own = standards(data.chosen.config)  # the whole-run KPIs' names, read over the shift's hours
-            rows += _least_values(data, shift_summary(data, window, own), own, window.label, [key])
+            # the fixed goals (as set for this report), read by their whole-run KPI names over the shift's hours
+            own = [dataclasses.replace(s, column=s.kpi) for s in data.standards if not s.of_baseline]
+            table = shift_summary(data, window, own)
+            rows += _least_values(data, own, lambda std: table[table["kpi"] == std.kpi], window.label, [key])
     return rows
 
 
-def _least_values(data: ReportData, summary: pd.DataFrame, stds: list[Standard], over: str,
-                  keys: list[str]) -> list[dict]:
-    """:func:`smallest_staffing`'s rows for the swept ``keys`` from a summary table (a ``kpi`` per row,
-    read as each standard's ``column``), each row saying which hours it is ``over``."""
+def _least_values(data: ReportData, stds: list[Standard], judged_by, over: str, keys: list[str]) -> list[dict]:
+    """:func:`smallest_staffing`'s rows for the swept ``keys``: each standard judged (:func:`judge`)
+    on the rows ``judged_by(std)`` gives (one per point), each row saying which hours it is ``over``."""
+    summary = data.summary
     rows = []
     numeric = [k for k in keys if all(_is_number(v) for v in summary[k].dropna())]
     for key in numeric:  # "least value" means nothing for a scenario name
         others = [k for k in data.swept_keys if k != key]
-        groups = summary.groupby(others, dropna=False, sort=True) if others else [((), summary)]
-        for other_values, group in groups:
-            other_values = other_values if isinstance(other_values, tuple) else (other_values,)
+        settings = summary[others].drop_duplicates().sort_values(others).itertuples(index=False, name=None) \
+            if others else [()]
+        judged = [(std, judged_by(std)) for std in stds]
+        for other_values in settings:
             setting = sw.point_label(dict(zip(others, other_values)))
-            for std in stds:
-                part = group[group["kpi"] == std.column]
-                note = ""
-                if part.empty or part["mean"].isna().all():
-                    answer = "not measured (nothing to measure in these runs)"
-                elif (part["n"] < 2).all():
-                    answer = "needs 2 or more replications (no confidence interval)"
-                else:
-                    met = {r[key]: std.met(Interval(r["mean"], r["ci_low"], r["ci_high"], r["sd"], int(r["n"])))
-                           for _, r in part.iterrows()}
-                    least, stray = least_from_which_all_meet(met)
-                    if least is not None:
-                        answer = str(least)
-                    else:
-                        answer = "not met at the largest value in range" if stray else "not met in range"
-                    notes = []
-                    if stray:
-                        notes.append(f"not monotone: also met at {', '.join(str(v) for v in stray)}, "
-                                     "below a value that fails")
-                    unknown = [str(r[key]) for _, r in part.iterrows() if r["n"] < 2 or r["ci_low"] != r["ci_low"]]
-                    if unknown:
-                        notes.append(f"no confidence interval at {', '.join(unknown)} (counted as not met)")
-                    note = "; ".join(notes)
-                rows.append({"key": key, "setting": setting, "over": over, "standard": std.text, "least": answer,
-                             "note": note})
+            for std, frame in judged:
+                part = frame
+                for k, v in zip(others, other_values):
+                    part = part[(part[k] == v) | (part[k].isna() & pd.isna(v))]
+                verdict = judge(std, part, key)
+                rows.append({"key": key, "setting": setting, "over": over, "standard": std.text,
+                             "least": verdict.answer, "note": verdict.note})
     return rows
+
+
+@dataclass
+class Verdict:
+    """A standard judged along one swept key (:func:`judge`)."""
+
+    answer: str  # for the table: the least value, or why there is none
+    note: str  # strays (not monotone in the verdicts), points without an interval
+    least: object | None  # the least value from which every larger one meets it (None: none)
+    monotone: bool  # the means move one way along the key (never up then down, or down then up)
+
+
+def judge(std: Standard, part: pd.DataFrame, key: str) -> Verdict:
+    """``std`` along the swept ``key``, over ``part`` (one row per value: ``mean``, ``ci_low``, ``ci_high``,
+    ``sd``, ``n``, from :meth:`ReportData.judged`).
+
+    >>> part = pd.DataFrame({"k": [1, 2, 3], "mean": [0.8, 0.95, 0.93], "ci_low": [0.79, 0.94, 0.92],
+    ...                      "ci_high": [0.81, 0.96, 0.94], "sd": 0.01, "n": 5})
+    >>> v = judge(Standard("sl_999_10s", "999", 0.9, True), part, "k")
+    >>> v.least, v.monotone, v.answer
+    (2, False, '2')
+    """
+    part = part.sort_values(key, kind="stable")
+    monotone = moves_one_way(part["mean"].to_numpy(dtype=float))
+    if part.empty or part["mean"].isna().all():
+        return Verdict("not measured (nothing to measure in these runs)", "", None, monotone)
+    if (part["n"] < 2).all():
+        return Verdict("needs 2 or more replications (no confidence interval)", "", None, monotone)
+    # columns, not rows: iterrows would turn a whole swept value into a float where the other columns are
+    rows = list(zip(part[key].tolist(), *(part[c].astype("float64").tolist()
+                                          for c in ("mean", "ci_low", "ci_high", "sd", "n"))))
+    met = {v: std.met(Interval(m, lo, hi, sd, int(n))) for v, m, lo, hi, sd, n in rows}
+    least, stray = least_from_which_all_meet(met)
+    if least is not None:
+        answer = str(least)
+    else:
+        answer = "not met at the largest value in range" if stray else "not met in range"
+    notes = []
+    if stray:
+        notes.append(f"not monotone: also met at {', '.join(str(v) for v in stray)}, below a value that fails")
+    unknown = [str(v) for v, _, lo, _, _, n in rows if n < 2 or lo != lo]
+    if unknown:
+        notes.append(f"no confidence interval at {', '.join(unknown)} (counted as not met)")
+    return Verdict(answer, "; ".join(notes), least, monotone)
+
+
+def moves_one_way(means) -> bool:
+    """The means (in the order of the swept value) never rise after falling nor fall after rising;
+    equal neighbours and missing values break neither.
+
+    >>> moves_one_way([0.5, 0.6, 0.6, 0.9]), moves_one_way([0.9, 0.7]), moves_one_way([0.5, 0.7, 0.6])
+    (True, True, False)
+    """
+    x = np.asarray(means, dtype=float)
+    steps = np.diff(x[~np.isnan(x)])
+    return bool((steps >= 0).all() or (steps <= 0).all())
 
 
 #: a swept key that is one shift's headcount: the roster's key, shifts or extra, and the shift's index
@@ -413,7 +653,7 @@ def shift_summary(data: ReportData, window, stds: list[Standard]) -> pd.DataFram
     each point's replications, as :func:`demandsim.sweep.aggregate` does.
     """
     from demandsim.records import RunRecords
-    from demandsim.stats import t_interval
+    from demandsim.stats import interval_for
 
     names = list(dict.fromkeys(s.kpi for s in stds))
     per_run = []
@@ -427,7 +667,7 @@ def shift_summary(data: ReportData, window, stds: list[Standard]) -> pd.DataFram
     out = []
     for point, group in table.groupby("point", sort=True):
         for name in names:
-            est = t_interval(group[name].to_numpy())
+            est = interval_for(name, group[name].to_numpy())
             out.append({"point": point, **{k: group[k].iloc[0] for k in data.swept_keys}, "kpi": name, "n": est.n,
                         "mean": est.mean, "sd": est.sd, "ci_low": est.low, "ci_high": est.high})
     return pd.DataFrame(out, columns=["point", *data.swept_keys, "kpi", "n", "mean", "sd", "ci_low", "ci_high"])

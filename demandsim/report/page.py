@@ -18,7 +18,7 @@ import html
 import plotly.io as pio
 
 from demandsim import __version__
-from demandsim.report.data import ReportData, capacity_warnings, which_answer
+from demandsim.report.data import FROM_BASELINE, ReportData, capacity_warnings, which_answer
 
 CSS = """
 body { font-family: Arial, Helvetica, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
@@ -51,12 +51,9 @@ def chart_div(fig, div_id: str) -> str:
 
 def kpi_table(data: ReportData) -> str:
     """Headline KPIs: per point, mean and 95% interval (a sweep), or the values (a single run)."""
-    # with a window, its KPIs (the standards read them: Standard.column)
-    from demandsim.sweep.tables import WINDOW_PREFIX, window_kpis
+    from demandsim.sweep.tables import window_kpis
 
-    prefix = WINDOW_PREFIX if data.window else ""
-    names = [s.column for s in data.standards] + [
-        f"{prefix}{k}" for k in ("calls_999_offered", "calls_101_offered", "utilisation_call_handlers")]
+    names = headline_kpis(data)
     if data.is_sweep:
         from demandsim.sweep.plan import point_label
 
@@ -80,6 +77,73 @@ def kpi_table(data: ReportData) -> str:
     return table(rows, ["kpi", "value"], ["KPI", "value"])
 
 
+def headline_kpis(data: ReportData) -> list[str]:
+    """The KPIs of the page's tables: the standards' and a few that explain them."""
+    from demandsim.sweep.tables import WINDOW_PREFIX
+
+    prefix = WINDOW_PREFIX if data.window else ""  # with a window, its KPIs (the standards read them)
+    names = [s.column for s in data.standards if not s.of_baseline]
+    return list(dict.fromkeys(names + [f"{prefix}{k}" for k in ("attend_within_target_all", "calls_999_offered",
+                                                                "calls_101_offered", "utilisation_call_handlers",
+                                                                "utilisation_units")]))
+
+
+def goals_table(data: ReportData) -> str:
+    """Each line drawn, its value and where it came from (the runs' config, the command line, the baseline)."""
+    rows = []
+    for s in data.standards:
+        if s.of_baseline:
+            value = f"the baseline's mean, {_num(s.value)}; judged on the paired difference"
+            source = f"{FROM_BASELINE}: {data.baseline.label}"
+        else:
+            value, source = f"{100 * s.value:g}%", f"{s.source} ({s.key})"
+        rows.append({"standard": s.text, "value": value, "from": source})
+    return table(rows, ["standard", "value", "from"], ["standard", "line", "where it came from"])
+
+
+def comparison_block(data: ReportData, sections) -> str:
+    """The comparison against the baseline: a table of paired differences per point, then its charts."""
+    from demandsim.sweep.plan import point_label
+
+    comp = data.comparison
+    labels = {int(r["point"]): (point_label({k: r[k] for k in data.swept_keys}) or "this run")
+              for _, r in comp.drop_duplicates("point").iterrows()}
+    if data.baseline.same_sweep and data.baseline.point in labels:
+        labels[data.baseline.point] += " (the baseline)"
+    rows = []
+    for name in headline_kpis(data):
+        row = {"kpi": name}
+        for point, label in labels.items():
+            hit = comp[(comp["point"] == point) & (comp["kpi"] == name)]
+            if not hit.empty:
+                r = hit.iloc[0]
+                row[label] = f"{_diff(r['diff_mean'], name)} ({_diff(r['ci_low'], name)} to " \
+                             f"{_diff(r['ci_high'], name)}, n={int(r['n'])})" if r["ci_low"] == r["ci_low"] \
+                    else f"{_diff(r['diff_mean'], name)} (no CI, n={int(r['n'])})"
+        rows.append(row)
+    parts = [f'<section id="comparison"><h2>Against the baseline: {e(data.baseline.label)}</h2>',
+             '<p class="note">Each point minus the baseline, seed by seed (replication r of each uses the same '
+             "seed: common random numbers, so both saw the same calls), then the mean of those differences and "
+             "its 95% Student-t interval: far tighter than the two points' own intervals side by side. Shares "
+             "in percentage points (pts). “Back to the baseline's level” in the table of standards: the least "
+             "swept value from which the whole interval of the difference is on the right side of 0.</p>",
+             table(rows, ["kpi", *labels.values()], ["KPI", *labels.values()])]
+    for heading, explanation, figures in sections:
+        parts.append(f"<h3>{e(heading)}</h3><p class=\"note\">{e(explanation)}</p>")
+        parts += [chart_div(fig, div_id) for div_id, fig in figures]
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _diff(x, kpi: str) -> str:
+    """A difference: percentage points for a share, else the KPI's own unit."""
+    from demandsim.kpis import SHARE_KPIS
+
+    if x is None or x != x:
+        return "n/a"
+    return f"{100 * x:+.1f} pts" if kpi in SHARE_KPIS else f"{x:+,.4g}"
+
+
 def _num(x) -> str:
     if x is None or x != x:
         return "n/a"
@@ -92,8 +156,10 @@ def _ci(lo, hi) -> str:
     return f"{_num(lo)} – {_num(hi)}"
 
 
-def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: list[dict], plotly_js: str) -> str:
-    """The whole page. ``sections``: (heading, explanation, [(div_id, figure)]) in order."""
+def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: list[dict], plotly_js: str,
+           compared: list[tuple[str, str, list]] | None = None) -> str:
+    """The whole page. ``sections``: (heading, explanation, [(div_id, figure)]) in order; ``compared``: the
+    comparison's sections (with --baseline), drawn after the tables."""
     parts = [f"<h1>Demand hub report: {e(data.scenario)}</h1>"]
     kind = (f"sweep of {e(', '.join(data.swept_keys) or 'replications')}: {data.runs['point'].nunique()} point(s), "
             f"{len(data.runs)} finished run(s), {data.replications} replication(s) per point") if data.is_sweep \
@@ -126,13 +192,19 @@ def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: li
         over = f'<p class="note" id="which-hours">Over the runs\' window (window.hours, window.days): ' \
             f"{e(data.window)}.</p>" if data.window else ""
         parts.append("<h2>Headline KPIs</h2>" + over + kpi_table(data))
+    parts.append('<h2>Goals and where they came from</h2><div id="goals">' + goals_table(data) +
+                 '<p class="note">Goals are set by the runs\' config (report.*) or when the report is made '
+                 "(python -m demandsim.report DIR report.KEY=VALUE), which wins.</p></div>")
+    if data.baseline is not None:
+        parts.append(comparison_block(data, compared or []))
     for heading, explanation, figures in sections:
         parts.append(f"<h2>{e(heading)}</h2><p class=\"note\">{e(explanation)}</p>")
         parts += [chart_div(fig, div_id) for div_id, fig in figures]
     parts.append('<h2>Notes</h2><ul class="note">'
-                 "<li>Bands are 95% Student-t confidence intervals of the mean over replications (runs that "
-                 "differ only in seed; replication r uses seed run.seed + r at every point, so points compare like "
-                 "with like). Shares are drawn within 0–100%.</li>"
+                 "<li>Bands are 95% confidence intervals of the mean over replications (runs that differ only "
+                 "in seed; replication r uses seed run.seed + r at every point, so points compare like with "
+                 "like): Student-t, and for a share a logit interval, which stays within 0–100% "
+                 "(docs/report.md).</li>"
                  "<li>The goal share per grade is a config value (report.attendance_goal); the sources publish "
                  "targets but no goal share, so it is 90% unless a scenario sets it.</li>"
                  "<li>KPI definitions: docs/model.md. Tables behind this page: sweep.parquet, "

@@ -4,8 +4,10 @@
 (the report calls it too); runs of the plan that have no folder are listed as
 missing, never dropped silently. With ``window.hours`` or ``window.days`` set, every KPI over
 that window comes too, as ``window.<kpi>`` (a column of sweep.parquet, a ``kpi`` of
-sweep_summary.parquet). Each point's KPIs get a 95% t confidence interval
-over its replications (:func:`demandsim.stats.t_interval`).
+sweep_summary.parquet). Each point's KPIs get a 95% confidence interval
+over its replications (:func:`demandsim.stats.interval_for`): Student-t, or for a share
+(:data:`demandsim.kpis.SHARE_KPIS`, over a window too) a logit interval that stays within 0..1,
+whose ``half_width`` is then half its length (the interval is not symmetric about the mean).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def window_kpis(summary: dict) -> dict:
 
 def aggregate(sweep_dir: Path) -> Aggregate:
     """Build sweep.parquet's and sweep_summary.parquet's tables from the run folders."""
-    from demandsim.stats import t_interval
+    from demandsim.stats import interval_for
 
     sweep_dir = Path(sweep_dir)
     manifest = read_manifest(sweep_dir)
@@ -98,7 +100,7 @@ def aggregate(sweep_dir: Path) -> Aggregate:
     out = []
     for point, group in table.groupby("point", sort=True):
         for name in names:
-            est = t_interval(group[name].to_numpy())
+            est = interval_for(name, group[name].to_numpy())
             out.append({"point": point, **point_values[point], "kpi": name, "n": est.n, "mean": est.mean,
                         "sd": est.sd, "ci_low": est.low, "ci_high": est.high, "half_width": est.half_width})
     summary = pd.DataFrame(out, columns=["point", *swept, "kpi", "n", "mean", "sd", "ci_low", "ci_high",
