@@ -76,9 +76,10 @@ TARGETS = {
     "sweep_s": 120.0,
     "peak_mb_year": 500.0,
 }
-#: the idiomatic hub peer has one pool of units (no areas, demandsim.model.areas): its comparison
-#: with the reference engine runs the baseline with one area, for both (benchmarks/smoke_test.py too)
-ONE_AREA = ["areas.districts=[]"]
+#: the idiomatic hub peer has one pool of units (no areas, demandsim.model.areas) and never diverts a
+#: unit (demandsim.model.dispatch): its comparison with the reference engine runs the baseline with one
+#: area and no diversion, for both (benchmarks/smoke_test.py too)
+ONE_AREA = ["areas.districts=[]", "dispatch.divert_from=none"]
 PACKAGES = ("demandsim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "hydra-core", "omegaconf", "numba",
             "llvmlite", "ciw")
 

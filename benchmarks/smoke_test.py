@@ -37,14 +37,14 @@ def test_ciw_peer_agrees_with_erlang_a():
 
 def test_idiomatic_hub_matches_reference_engine():
     """Same plan: the idiomatic hub's headline KPIs agree with the reference engine's. The peer has
-    one pool of units (no areas, demandsim.model.areas), so the plan has one too."""
+    one pool of units (no areas, demandsim.model.areas) and no diversion, so the plan has neither."""
     from benchmarks.peers import simpy_idiomatic_hub as hub
     from demandsim.config import load_config
     from demandsim.engines import get_engine
     from demandsim.kpis import kpis_and_counts
     from demandsim.model.plan import build_plan
 
-    plan = build_plan(load_config(["scenario=baseline_2021", "run.days=7", "run.warmup_days=1", "areas.districts=[]"]))
+    plan = build_plan(load_config(["scenario=baseline_2021", "run.days=7", "run.warmup_days=1", *bench.ONE_AREA]))
     records = get_engine("simpy").run(plan)
     ref, _ = kpis_and_counts(records, plan.model)
     log = hub.simulate(plan)

@@ -521,7 +521,8 @@ def smallest_staffing(data: ReportData) -> list[dict]:
         window = swept_shift(data, key)
         if window is not None:
             # the fixed goals (as set for this report), read by their whole-run KPI names over the shift's hours
-            own = [dataclasses.replace(s, column=s.kpi) for s in data.standards if not s.of_baseline]
+            own = [dataclasses.replace(s, column=s.kpi, label=s.label.removesuffix(f", {data.window}"))
+                   for s in data.standards if not s.of_baseline]
             table = shift_summary(data, window, own)
             rows += _least_values(data, own, lambda std: table[table["kpi"] == std.kpi], window.label, [key])
     return rows
