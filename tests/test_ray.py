@@ -162,7 +162,8 @@ def test_ray_sweep_gives_the_same_results_as_joblib(ray_head, tmp_path, monkeypa
         monkeypatch.delenv(key, raising=False)
     on_ray = tmp_path / "ray"
     done = cli("-m", "hydra/launcher=ray", f"hydra.launcher.ray.init.address={ray_head['address']}",
-               "hydra.launcher.ray.init._node_ip_address=127.0.0.1", *SWEEP, f"hydra.sweep.dir={on_ray}")
+               "hydra.launcher.ray.init._node_ip_address=127.0.0.1", *SWEEP, f"hydra.sweep.dir={on_ray}",
+               "hydra/hydra_logging=default")  # Hydra's launcher lines (quiet by default) say Ray ran it
     output = done.stdout + done.stderr
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Ray Launcher is launching 4 jobs" in output
@@ -179,7 +180,10 @@ def test_ray_sweep_gives_the_same_results_as_joblib(ray_head, tmp_path, monkeypa
     assert not (ray_head["home"] / ".ray" / "auth_token").exists()
     assert folder_state(USER_RAY_DIR) == user_ray, f"{USER_RAY_DIR} changed"
 
-    on_joblib, done = erlang_sweep()  # the same sweep with the default launcher
+    # the same sweep with the default launcher, its lines shown (quiet by default) to say joblib ran it
+    on_joblib = tmp_path / "joblib"
+    done = cli("-m", *SWEEP, f"hydra.sweep.dir={on_joblib}", "hydra/hydra_logging=default")
+    assert done.returncode == 0, done.stderr[-3000:]
     assert "Joblib.Parallel(n_jobs=2" in done.stdout + done.stderr
     a = pd.read_parquet(on_ray / sweep.SWEEP_TABLE)
     b = pd.read_parquet(on_joblib / sweep.SWEEP_TABLE)
