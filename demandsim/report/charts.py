@@ -175,7 +175,7 @@ def goal_lines(fig, goals: list[tuple[float, str, str]], y_range: tuple[float, f
         fig.add_hline(y=value, line=dict(color=colour, dash="dash", width=1.5))
         fig.add_annotation(text=esc(label), name="goal", xref="paper", x=0, xanchor="left", yref="y", y=y,
                            yanchor="bottom", showarrow=False, font=dict(size=11, color=colour),
-                           bgcolor="rgba(255,255,255,0.75)")
+                           bgcolor="rgba(255,255,255,0)")  # a marker under a label stays in sight
     return placed
 
 
@@ -211,37 +211,48 @@ def _sources(data: ReportData) -> str:
     return f"mean of {data.replications} replication(s) per point, 95% band{swept}{missing}"
 
 
-def _drawn_values(fig) -> list[float]:
-    """Every y of the sweep lines and bands drawn (for the axis range)."""
-    out = []
+def _drawn_values(fig) -> tuple[list[float], list[float]]:
+    """The ys drawn on a sweep chart: the means (lines and markers), and the ends of their 95% bands
+    and error bars (for the axis range)."""
+    means, bands = [], []
     for trace in fig.data:
         ys = np.asarray(trace.y if trace.y is not None else [], dtype=float)
-        out += [float(v) for v in ys[~np.isnan(ys)]]
+        (bands if trace.fill == "toself" else means).extend(float(v) for v in ys[~np.isnan(ys)])
         if trace.error_y is not None and trace.error_y.array is not None:
-            plus = np.asarray(trace.error_y.array, dtype=float)
-            minus = np.asarray(trace.error_y.arrayminus, dtype=float)
-            out += [float(v) for v in (ys + plus)[~np.isnan(ys + plus)]]
-            out += [float(v) for v in (ys - minus)[~np.isnan(ys - minus)]]
-    return out
+            for ends in (ys + np.asarray(trace.error_y.array, dtype=float),
+                         ys - np.asarray(trace.error_y.arrayminus, dtype=float)):
+                bands.extend(float(v) for v in ends[~np.isnan(ends)])
+    return means, bands
 
 
-def share_range(values: list[float], goals: list[float], zoom: bool) -> tuple[float, float]:
-    """The y range of a share chart: from 0 (``zoom`` False), or zoomed to the data (``zoom`` True);
-    either way every goal line is in view, and never beyond 0..100% by more than a marker's margin.
+#: a zoomed axis reaches this far beyond the means and goals for a wide band (few replications), no further
+BAND_REACH = 0.10
+
+
+def share_range(means: list[float], goals: list[float], zoom: bool, bands: list[float] = ()) -> tuple[float, float]:
+    """The y range of a share chart: from 0 (``zoom`` False), or zoomed to the means and goals (``zoom``
+    True), with their bands in view up to :data:`BAND_REACH` beyond them (a band from two replications
+    can span 5-100%: the axis would be 0-100% again). Every goal line is in view, and the axis never goes
+    beyond 0..100% by more than a marker's margin.
 
     >>> share_range([0.93, 0.99], [0.9], zoom=True)
     (0.8865, 1.01)
+    >>> share_range([0.93, 0.99], [0.9], zoom=True, bands=[0.04, 1.0])
+    (0.8, 1.01)
     >>> share_range([0.10, 0.13], [0.05], zoom=False)
-    (0.0, 0.166)
+    (0.0, 0.156)
     """
-    every = [v for v in values + goals if not np.isnan(v)]
-    if not every:
+    core = [v for v in list(means) + list(goals) if not np.isnan(v)]
+    if not core:
         return 0.0, 1.05
-    lo, hi = min(every), max(every)
+    lo, hi = min(core), max(core)
+    ends = [min(max(v, lo - BAND_REACH), hi + BAND_REACH) for v in bands if not np.isnan(v)]
+    lo, hi = min([lo, *ends]), max([hi, *ends])
     if not zoom:
         return 0.0, round(min(1.05, max(hi * 1.2, hi + 0.01, 0.02)), 4)
     span = max(hi - lo, 0.05)
-    return round(max(0.0, lo - 0.15 * span), 4), round(min(1.0, hi + 0.15 * span) + 0.01, 4)
+    margin = 0.15 * span if not ends or lo > min(core) - BAND_REACH else 0.0
+    return round(max(0.0, lo - margin), 4), round(min(1.0, hi + 0.15 * span) + 0.01, 4)
 
 
 def _notes(fig, data: ReportData, lines: list[tuple[str, str, bool, str]]) -> go.Figure:
@@ -313,7 +324,9 @@ def _kpi_chart(data: ReportData, kpi: str, title: str, y_title: str, empty: str,
                   x_words=against(data))
             drawn = True
     std = fixed_goals(data)[kpi]
-    y_range = share_range(_drawn_values(fig), [std.value], zoom) if drawn else (0.0, max(0.2, 1.5 * std.value))
+    means, bands = _drawn_values(fig)
+    y_range = share_range(means, [std.value], zoom, bands) if drawn else (0.0, max(0.2, 1.5 * std.value))
+    cut = any(v < y_range[0] - 1e-9 or v > y_range[1] + 1e-9 for v in bands)
     if zoom and drawn:  # a zoomed axis needs finer ticks than whole percents
         fig.update_yaxes(tickformat=".1~%")
     goal_lines(fig, [(std.value, _goal_label(std, f"{std.note}: {'≥' if std.at_least else '≤'} "
@@ -322,7 +335,9 @@ def _kpi_chart(data: ReportData, kpi: str, title: str, y_title: str, empty: str,
         _no_data(fig, empty)
     fig.update_yaxes(range=list(y_range))
     _notes(fig, data, [(kpi, std.column, std.at_least, SUBJECTS.get(kpi, kpi_words(kpi)))])
-    return footer(fig, data, _sources(data) + ("; y axis zoomed to the results and the goal" if zoom else ""))
+    zoomed = "; y axis zoomed to the results and the goal" if zoom else ""
+    cut = f"; bands reaching more than {100 * BAND_REACH:g} points beyond the results cut at the axis" if cut else ""
+    return footer(fig, data, _sources(data) + zoomed + cut)
 
 
 def abandonment_chart(data: ReportData) -> go.Figure:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from demandsim.config.schema import DEPLOYED_GRADES
-from demandsim.report.words import Lever, lever, setting_words
+from demandsim.report.words import Lever, key_words, lever, setting_words
 from demandsim.stats import paired_interval
 
 #: a line whose points' means all lie within this of each other is flat (a share: 1 percentage point)
@@ -213,7 +213,7 @@ def notes(data, lines: list[tuple[str, str, bool, str]]) -> list[str]:
     settings = [dict(zip(data.series_keys, values if isinstance(values, tuple) else (values,)))
                 for values, _ in data.summary.groupby(data.series_keys, sort=True, dropna=False)] \
         if data.series_keys else [{}]
-    out = []
+    by_text: dict[str, list[str]] = {}  # a note and the settings of the other swept keys it holds for
     for setting in settings:
         found: list[_Note] = []
         for kpi, column, at_least, subject in lines:
@@ -238,7 +238,6 @@ def notes(data, lines: list[tuple[str, str, bool, str]]) -> list[str]:
         merged: dict[tuple, list[_Note]] = {}
         for note in found:
             merged.setdefault((note.verb, note.reason), []).append(note)
-        where = f"With {setting_words(setting, config)}: " if setting else ""
         for (verb, reason), group in merged.items():
             if len(group) == 1:
                 text = f"{group[0].subject} {verb[0]} {lev.adding}, {group[0].values}: {reason}"
@@ -246,5 +245,13 @@ def notes(data, lines: list[tuple[str, str, bool, str]]) -> list[str]:
                 subjects, firsts = _subjects([g.subject for g in group])
                 values = "; ".join(f"{f} {g.values}" for f, g in zip(firsts, group))
                 text = f"{subjects} {verb[1]} {lev.adding} ({values}): {reason}"
-            out.append(where + text[0].upper() + text[1:] + ".")
+            by_text.setdefault(text, []).append(setting_words(setting, config))
+    out = []
+    for text, where in by_text.items():
+        if len(where) == len(settings) and len(settings) > 1:  # the same whatever the other swept keys
+            prefix = "In every scenario: " if data.series_keys == ["scenario"] else \
+                f"At every value of {join([key_words(k, config) for k in data.series_keys])}: "
+        else:
+            prefix = f"With {join(where)}: " if any(where) else ""
+        out.append(prefix + (text if prefix else text[0].upper() + text[1:]) + ".")
     return out
