@@ -177,13 +177,17 @@ def test_missing_runs_are_listed_not_hidden(sweep_report, tmp_path):
 def test_single_run_report_and_escaping(tmp_path):
     out = tmp_path / "run"
     name = "</script><script>alert(1)</script><b>x</b>"
-    done = cli(f"scenario_name='{name}'", "run.days=1", "run.warmup_days=0.25", f"hydra.run.dir={out}")
+    done = cli(f"scenario_name='{name}'", "arrivals.line_999.growth=1.1", "run.days=1", "run.warmup_days=0.25",
+               f"hydra.run.dir={out}")
     assert done.returncode == 0, done.stderr
     done = cli_report(out)
     assert done.returncode == 0, done.stderr
     page = (out / REPORT_FILE).read_text(encoding="utf-8")
     assert "<script>alert(1)" not in page and "<b>x</b>" not in page
     assert "&lt;/script&gt;&lt;script&gt;alert(1)" in page
+    # the title names the override that changed the model (the run's length is said under it)
+    assert "&lt;b&gt;x&lt;/b&gt; with arrivals.line_999.growth=1.1</h1>" in page
+    assert "Also on the command line: run.days=1, run.warmup_days=0.25</p>" in page
     assert page.count("Plotly.newPlot(") == 4 + len(AREA_CHARTS)  # three heatmaps, the areas and the average day
 
 
