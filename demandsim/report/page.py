@@ -29,7 +29,6 @@ table { border-collapse: collapse; font-size: 14px; margin: 8px 0 16px; }
 th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: left; } th { background: #f3f3f3; }
 td.num { text-align: right; } .chart { margin: 18px 0 28px; }
 .chart-note { background: #f4f8fb; border-left: 4px solid #2471a3; padding: 6px 12px; margin: 4px 0; }
-.kpi-name { color: #777; font-size: 12px; }
 """
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "toImageButtonOptions": {"format": "png", "scale": 2}}
