@@ -52,7 +52,8 @@ def run_job(cfg):
             return None
         started = time.perf_counter()
         result = simulate(config)
-        write_run(result, out_dir)
+        # the overrides, as a sweep's runs carry theirs: the report's title names those that changed the model
+        write_run(result, out_dir, {"overrides": [str(o) for o in hydra_cfg.overrides.task]})
     except Exception as exc:  # noqa: BLE001 - reported by main()
         remove_if_empty(out_dir)
         _job_failures.append(exc)

@@ -15,7 +15,7 @@ import pytest
 
 from demandsim import sweep
 from demandsim.report import REPORT_FILE, build_report
-from demandsim.report.data import (ReportData, Standard, heatmaps, least_from_which_all_meet, load,
+from demandsim.report.data import (ReportData, RunData, Standard, heatmaps, least_from_which_all_meet, load,
                                    smallest_staffing)
 from demandsim.stats import Interval
 from helpers import cli, small_sweep
@@ -177,13 +177,17 @@ def test_missing_runs_are_listed_not_hidden(sweep_report, tmp_path):
 def test_single_run_report_and_escaping(tmp_path):
     out = tmp_path / "run"
     name = "</script><script>alert(1)</script><b>x</b>"
-    done = cli(f"scenario_name='{name}'", "run.days=1", "run.warmup_days=0.25", f"hydra.run.dir={out}")
+    done = cli(f"scenario_name='{name}'", "arrivals.line_999.growth=1.1", "run.days=1", "run.warmup_days=0.25",
+               f"hydra.run.dir={out}")
     assert done.returncode == 0, done.stderr
     done = cli_report(out)
     assert done.returncode == 0, done.stderr
     page = (out / REPORT_FILE).read_text(encoding="utf-8")
     assert "<script>alert(1)" not in page and "<b>x</b>" not in page
     assert "&lt;/script&gt;&lt;script&gt;alert(1)" in page
+    # the title names the override that changed the model (the run's length is said under it)
+    assert "&lt;b&gt;x&lt;/b&gt; with arrivals.line_999.growth=1.1</h1>" in page
+    assert "Also on the command line: run.days=1, run.warmup_days=0.25</p>" in page
     assert page.count("Plotly.newPlot(") == 4 + len(AREA_CHARTS)  # three heatmaps, the areas and the average day
 
 
@@ -273,3 +277,199 @@ def test_a_chart_per_area_shows_the_areas_kpis(tmp_path):
             wanted = [kpis[f"attend_within_target_{g}"] for g in bars.x]
             assert [None if y != y else y for y in bars.y] == wanted
             assert len(fig.layout.shapes) == 3  # each grade's goal
+
+
+# ----------------------------------------------------------------- charts a board reads at a glance (issue 11)
+def _board_report(key: str, lines: dict[str, list[float]], extra: dict[str, list[float]] | None = None,
+                  goals: dict[str, float] | None = None, config: dict | None = None, seeds: int = 0) -> ReportData:
+    """A built sweep of ``key`` over 3, 4, 5 with the default standards (``goals``: report.* values
+    over them): each KPI of ``lines`` has these means (95% interval mean ± 0.005); ``extra`` KPIs are
+    means without a standard (incidents, utilisation). With ``seeds``, a runs table too: each seed's
+    value the mean plus a seed effect shared by every point (common random numbers)."""
+    from demandsim.report.data import standards
+
+    values = [3, 4, 5]
+    every = {**lines, **(extra or {})}
+    summary = pd.DataFrame([{"point": i, key: v, "kpi": kpi, "n": max(seeds, 5), "mean": means[i], "sd": 0.004,
+                             "ci_low": means[i] - 0.005, "ci_high": means[i] + 0.005}
+                            for kpi, means in every.items() for i, v in enumerate(values)])
+    runs = pd.DataFrame([{"point": i, key: v, "seed": 2021 + s, "replication": s,
+                          **{kpi: means[i] + 0.01 * (s - seeds / 2) for kpi, means in every.items()}}
+                         for i, v in enumerate(values) for s in range(seeds)])
+    rep = {"report": {"attendance_goal": {g: (goals or {}).get(g, 0.9) for g in ("immediate", "priority", "prompt")}}}
+    chosen = RunData(Path("."), {"kpis": {}}, config or {}, None, None, None)
+    return ReportData(Path("."), "built", True, chosen, "", standards(rep), "", runs=runs, summary=summary,
+                      swept_keys=[key], x_key=key, replications=max(seeds, 5))
+
+
+def test_service_level_axis_is_zoomed_to_the_data_with_the_90_line_in_view():
+    from demandsim.report.charts import service_level_chart
+
+    for means in ([0.93, 0.96, 0.98], [0.86, 0.87, 0.88], [0.95, 0.97, 0.99]):
+        fig = service_level_chart(_board_report("staffing.call_handlers.shifts.2.staff", {"sl_999_10s": means}))
+        low, high = fig.layout.yaxis.range
+        assert low <= 0.9 <= high, (means, low, high)
+        assert low <= min(means) - 0.005 and high >= max(means) + 0.005, "every point and band in view"
+        assert (low, high) != (0, 1) and low > 0.5, "zoomed, not 0-100%"
+        assert high <= 1.011  # a share's axis ends at 100% (and a marker's margin)
+
+
+def _colour_at(scale: list, position: float) -> tuple[int, int, int]:
+    """The colour a plotly colour scale gives at ``position`` (0..1), as plotly interpolates it."""
+    for (p0, c0), (p1, c1) in zip(scale, scale[1:]):
+        if p0 <= position <= p1:
+            a = np.array([int(c0[k:k + 2], 16) for k in (1, 3, 5)], dtype=float)
+            b = np.array([int(c1[k:k + 2], 16) for k in (1, 3, 5)], dtype=float)
+            r, g, bl = a + (b - a) * ((position - p0) / (p1 - p0) if p1 > p0 else 0)
+            return round(r), round(g), round(bl)
+    raise AssertionError(position)
+
+
+def test_heatmap_colours_are_centred_on_the_standard(sweep_report):
+    from demandsim.report.charts import NEUTRAL, centred_scale, heatmap_charts
+
+    data = load(sweep_report[0])
+    goals = {"sl_999_10s": 0.9, "abandon_rate_101": 0.05, "attend_within_target_all": 0.9}
+    for fig, goal in zip(heatmap_charts(data, data.chosen), goals.values()):
+        trace = fig.data[0]
+        scale = [list(stop) for stop in trace.colorscale]
+        centre = [p for p, c in scale if c == NEUTRAL]
+        assert len(centre) == 1, scale
+        assert trace.zmin + centre[0] * (trace.zmax - trace.zmin) == pytest.approx(goal, abs=1e-9)
+        assert "pale yellow" in trace.colorbar.title.text and f"{100 * goal:g}%" in trace.colorbar.title.text
+        assert f"{100 * goal:g}%" in trace.colorbar.ticktext  # the centre is a tick
+    # 101 abandonment of 10-13% against a 5% standard: red (more red than green), never green
+    scale = centred_scale(0.05, False, 0.0, 0.15)
+    for share in (0.10, 0.13):
+        r, g, _ = _colour_at(scale, share / 0.15)
+        assert r > g + 40, (share, r, g)
+    r, g, _ = _colour_at(scale, 0.01 / 0.15)  # well under the standard: green
+    assert g > r
+    # 999 answered: 80% misses a 90% goal (red), 97% meets it (green)
+    scale = centred_scale(0.9, True, 0.6, 1.0)
+    assert _colour_at(scale, (0.80 - 0.6) / 0.4)[0] > _colour_at(scale, (0.80 - 0.6) / 0.4)[1]
+    assert _colour_at(scale, (0.97 - 0.6) / 0.4)[1] > _colour_at(scale, (0.97 - 0.6) / 0.4)[0]
+
+
+def _figure_texts(fig) -> list[str]:
+    """Every text a reader sees on a figure: titles (of the chart, axes, subplots, colour bars), annotations,
+    legend entries and tick labels given as text (not the hover text, not the config-key footer line)."""
+    layout = fig.to_dict()["layout"]
+    texts = [(layout.get("title") or {}).get("text") or ""]
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")):
+            texts.append((axis.get("title") or {}).get("text") or "")
+            texts += [str(t) for t in axis.get("ticktext") or []]
+    for note in layout.get("annotations") or []:
+        texts.append(note.get("text") or "")
+    for trace in fig.data:
+        if trace.showlegend is not False and trace.type != "heatmap":
+            texts.append(trace.name or "")
+        colorbar = getattr(trace, "colorbar", None)
+        if colorbar is not None and colorbar.title is not None:
+            texts.append(colorbar.title.text or "")
+            texts += [str(t) for t in colorbar.ticktext or []]
+    texts += [str(n) for n in ((layout.get("meta") or {}).get("notes") or [])]
+    return texts
+
+
+def test_no_raw_kpi_name_or_exponent_on_any_chart(sweep_report):
+    from demandsim.kpis import SHARE_KPIS
+    from demandsim.report import comparison_figures, figures
+
+    data = load(sweep_report[0], baseline="0")
+    names = {n for n in [*SHARE_KPIS, *data.summary["kpi"].unique()] if "_" in n}
+    figs = [fig for _, _, fs in figures(data) + comparison_figures(data) for _, fig in fs]
+    assert len(figs) == len(SWEEP_CHARTS) + 4
+    checked = 0
+    for fig in figs:
+        for text in _figure_texts(fig):
+            text = text.split("x axis: ")[0]  # the footer names the swept key as the config does, to re-run it
+            assert not re.search(r"\de[+-]\d", text), text
+            assert not [n for n in names if n in text], text
+            assert "staffing.call_handlers" not in text, text  # the swept key in words on axes, titles, legends
+            checked += 1
+    assert checked > 60
+    attendance = next(fig for fig in figs if fig.layout.title.text.startswith("Incidents attended within target, by"))
+    assert attendance.layout.xaxis.title.text == "call handlers on the late shift (17:00-03:00)"
+
+
+def test_swept_keys_in_words():
+    from demandsim.report.charts import key_title
+
+    config = {"staffing": {"units": {"shifts": [{"start_hour": 7, "hours": 10}, {"start_hour": 15, "hours": 10}],
+                                     "extra": [{"start_hour": 16, "hours": 5, "staff": 0}]},
+                           "call_handlers": {"shifts": [{"start_hour": 17, "hours": 10, "days": ["Fri", "Sat"]}]}}}
+    assert key_title("staffing.units.extra.0.staff", config) == "extra units on duty (16:00-21:00)"
+    assert key_title("staffing.add.units", config) == "units added round the clock"
+    assert key_title("staffing.scale.units", config) == "units roster ×"
+    assert key_title("staffing.units.shifts.1.staff", config) == "units on the late shift (15:00-01:00)"
+    assert key_title("staffing.call_handlers.shifts.0.staff", config) == \
+        "call handlers on the late shift (17:00-03:00, Fri, Sat)"
+    assert key_title("scenario", config) == "scenario"
+
+
+def test_goal_labels_do_not_sit_on_each_other():
+    from demandsim.report.charts import LABEL_GAP, attendance_chart
+
+    key = "staffing.units.shifts.0.staff"
+    attendance = {f"attend_within_target_{g}": [0.5, 0.6, 0.7] for g in ("immediate", "priority", "prompt")}
+    for goals, lines in (({"immediate": 0.9, "priority": 0.88, "prompt": 0.45}, 3),
+                         ({"immediate": 0.9, "priority": 0.9, "prompt": 0.45}, 2),
+                         ({"immediate": 0.9, "priority": 0.91, "prompt": 0.92}, 3),
+                         ({}, 1)):
+        fig = attendance_chart(_board_report(key, attendance, goals=goals))
+        labels = [a for a in fig.layout.annotations if a.name == "goal"]
+        assert len(labels) == lines == len(fig.layout.shapes), goals
+        low, high = fig.layout.yaxis.range
+        ys = sorted(a.y for a in labels)
+        assert all(b - a >= LABEL_GAP * (high - low) - 1e-9 for a, b in zip(ys, ys[1:])), (goals, ys)
+        assert all(low <= y <= high - LABEL_GAP * (high - low) + 1e-9 for y in ys), (goals, ys)
+    text = " ".join(a.text for a in labels)
+    assert "goal 90% for every grade" in text
+
+
+def test_a_line_against_intuition_gets_a_note_with_the_models_reason():
+    from demandsim.report.charts import attendance_chart, chart_notes, service_level_chart
+
+    key = "staffing.call_handlers.shifts.2.staff"
+    falls = {"attend_within_target_immediate": [0.60, 0.60, 0.60], "attend_within_target_priority": [0.56, 0.54, 0.52],
+             "attend_within_target_prompt": [0.50, 0.52, 0.55], "sl_999_10s": [0.86, 0.92, 0.95]}
+    why = {"incidents_immediate": [400, 405, 410], "incidents_priority": [900, 915, 930],
+           "incidents_prompt": [700, 700, 700], "abandon_rate_999": [0.04, 0.02, 0.01],
+           "utilisation_units": [0.99, 1.01, 1.03]}
+    config = {"staffing": {"call_handlers": {"shifts": [{}, {}, {"start_hour": 17, "hours": 10}]}}}
+    for seeds in (0, 4):  # from the points' own intervals, and paired by seed
+        data = _board_report(key, falls, why, config=config, seeds=seeds)
+        notes = chart_notes(attendance_chart(data))
+        against = [n for n in notes if "priority" in n.lower()]
+        assert len(against) == 1, notes
+        assert against[0].startswith("Priority attendance within target falls as call handlers are added "
+                                     "to the late shift (17:00-03:00), 56.0% to 52.0%: fewer 999 callers abandon "
+                                     "(4.0% to 1.0%), so more incidents reach units (2,000 to 2,040 in the measured "
+                                     "period) at 99-103% utilisation"), against[0]
+        assert not [n for n in notes if "prompt" in n.lower()], notes  # rises: as expected, no note
+        assert [n for n in notes if n.startswith("Immediate") and "does not move" in n
+                and "call handlers do not attend incidents" in n], notes
+        assert chart_notes(service_level_chart(data)) == []  # rises as handlers are added: expected
+    # a monotone, expected line: attendance rises as units are added; 999 answering does not move (why: units)
+    rises = {f"attend_within_target_{g}": [0.50, 0.55, 0.60] for g in ("immediate", "priority", "prompt")}
+    data = _board_report("staffing.add.units", {**rises, "sl_999_10s": [0.913, 0.914, 0.913]}, seeds=4)
+    assert chart_notes(attendance_chart(data)) == []
+    assert chart_notes(service_level_chart(data)) == [
+        "The share of 999 calls answered within 10 s does not move as units are added round the clock, 91.3% to "
+        "91.3%: units do not answer 999 calls."]
+
+
+def test_the_title_names_the_overrides_that_made_the_runs(sweep_report):
+    from demandsim.report.charts import made_by
+
+    data = _board_report("staffing.add.units", {"sl_999_10s": [0.9, 0.9, 0.9]})
+    data.scenario = "demand_2024"
+    data.overrides = ["scenario=demand_2024", "arrivals.line_999.growth=1.1", "staffing.add.units=0,1,2",
+                      "run.replications=5", "run.days=3"]
+    assert made_by(data) == "demand_2024 with arrivals.line_999.growth=1.1"
+    _, page = sweep_report  # the small sweep overrides nothing of the model: the title is the scenario's
+    assert "<h1>Demand hub report: baseline_2021</h1>" in page
+    also = page.split("Also on the command line: ", 1)[1].split("</p>", 1)[0]
+    assert "run.replications=2" in also and "run.days=1.5" in also and "call_handlers" not in also

@@ -35,8 +35,7 @@ def figures(data) -> list[tuple[str, str, list]]:
     # with a window the sweep charts draw its KPIs, as the standards read them: say so under each
     over = f" Over the runs' window only: {data.window}." if data.window else ""
     if data.is_sweep and data.x_key is not None:
-        against = "staffing" if data.x_key.startswith("staffing.") or data.x_key in (
-            "validation.servers", "validation.units") else data.x_key
+        against = charts.against(data)  # the swept key in words
         sections.append((f"Attendance within target against {against}",
                          "Share of each grade's incidents attended within the grade's target, from the start of "
                          "the call; dashed lines: each grade's goal share." + over,
@@ -47,13 +46,16 @@ def figures(data) -> list[tuple[str, str, list]]:
                          [("chart-abandon-101", charts.abandonment_chart(data))]))
         sections.append((f"999 answered within 10 seconds against {against}",
                          "Share of 999 calls answered within 10 s (abandoned calls count as not answered); "
-                         "dashed line: the 90% expectation." + over,
+                         "dashed line: the 90% expectation. The axis is zoomed to the results, the line always "
+                         "in view." + over,
                          [("chart-sl-999", charts.service_level_chart(data))]))
     heat = charts.heatmap_charts(data, data.chosen)
     sections.append((f"Where in the week: {data.chosen_label}",
-                     "One run, measured period only. Each cell is one hour of the week; a shift gap shows as a "
-                     "band of red.", [("chart-heat-sl-999", heat[0]), ("chart-heat-abandon-101", heat[1]),
-                                      ("chart-heat-attendance", heat[2])]))
+                     "One run, measured period only. Each cell is one hour of the week, coloured around the "
+                     "standard: pale yellow at it, greens where it is met, oranges and reds where it is missed; a "
+                     "shift gap shows as a band of red.",
+                     [("chart-heat-sl-999", heat[0]), ("chart-heat-abandon-101", heat[1]),
+                      ("chart-heat-attendance", heat[2])]))
     areas = charts.area_charts(data, data.chosen)
     if areas:
         sections.append((f"Attendance by area: {data.chosen_label}",

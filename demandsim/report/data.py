@@ -39,6 +39,7 @@ from demandsim import sweep as sw
 from demandsim.config.schema import DEPLOYED_GRADES, ReportConfig
 from demandsim.errors import ConfigError
 from demandsim.outputs import is_complete_run, read_yaml
+from demandsim.report.words import setting_words
 from demandsim.stats import Interval
 from demandsim.sweep.tables import WINDOW_PREFIX
 
@@ -138,6 +139,9 @@ class ReportData:
     baseline: object | None = None
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     baseline_run: RunData | None = None
+    #: the command-line overrides that made the runs (the sweep's, or the run's): the title names those
+    #: that changed the model (demandsim.report.words.title_overrides)
+    overrides: list[str] = field(default_factory=list)
 
     def judged(self, std: Standard) -> pd.DataFrame:
         """The intervals ``std`` is judged on, one row per point (the swept keys, ``n``, ``mean``, ``sd``,
@@ -355,7 +359,8 @@ def load(folder: Path, run: str | None = None, overrides: list[str] | None = Non
         window = window_in_words(data.config)
         std = over_window(standards({**data.config, "report": block}, sources), window)
         out = ReportData(folder, str(data.summary.get("scenario", "")), False, data, "this run", std,
-                         str(data.summary.get("config_hash", "")), window=window)
+                         str(data.summary.get("config_hash", "")), window=window,
+                         overrides=[str(w) for w in data.summary.get("overrides", [])])
         if baseline is not None:
             runs = compare._run_table(folder)
             ref = compare.resolve(baseline, folder, None, [])
@@ -375,7 +380,7 @@ def load(folder: Path, run: str | None = None, overrides: list[str] | None = Non
         compare.check_seeds(ref, runs, swept)
     chosen_row = _choose_run(runs, x_key, run, avoid=ref.point if ref is not None and ref.same_sweep else None)
     chosen = load_run(folder / chosen_row["run_dir"])
-    label = (sw.point_label({k: chosen_row[k] for k in swept}) or "the point") + \
+    label = (setting_words({k: chosen_row[k] for k in swept}, chosen.config) or "the point") + \
         f", replication {int(chosen_row['replication'])} (seed {int(chosen_row['seed'])}, {chosen_row['run_dir']})"
     # the replications of a point differ only in PER_RUN_KEYS: one config per point says what the
     # runs share (reading all 200 of a sweep's took two seconds)
@@ -392,7 +397,8 @@ def load(folder: Path, run: str | None = None, overrides: list[str] | None = Non
     out = ReportData(folder, ", ".join(names) or str(agg.manifest.get("scenario", "")), True, chosen,
                      label, over_window(standards({**chosen.config, "report": block}, sources), window),
                      shared_config_hash(configs), runs, agg.summary, swept, x_key, series,
-                     sw.describe_missing(agg.missing), int(agg.manifest.get("replications", 1)), window)
+                     sw.describe_missing(agg.missing), int(agg.manifest.get("replications", 1)), window,
+                     overrides=[str(w) for w in agg.manifest.get("overrides", [])])
     if ref is not None:
         _add_comparison(out, ref, runs, swept, list(dict.fromkeys(agg.summary["kpi"])))
     return out

@@ -28,6 +28,7 @@ h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 19px; margin-top: 32
 table { border-collapse: collapse; font-size: 14px; margin: 8px 0 16px; }
 th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: left; } th { background: #f3f3f3; }
 td.num { text-align: right; } .chart { margin: 18px 0 28px; }
+.chart-note { background: #f4f8fb; border-left: 4px solid #2471a3; padding: 6px 12px; margin: 4px 0; }
 """
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -44,9 +45,13 @@ def table(rows: list[dict], columns: list[str], headers: list[str] | None = None
 
 
 def chart_div(fig, div_id: str) -> str:
-    """A chart's div and the script that draws it (plotly.js itself is in the head)."""
+    """A chart's div and the script that draws it (plotly.js itself is in the head), then its notes
+    (a line flat or against intuition, and why: demandsim.report.notes) under it."""
+    from demandsim.report.charts import chart_notes
+
     snippet = pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG)
-    return f'<div class="chart" data-chart="{e(div_id)}">{snippet}</div>'
+    notes = "".join(f'<p class="note chart-note">{e(n)}</p>' for n in chart_notes(fig))
+    return f'<div class="chart" data-chart="{e(div_id)}">{snippet}{notes}</div>'
 
 
 def kpi_table(data: ReportData) -> str:
@@ -63,7 +68,7 @@ def kpi_table(data: ReportData) -> str:
                   for _, r in points.iterrows()}
         rows = []
         for name in names:
-            row = {"kpi": name}
+            row = {"kpi": kpi_label(name)}
             for point, label in labels.items():
                 hit = summary[(summary["point"] == point) & (summary["kpi"] == name)]
                 if not hit.empty:
@@ -73,8 +78,19 @@ def kpi_table(data: ReportData) -> str:
         return table(rows, ["kpi", *labels.values()], ["KPI", *labels.values()]) + \
             '<p class="note">mean over replications (95% confidence interval, number of replications)</p>'
     kpis = {**data.chosen.summary.get("kpis", {}), **window_kpis(data.chosen.summary)}
-    rows = [{"kpi": n, "value": _num(kpis.get(n))} for n in names if n in kpis]
+    rows = [{"kpi": kpi_label(n), "value": _num(kpis.get(n))} for n in names if n in kpis]
     return table(rows, ["kpi", "value"], ["KPI", "value"])
+
+
+def kpi_label(name: str) -> str:
+    """A KPI in a table: in words, then its name (the name report.json and sweep_summary.parquet use).
+
+    >>> kpi_label("sl_999_10s")
+    '999 calls answered within 10 s (sl_999_10s)'
+    """
+    from demandsim.report.words import kpi_words
+
+    return f"{kpi_words(name)} ({name})"
 
 
 def headline_kpis(data: ReportData) -> list[str]:
@@ -112,7 +128,7 @@ def comparison_block(data: ReportData, sections) -> str:
         labels[data.baseline.point] += " (the baseline)"
     rows = []
     for name in headline_kpis(data):
-        row = {"kpi": name}
+        row = {"kpi": kpi_label(name)}
         for point, label in labels.items():
             hit = comp[(comp["point"] == point) & (comp["kpi"] == name)]
             if not hit.empty:
@@ -141,13 +157,19 @@ def _diff(x, kpi: str) -> str:
 
     if x is None or x != x:
         return "n/a"
-    return f"{100 * x:+.1f} pts" if kpi in SHARE_KPIS else f"{x:+,.4g}"
+    from demandsim.report.words import number
+
+    if kpi.rsplit(".", 1)[-1] in SHARE_KPIS:
+        return f"{100 * x:+.1f} pts"
+    return ("+" if x > 0 else "") + number(x)
 
 
 def _num(x) -> str:
     if x is None or x != x:
         return "n/a"
-    return f"{x:,.4g}" if abs(x) >= 1 or x == 0 else f"{100 * x:.1f}%"
+    from demandsim.report.words import number
+
+    return number(x) if abs(x) >= 1 or x == 0 else f"{100 * x:.1f}%"
 
 
 def _ci(lo, hi) -> str:
@@ -160,7 +182,15 @@ def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: li
            compared: list[tuple[str, str, list]] | None = None) -> str:
     """The whole page. ``sections``: (heading, explanation, [(div_id, figure)]) in order; ``compared``: the
     comparison's sections (with --baseline), drawn after the tables."""
-    parts = [f"<h1>Demand hub report: {e(data.scenario)}</h1>"]
+    from demandsim.report.charts import made_by
+    from demandsim.report.words import title_overrides
+
+    parts = [f"<h1>Demand hub report: {e(made_by(data))}</h1>"]
+    rest = [w for w in data.overrides if w not in title_overrides(data.overrides, data.swept_keys)
+            and w.partition("=")[0] not in ("scenario", "scenario_name", *data.swept_keys)
+            and not w.startswith("hydra.")]
+    if rest:  # run length, replications: not what makes the point, said once here
+        parts.append(f'<p class="meta">Also on the command line: {e(", ".join(rest))}</p>')
     kind = (f"sweep of {e(', '.join(data.swept_keys) or 'replications')}: {data.runs['point'].nunique()} point(s), "
             f"{len(data.runs)} finished run(s), {data.replications} replication(s) per point") if data.is_sweep \
         else "a single run"
@@ -212,5 +242,5 @@ def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: li
     body = "\n".join(parts)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>demandsim report: {e(data.scenario)}</title><style>{CSS}</style>"
+            f"<title>demandsim report: {e(made_by(data))}</title><style>{CSS}</style>"
             f'<script type="text/javascript">{plotly_js}</script></head>\n<body>\n{body}\n</body></html>\n')

@@ -135,21 +135,42 @@ HEADLINE = [("sl_999_10s", "999 in 10 s", True), ("abandon_rate_101", "101 aband
             ("utilisation_call_handlers", "handlers busy", True)]
 
 
-def _fmt(mean, half, pct: bool) -> str:
+def _fmt(mean, half, pct: bool, low=None, high=None) -> str:
+    """A mean and its 95% interval for the terminal: a share as ``54.2% (41.0-63.0)``, its interval read
+    from ``low`` and ``high`` (a logit interval, not symmetric about the mean: a ± would misstate it);
+    any other KPI as ``12.3 ±1.2``.
+
+    >>> _fmt(0.542, 0.11, True, 0.41, 0.63), _fmt(0.004, 0.003, True, 0.001, 0.007), _fmt(12.34, 1.2, False)
+    ('54.2% (41.0-63.0)', '0.4% (0.1-0.7)', '12.3 ±1.2')
+    """
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "n/a"
     text = f"{100 * mean:.1f}%" if pct else f"{mean:.3g}"
-    if half is not None and not math.isnan(half):
+    known = [v for v in (low, high) if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if pct and len(known) == 2:
+        text += f" ({100 * low:.1f}-{100 * high:.1f})"
+    elif half is not None and not math.isnan(half):
         text += f" ±{100 * half:.1f}" if pct else f" ±{half:.2g}"
     return text
 
+
+def _cell(by: pd.DataFrame, kpi: str, pct: bool) -> str:
+    """One KPI of one point (``by``: sweep_summary rows indexed by KPI) as :func:`_fmt` writes it."""
+    if kpi not in by.index:
+        return "n/a"
+    row = by.loc[kpi]
+    return _fmt(row["mean"], row["half_width"], pct, row["ci_low"], row["ci_high"])
+
+
+#: width of a digest cell: "100.0% (100.0-100.0)"
+CELL = 21
 
 #: the grades whose attendance the digest shows under each point (the headline column is all grades)
 DIGEST_GRADES = ["immediate", "priority", "prompt"]
 
 
 def sweep_digest(agg: Aggregate, took: float, sweep_dir: Path) -> str:
-    """A few lines for the terminal: per point, the headline KPIs with 95% half-widths, and under
+    """A few lines for the terminal: per point, the headline KPIs with their 95% intervals, and under
     it attendance within target per grade (all grades together hide which one misses)."""
     lines = []
     summary = agg.summary
@@ -157,22 +178,21 @@ def sweep_digest(agg: Aggregate, took: float, sweep_dir: Path) -> str:
         labels = {p: (point_label(v) or "mean of replications")
                   for p, v in ((r["point"], r["values"]) for r in agg.manifest["runs"])}
         width = max(len(v) for v in labels.values())
-        head = "  ".join(f"{name:>16}" for _, name, _ in HEADLINE)
+        head = "  ".join(f"{name:>{CELL}}" for _, name, _ in HEADLINE)
         lines.append(f"  {'point':<{width}}  {head}")
         for point, group in summary.groupby("point", sort=True):
             by = group.set_index("kpi")
             cells = []
             for kpi, _, pct in HEADLINE:
-                cells.append(f"{_fmt(by['mean'].get(kpi), by['half_width'].get(kpi), pct):>16}"
-                             if kpi in by.index else f"{'n/a':>16}")
+                cells.append(f"{_cell(by, kpi, pct):>{CELL}}")
             lines.append(f"  {labels[point]:<{width}}  {'  '.join(cells)}")
             grades = [(g, f"attend_within_target_{g}") for g in DIGEST_GRADES]
             if any(kpi in by.index for _, kpi in grades):
                 lines.append("    attended in target by grade: " + ", ".join(
-                    f"{g} {_fmt(by['mean'].get(kpi), by['half_width'].get(kpi), True) if kpi in by.index else 'n/a'}"
-                    for g, kpi in grades))
+                    f"{g} {_cell(by, kpi, True)}" for g, kpi in grades))
         if summary["half_width"].notna().any():
-            lines.append("  (mean of replications ± half-width of the 95% confidence interval)")
+            lines.append("  (mean of replications (its 95% confidence interval: for a share a logit interval, "
+                         "not symmetric about the mean))")
     if agg.missing:
         lines.append(f"  missing: {len(agg.missing)} run(s): " + "; ".join(describe_missing(agg.missing)))
     lines.append(f"Results: {sweep_dir / SWEEP_TABLE}, {SUMMARY_TABLE} ({len(agg.runs)} runs, {took:.1f} s)")
