@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from demandsim import sweep
-from helpers import ERLANG_SWEEP, cli, erlang_sweep
+from helpers import ERLANG_SWEEP, cli
 
 RAY = Path(sys.executable).with_name("ray")
 SWEEP = ERLANG_SWEEP

@@ -15,8 +15,8 @@ import pytest
 
 from demandsim import sweep
 from demandsim.report import REPORT_FILE, build_report
-from demandsim.report.data import (ReportData, RunData, Standard, heatmaps, least_from_which_all_meet, load,
-                                   smallest_staffing)
+from demandsim.report.data import ReportData, RunData, Standard, heatmaps, load
+from demandsim.report.standards import least_from_which_all_meet, smallest_staffing
 from demandsim.stats import Interval
 from helpers import cli, small_sweep
 

@@ -166,7 +166,8 @@ def test_sweep_tables_carry_the_window_kpis(window_sweep):
 
 def test_report_reads_the_standards_over_the_window_and_the_shifts_own_hours(window_sweep):
     from demandsim.report import build_report
-    from demandsim.report.data import load, shift_summary, smallest_staffing, swept_shift
+    from demandsim.report.data import load
+    from demandsim.report.standards import shift_summary, smallest_staffing, swept_shift
 
     data = load(window_sweep)
     assert data.window == "08:00-16:00, Mon, Tue"

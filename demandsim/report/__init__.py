@@ -104,12 +104,13 @@ def build_report(folder, run: str | None = None, png: bool = False, overrides: l
     from demandsim.outputs import write_atomic
     from demandsim.report import data as data_mod
     from demandsim.report import export, page
+    from demandsim.report.standards import smallest_staffing
 
     folder = Path(folder)
     data = data_mod.load(folder, run, overrides=overrides, baseline=baseline)
     sections = figures(data)
     compared = comparison_figures(data)
-    smallest = data_mod.smallest_staffing(data)
+    smallest = smallest_staffing(data)
     text = page.render(data, sections, smallest, plotly.offline.get_plotlyjs(), compared)
     numbers = export.dumps(data)
     write_atomic(folder / REPORT_JSON, lambda p: p.write_text(numbers, encoding="utf-8"))

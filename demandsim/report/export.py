@@ -19,7 +19,7 @@ The schema (issue 11), exactly::
 - ``standards``: each goal drawn, with ``goal`` the line (set when the report was made,
   or the runs' config); ``least_value`` the least swept value from which every larger
   value in range meets the goal with the whole 95% interval on the right side
-  (:func:`demandsim.report.data.judge`), null when none does, when the swept key is not
+  (:func:`demandsim.report.standards.judge`), null when none does, when the swept key is not
   a number or when other keys are swept too (the page's table has one per setting);
   ``monotone`` whether the points' means move one way along the swept key (false when
   there is no numeric swept key). With ``--baseline``, a second entry per KPI follows
@@ -41,7 +41,8 @@ import math
 
 import numpy as np
 
-from demandsim.report.data import ReportData, judge
+from demandsim.report.data import ReportData
+from demandsim.report.standards import judge
 
 REPORT_JSON = "report.json"
 

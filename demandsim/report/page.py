@@ -18,7 +18,8 @@ import html
 import plotly.io as pio
 
 from demandsim import __version__
-from demandsim.report.data import FROM_BASELINE, ReportData, capacity_warnings, which_answer
+from demandsim.report.data import FROM_BASELINE, ReportData, capacity_warnings
+from demandsim.report.standards import which_answer
 
 CSS = """
 body { font-family: Arial, Helvetica, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
