@@ -29,7 +29,9 @@ handling time only for rows that can reach a 999 handler, the secondary line's
 only for rows routed there, travel and time on scene only for the grade the row
 would get, nothing for a redial row its caller would never make, the THRIVE review's
 uniform and call times (``review``, demandsim.model.review) only with ``review.enabled``
-and only for rows with a deployed grade. A stream that
+(without it the four columns are empty: no contact reads them) and only for rows with a
+deployed grade. The follow-up work is added into ``on_scene`` and not kept on its own
+(:func:`follow_up_work` draws it again, for tests). A stream that
 is drawn gives every row its uniform, so each row keeps its place in it; the
 entries no call can need are never read (``tests/test_engines_equal.py``
 checks that the records are the same as with every entry computed): they are NaN,
@@ -93,7 +95,6 @@ class CallDraws:
     u_grade: np.ndarray
     travel: np.ndarray  # for the deployed grade the row would get (NaN if none)
     on_scene: np.ndarray  # the unit's time after arrival: on scene plus any follow-up work
-    follow_up: np.ndarray  # the follow-up work in on_scene (0 for incidents without; NaN where no grade)
     u_redial: np.ndarray  # the redial choice after a hang-up on 101 (to 999 or 101)
     rings_999_again: np.ndarray  # bool: after a hang-up in the 999 queue the caller rings 999 again
     redial_delay: np.ndarray  # after a hang-up on 101
@@ -104,6 +105,7 @@ class CallDraws:
     # THRIVE review (demandsim.model.review), drawn only with review.enabled, for rows with a
     # deployed grade: the uniform of the incident's first review, and the handler's time on each
     # kind of call a review makes (every update call of an incident takes its one time)
+    # (empty without review.enabled: memory, 15 MB a baseline year, and no contact reads them)
     u_review: np.ndarray
     victim_update_time: np.ndarray
     phone_resolution_time: np.ndarray
@@ -111,6 +113,9 @@ class CallDraws:
     #: the area of the caller's need (demandsim.model.areas), the same in each of its rows; all 0
     #: (and not drawn) with one area
     area: np.ndarray
+    #: the follow-up work in on_scene (0 for incidents without; NaN where no grade), kept only when
+    #: asked for (draw_calls' keep_follow_up; :func:`follow_up_work`): the engines read on_scene
+    follow_up: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
@@ -216,7 +221,8 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
     }
 
 
-def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = False) -> CallDraws:
+def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = False,
+               keep_follow_up: bool = False) -> CallDraws:
     """Draw the attributes of every contact for a compiled ``model``.
 
     ``model`` is a :class:`demandsim.model.plan.ModelParts`. Each attribute's
@@ -224,6 +230,7 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     drawn, so a year's draws never hold much more memory than the result.
     Durations are computed only for rows that may need them (module docstring),
     or for every row with ``every_entry`` (for tests: the records must not change).
+    ``keep_follow_up`` also keeps the follow-up work in ``on_scene`` as a column of its own.
     """
     m = model
     A = m.max_attempts
@@ -327,26 +334,33 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
             out[by_grade[g]] = d.seconds(u[by_grade[g]])
         return out
 
-    def follow_up() -> np.ndarray:
-        """Per row, the follow-up work of its grade: with the grade's share (attribute 0 of
-        "follow_up"), the grade's follow-up time (attribute 1), else 0; NaN for rows with no grade."""
+    def add_follow_up(on_scene: np.ndarray) -> np.ndarray | None:
+        """Add to ``on_scene`` (in place) each row's follow-up work of its grade: with the grade's
+        share (attribute 0 of "follow_up"), the grade's follow-up time (attribute 1), else none.
+        With ``keep_follow_up`` the work as a column too (0 without; NaN for rows with no grade).
+        Memory: no column of its own otherwise (adding 0 leaves a time as it was)."""
         if not any(len(w) for w in by_grade):
-            return unused
-        out = np.where(grade >= 0, 0.0, np.nan)
+            return unused if keep_follow_up else None
+        kept = np.where(grade >= 0, 0.0, np.nan) if keep_follow_up else None
         if not (every_entry or any(m.follow_up_share)):
-            return out
+            return kept
         u_has = uniforms(seed, "follow_up", n_999, n_101, A)
         u_time = uniforms(seed, "follow_up", n_999, n_101, A, 1)
         for rows_of_grade, share, d in zip(by_grade, m.follow_up_share, m.follow_up):
             with_work = rows_of_grade[u_has[rows_of_grade] < share]
-            out[with_work] = d.seconds(u_time[with_work])
-        return out
+            work = d.seconds(u_time[with_work])
+            on_scene[with_work] += work
+            if kept is not None:
+                kept[with_work] = work
+        return kept
 
     def review(j: int, duration=None) -> np.ndarray:
         """Attribute ``j`` of "review" for the rows with a deployed grade: 0 the uniform of the
         first review, 1-3 the handler's time on each kind of call (demandsim.model.review.WORK)."""
+        if not m.review_enabled:  # no contact reads them (every engine reviews only with review.enabled)
+            return np.empty(0)
         wanted = np.flatnonzero((grade >= 0) & (grade < N_DEPLOYED))
-        if not m.review_enabled or not len(wanted):
+        if not len(wanted):
             return unused
         if duration is not None and not every_entry and duration.fixed_seconds is not None:
             out = np.full(rows, np.nan)
@@ -365,7 +379,8 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         return pick(m.area_cumulative, caller_uniforms(seed, "area", n_999, n_101, A)).astype(np.int16)
 
     assert len(m.travel) == N_DEPLOYED
-    follow_up_s = follow_up()
+    on_scene = per_grade("on_scene", m.on_scene)  # a column of its own, or the shared unused one (no grade)
+    follow_up_s = add_follow_up(on_scene) if on_scene is not unused else (unused if keep_follow_up else None)
     return CallDraws(
         n_999=n_999,
         n_101=n_101,
@@ -383,8 +398,7 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         wrap_secondary=handling[5],
         u_grade=u_grade,
         travel=per_grade("travel", m.travel),
-        on_scene=per_grade("on_scene", m.on_scene) + follow_up_s,
-        follow_up=follow_up_s,
+        on_scene=on_scene,
         u_redial=u_redial,
         rings_999_again=again_999,
         redial_delay=redial_delay,
@@ -397,4 +411,13 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         phone_resolution_time=review(2, m.review_times[1]),
         booking_time=review(3, m.review_times[2]),
         area=area(),
+        follow_up=follow_up_s,
     )
+
+
+def follow_up_work(plan) -> np.ndarray:
+    """The follow-up work in each row of ``plan.draws.on_scene`` (0 for incidents without, NaN
+    where no grade), drawn again as :func:`draw_calls` drew it: the draws keep only the sum
+    (memory); for tests and checks, not the engines."""
+    return draw_calls(plan.model, len(plan.arrivals_999), len(plan.arrivals_101), plan.seed,
+                      keep_follow_up=True).follow_up

@@ -30,6 +30,7 @@ import pytest
 
 from demandsim.config import load_config
 from demandsim.config.schema import AreasConfig, District, NeighbourAfter
+from demandsim.draws import follow_up_work
 from demandsim.engines import get_engine
 from demandsim.errors import ConfigError
 from demandsim.model.areas import dispatch_key, neighbour_to_send
@@ -122,7 +123,7 @@ def test_a_hand_worked_timeline_of_two_areas():
     plan = build_plan(load_config(overrides), reuse_draws=False)
     assert plan.model.units_by_area[:, :24].tolist() == [[1] * 24, [1] * 24]
     d = plan.draws
-    assert d.attempts == 1 and d.n_999 >= len(STORY) and not d.follow_up[:len(STORY)].any()
+    assert d.attempts == 1 and d.n_999 >= len(STORY) and not follow_up_work(plan)[:len(STORY)].any()
     u_grade, travel, on_scene, area = d.u_grade.copy(), d.travel.copy(), d.on_scene.copy(), d.area.copy()
     for row, (_, where, grade, t, s) in enumerate(STORY):
         u_grade[row], travel[row], on_scene[row] = GRADE_U[grade], t * MIN, s * MIN

@@ -204,7 +204,7 @@ def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
     applied to its row's uniform (the travel times the areas' multiplier, its area's factor and
     the neighbour factor if a neighbour's unit went; the time after arrival less the follow-up
     work, which tests/test_follow_up.py checks)."""
-    from demandsim.draws import uniforms
+    from demandsim.draws import follow_up_work, uniforms
 
     plan = build_plan(load_config([f"scenario={scenario}", *SHORT, "run.seed=34"]))
     records = get_engine("simpy").run(plan)
@@ -219,7 +219,7 @@ def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
     multiplier = m.areas.travel_multiplier()[inc["unit_area"].cat.codes.to_numpy(), inc["area"].cat.codes.to_numpy()]
     for purpose, kinds, measured in (("travel", m.travel, (inc["t_on_scene"] - inc["t_assigned"]) / multiplier),
                                      ("on_scene", m.on_scene,
-                                      inc["t_clear"] - inc["t_on_scene"] - d.follow_up[rows])):
+                                      inc["t_clear"] - inc["t_on_scene"] - follow_up_work(plan)[rows])):
         u = uniforms(plan.seed, purpose, d.n_999, d.n_101, d.attempts)
         expected = [float(kinds[g].seconds(u[[r]])[0]) for r, g in zip(rows, codes)]
         assert measured.to_numpy() == pytest.approx(expected, abs=1e-6), purpose

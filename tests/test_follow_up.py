@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from demandsim.config import load_config
+from demandsim.draws import follow_up_work
 from demandsim.errors import ConfigError
 from demandsim.model.grading import DEPLOYED_GRADES
 from demandsim.model.plan import build_model, build_plan
@@ -42,9 +43,9 @@ def graded_rows(overrides: list[str]):
 
 def test_share_and_time_of_follow_up_are_the_configured_ones():
     plan, rows, _ = graded_rows(SHORT)
-    m, d = plan.model, plan.draws
+    m, d, work = plan.model, plan.draws, follow_up_work(plan)
     for k, g in enumerate(DEPLOYED_GRADES):
-        follow = d.follow_up[rows[g]]
+        follow = work[rows[g]]
         n, share = len(follow), m.follow_up_share[k]
         assert n > 500
         # binomial: 4 standard deviations
@@ -65,7 +66,7 @@ def test_the_unit_is_busy_until_the_follow_up_work_is_done():
     done = incidents.dropna(subset=["t_clear"])
     row = calls.loc[done["call_id"], "draw_row"].to_numpy()
     np.testing.assert_allclose(done["t_clear"] - done["t_on_scene"], d.on_scene[row], rtol=1e-9, atol=1e-6)
-    assert (d.follow_up[row] > 0).sum() > 100
+    assert (follow_up_work(plan)[row] > 0).sum() > 100
 
 
 def test_no_follow_up_and_follow_up_of_no_time_give_the_same_records():
@@ -81,12 +82,13 @@ def test_no_follow_up_and_follow_up_of_no_time_give_the_same_records():
 
 def test_follow_up_leaves_every_other_draw_unchanged():
     plain = build_plan(load_config([*SHORT, *(f"dispatch.{g}.follow_up_share=0" for g in DEPLOYED_GRADES)])).draws
-    shipped = build_plan(load_config(SHORT)).draws
+    plan = build_plan(load_config(SHORT))
+    shipped, follow_up = plan.draws, follow_up_work(plan)
     np.testing.assert_array_equal(plain.travel, shipped.travel)
     np.testing.assert_array_equal(plain.u_grade, shipped.u_grade)
     np.testing.assert_array_equal(plain.patience_999, shipped.patience_999)
     graded = ~np.isnan(shipped.on_scene)
-    np.testing.assert_allclose(shipped.on_scene[graded] - shipped.follow_up[graded], plain.on_scene[graded],
+    np.testing.assert_allclose(shipped.on_scene[graded] - follow_up[graded], plain.on_scene[graded],
                                rtol=1e-12)
 
 
