@@ -79,16 +79,9 @@ def _same_value(cell, text: str) -> bool:
         return False
 
 
-def _points(runs: pd.DataFrame, swept: list[str]) -> dict[int, str]:
-    """Each point of a sweep's runs table and its label."""
-    first = runs.drop_duplicates("point").sort_values("point")
-    return {int(r["point"]): sw.point_label({k: r[k] for k in swept}) or "mean of replications"
-            for _, r in first.iterrows()}
-
-
 def find_point(runs: pd.DataFrame, swept: list[str], wanted: str, where: str) -> int:
     """The point of a sweep named by ``wanted``: its number, or its label (all or some of its keys)."""
-    points = _points(runs, swept)
+    points = sw.point_labels(runs, swept)
     listing = "; ".join(f"{p}: {label}" for p, label in points.items())
     if wanted.strip().isdigit():
         point = int(wanted)
@@ -124,7 +117,7 @@ def resolve(spec: str, folder: Path, runs: pd.DataFrame | None, swept: list[str]
     spec = str(spec).strip()
     if runs is not None and (spec.isdigit() or ("=" in spec and not Path(spec).is_dir())):
         point = find_point(runs, swept, spec, "this sweep")
-        label = f"{_points(runs, swept)[point]} (point {point} of this sweep)"
+        label = f"{sw.point_labels(runs, swept)[point]} (point {point} of this sweep)"
         return Baseline(spec, label, folder, point, runs[runs["point"] == point].reset_index(drop=True),
                         same_sweep=True)
     target, point_part = Path(spec), None
@@ -132,13 +125,13 @@ def resolve(spec: str, folder: Path, runs: pd.DataFrame | None, swept: list[str]
         target, point_part = Path(spec.rsplit("#", 1)[0]), spec.rsplit("#", 1)[1]
     if not target.is_dir():
         where = "no such folder" if runs is None else "not a point of this sweep (a number or a label such as " \
-            f"{next(iter(_points(runs, swept).values()))}) and no such folder"
+            f"{next(iter(sw.point_labels(runs, swept).values()))}) and no such folder"
         raise BaselineError(f"--baseline {spec}: {where}")
     if (target / sw.MANIFEST).is_file():
         agg = sw.aggregate(target)
         if agg.runs.empty:
             raise BaselineError(f"--baseline {spec}: that sweep has no finished run")
-        points = _points(agg.runs, agg.swept_keys)
+        points = sw.point_labels(agg.runs, agg.swept_keys)
         if point_part is None and len(points) > 1:
             raise BaselineError(f"--baseline {spec}: that sweep has {len(points)} points; name one as "
                                 f"{target}#POINT (its points: "
@@ -156,7 +149,7 @@ def resolve(spec: str, folder: Path, runs: pd.DataFrame | None, swept: list[str]
 def check_seeds(baseline: Baseline, runs: pd.DataFrame, swept: list[str]) -> None:
     """Every run reported on must have a baseline run with its seed, or a clear error."""
     have = set(baseline.runs["seed"].astype("int64"))
-    labels = _points(runs, swept)
+    labels = sw.point_labels(runs, swept)
     for point, group in runs.groupby("point", sort=True):
         lacking = sorted(set(group["seed"].astype("int64")) - have)
         if lacking:

@@ -61,12 +61,10 @@ def kpi_table(data: ReportData) -> str:
 
     names = headline_kpis(data)
     if data.is_sweep:
-        from demandsim.sweep.plan import point_label
+        from demandsim.sweep.plan import point_labels
 
         summary = data.summary
-        points = summary.drop_duplicates("point")
-        labels = {int(r["point"]): point_label({k: r[k] for k in data.swept_keys}) or "mean of replications"
-                  for _, r in points.iterrows()}
+        labels = point_labels(summary, data.swept_keys)
         rows = []
         for name in names:
             row = {"kpi": kpi_label(name)}
@@ -120,11 +118,10 @@ def goals_table(data: ReportData) -> str:
 
 def comparison_block(data: ReportData, sections) -> str:
     """The comparison against the baseline: a table of paired differences per point, then its charts."""
-    from demandsim.sweep.plan import point_label
+    from demandsim.sweep.plan import point_labels
 
     comp = data.comparison
-    labels = {int(r["point"]): (point_label({k: r[k] for k in data.swept_keys}) or "this run")
-              for _, r in comp.drop_duplicates("point").iterrows()}
+    labels = point_labels(comp, data.swept_keys, unswept="this run")
     if data.baseline.same_sweep and data.baseline.point in labels:
         labels[data.baseline.point] += " (the baseline)"
     rows = []

@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pandas as pd
 from demandsim import kpis
 from demandsim import sweep as sw
 from demandsim.report.data import ReportData, RunData, Standard, _is_number, load_run
+from demandsim.report.words import clock_words, shift_of
 from demandsim.stats import Interval
 
 
@@ -139,10 +139,6 @@ def moves_one_way(means) -> bool:
     return bool((steps >= 0).all() or (steps <= 0).all())
 
 
-#: a swept key that is one shift's headcount: the roster's key, shifts or extra, and the shift's index
-_SHIFT_STAFF = re.compile(r"^(staffing\.[\w.]+)\.(shifts|extra)\.(\d+)\.staff$")
-
-
 def swept_shift(data: ReportData, key: str):
     """The hours of the shift whose staff ``key`` is (a :class:`demandsim.window.Window`), or None when
     ``key`` is not one shift's staff (read from the per-run charts' run's config: a sweep of a
@@ -159,22 +155,16 @@ def swept_shift(data: ReportData, key: str):
     from demandsim.config.schema import WEEKDAYS
     from demandsim.window import shift_window
 
-    found = _SHIFT_STAFF.match(key)
-    if found is None or data.chosen is None:  # no run to read the shift from (a report built by hand)
+    if data.chosen is None:  # no run to read the shift from (a report built by hand)
         return None
-    node = data.chosen.config
-    for part in found.group(1).split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    shifts = node.get(found.group(2)) if isinstance(node, dict) else None
-    index = int(found.group(3))
-    if not isinstance(shifts, list) or index >= len(shifts):
+    found = shift_of(key, data.chosen.config)
+    if found is None or found[3] is None:
         return None
-    shift = shifts[index]
+    group, kind, index, shift = found
     start, hours, days = int(shift["start_hour"]), int(shift["hours"]), list(shift["days"])
-    end = (start + hours) % 24
-    when = f"{start:02d}:00-{end:02d}:00" if hours < 24 else f"{hours} h from {start:02d}:00"
     on = "every day" if sorted(days, key=WEEKDAYS.index) == WEEKDAYS else ", ".join(days)
-    shift_key = f"{found.group(1)}.{found.group(2)}.{index}"
+    shift_key = f"staffing.{group}.{kind}.{index}"
+    when = clock_words(start, hours)
     return shift_window(start, hours, days, f"the hours of {shift_key} ({when}, {on})")
 
 

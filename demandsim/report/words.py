@@ -125,10 +125,18 @@ def shift_name(start_hour: int) -> str:
     return "night"
 
 
+def clock_words(start: int, hours: int) -> str:
+    """A shift's hours on the clock.
+
+    >>> clock_words(17, 10), clock_words(0, 24)
+    ('17:00-03:00', '24 h from 00:00')
+    """
+    return f"{start:02d}:00-{(start + hours) % 24:02d}:00" if hours < 24 else f"{hours} h from {start:02d}:00"
+
+
 def hours_words(shift: dict) -> str:
     """``16:00-21:00`` (with its days unless every day) of a shift of the config."""
-    start, hours = int(shift.get("start_hour", 0)), int(shift.get("hours", 0))
-    when = f"{start:02d}:00-{(start + hours) % 24:02d}:00" if hours < 24 else f"{hours} h from {start:02d}:00"
+    when = clock_words(int(shift.get("start_hour", 0)), int(shift.get("hours", 0)))
     days = list(shift.get("days") or WEEKDAYS)
     if sorted(days, key=lambda d: WEEKDAYS.index(d) if d in WEEKDAYS else 9) != list(WEEKDAYS):
         when += ", " + ", ".join(days)
@@ -147,6 +155,23 @@ def _shift(config: dict | None, group: str, kind: str, index: int) -> dict | Non
     return node[index] if isinstance(node, list) and index < len(node) and isinstance(node[index], dict) else None
 
 
+def shift_of(key: str, config: dict | None) -> tuple[str, str, int, dict | None] | None:
+    """For a key that is one shift's staff (``staffing.<group>.shifts|extra.<i>.staff``): the
+    group's key, ``shifts`` or ``extra``, the index and that shift of ``config`` (None if the
+    config has no such shift); None for any other key.
+
+    >>> shift_of("staffing.units.extra.0.staff", {"staffing": {"units": {"extra": [{"start_hour": 16}]}}})
+    ('units', 'extra', 0, {'start_hour': 16})
+    >>> shift_of("staffing.scale.units", {}) is None
+    True
+    """
+    found = _SHIFT.match(key or "")
+    if found is None:
+        return None
+    group, kind, index = found.group(1), found.group(2), int(found.group(3))
+    return group, kind, index, _shift(config, group, kind, index)
+
+
 def key_words(key: str | None, config: dict | None = None) -> str:
     """A swept config key in words (``config``: a run's config, for a shift's hours)."""
     if key is None:
@@ -157,11 +182,10 @@ def key_words(key: str | None, config: dict | None = None) -> str:
     if found:
         group = GROUPS.get(found.group(2), found.group(2).replace("_", " "))
         return f"{group} added round the clock" if found.group(1) == "add" else f"{group} roster ×"
-    found = _SHIFT.match(key)
+    found = shift_of(key, config)
     if found:
-        group_key, kind, index = found.group(1), found.group(2), int(found.group(3))
+        group_key, kind, index, shift = found
         group = GROUPS.get(group_key, group_key.replace("_", " "))
-        shift = _shift(config, group_key, kind, index)
         if group_key == "officers_on_phones":
             return f"officers on the phones ({hours_words(shift)})" if shift else "officers on the phones"
         if kind == "extra":
@@ -210,7 +234,7 @@ def lever(key: str | None, config: dict | None = None) -> Lever | None:
         return None
     staffing = (config or {}).get("staffing") or {}
     pooled = bool(staffing.get("pooled_secondary", False))
-    found_group, found_shift = _GROUP_KEY.match(key), _SHIFT.match(key)
+    found_group, found_shift = _GROUP_KEY.match(key), shift_of(key, config)
     if key in ("validation.servers", "validation.units"):
         group, adding = key.split(".")[1], f"as {key_words(key)} are added"
         group = "call_handlers" if group == "servers" else "units"
@@ -220,8 +244,8 @@ def lever(key: str | None, config: dict | None = None) -> Lever | None:
         adding = f"as {words} are added round the clock" if found_group.group(1) == "add" \
             else f"as the {words} roster is scaled up"
     elif found_shift:
-        group, kind = found_shift.group(1).split(".")[0], found_shift.group(2)
-        shift = _shift(config, found_shift.group(1), kind, int(found_shift.group(3)))
+        group_key, kind, _, shift = found_shift
+        group = group_key.split(".")[0]
         hours = f" ({hours_words(shift)})" if shift else ""
         words = GROUPS.get(group, group)
         if group == "officers_on_phones":

@@ -33,7 +33,7 @@ from demandsim.sweep.folders import (clean_leftovers, job_configs, planned_runs,
 from demandsim.sweep.layout import (JOB_CONFIGS_DIR, MANIFEST, PROGRESS_FILE, RUNS_DIR, SCRATCH_DIR,
                                     SUMMARY_TABLE, SWEEP_TABLE)
 from demandsim.sweep.plan import (REPLICATION_KEY, PlannedRun, draws_group, expand_arguments, plan_runs,
-                                  point_label, point_overrides, split_jobs, swept_value)
+                                  point_label, point_labels, point_overrides, split_jobs, swept_value)
 from demandsim.sweep.progress import PROGRESS_EVERY_S, SweepProgress, progress_writer
 from demandsim.sweep.run import SWEEP_ENGINE, run_sweep
 from demandsim.sweep.tables import RUN_COLUMNS, Aggregate, aggregate, describe_missing, sweep_digest, write_tables

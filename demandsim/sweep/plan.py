@@ -57,6 +57,18 @@ def point_label(values: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
+def point_labels(table, swept: list[str], unswept: str = "mean of replications") -> dict[int, str]:
+    """Each point of a sweep table (a ``point`` column and one per swept key) and its :func:`point_label`,
+    in point order; ``unswept`` names the one point of a sweep that swept nothing.
+
+    >>> import pandas as pd
+    >>> point_labels(pd.DataFrame({"point": [1, 0, 1], "k": [5, 4, 5]}), ["k"])
+    {0: 'k=4', 1: 'k=5'}
+    """
+    first = table.drop_duplicates("point").sort_values("point")
+    return {int(r["point"]): point_label({k: r[k] for k in swept}) or unswept for _, r in first.iterrows()}
+
+
 def swept_value(job_cfg, key: str, overrides: list[str]):
     """The value a swept key takes in one job: from the composed config, typed.
 

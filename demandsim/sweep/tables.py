@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from demandsim.config.schema import DEPLOYED_GRADES
 from demandsim.outputs import is_complete_run, write_parquet
 from demandsim.sweep.folders import planned_runs, read_manifest
 from demandsim.sweep.layout import SUMMARY_TABLE, SWEEP_TABLE
@@ -165,10 +166,6 @@ def _cell(by: pd.DataFrame, kpi: str, pct: bool) -> str:
 #: width of a digest cell: "100.0% (100.0-100.0)"
 CELL = 21
 
-#: the grades whose attendance the digest shows under each point (the headline column is all grades)
-DIGEST_GRADES = ["immediate", "priority", "prompt"]
-
-
 def sweep_digest(agg: Aggregate, took: float, sweep_dir: Path) -> str:
     """A few lines for the terminal: per point, the headline KPIs with their 95% intervals, and under
     it attendance within target per grade (all grades together hide which one misses)."""
@@ -186,7 +183,8 @@ def sweep_digest(agg: Aggregate, took: float, sweep_dir: Path) -> str:
             for kpi, _, pct in HEADLINE:
                 cells.append(f"{_cell(by, kpi, pct):>{CELL}}")
             lines.append(f"  {labels[point]:<{width}}  {'  '.join(cells)}")
-            grades = [(g, f"attend_within_target_{g}") for g in DIGEST_GRADES]
+            # attendance per deployed grade under each point (the headline column is all grades)
+            grades = [(g, f"attend_within_target_{g}") for g in DEPLOYED_GRADES]
             if any(kpi in by.index for _, kpi in grades):
                 lines.append("    attended in target by grade: " + ", ".join(
                     f"{g} {_cell(by, kpi, True)}" for g, kpi in grades))
