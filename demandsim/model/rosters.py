@@ -83,7 +83,7 @@ def _refuse_below_nobody(week: list[int], extra, key: str) -> None:
     from demandsim.model.staffing import hour_name
 
     hour = next(h for h, n in enumerate(week) if n < 0)
-    takers = [(i, -shift.staff * _times_on_duty(shift, hour)) for i, shift in enumerate(extra) if shift.staff < 0]
+    takers = [(i, -_week_of([shift], f"{key}.extra[{i}]")[hour]) for i, shift in enumerate(extra) if shift.staff < 0]
     takers = [(i, n) for i, n in takers if n > 0]
     taken = sum(n for _, n in takers)
     left = week[hour] + taken
@@ -93,7 +93,8 @@ def _refuse_below_nobody(week: list[int], extra, key: str) -> None:
                       f"{'is' if left == 1 else 'are'} rostered: the roster cannot go below 0")
 
 
-def _times_on_duty(shift, hour: int) -> int:
-    """How many of ``shift``'s starts (one per day; already checked) cover ``hour`` of the week."""
-    return sum((hour - (WEEKDAYS.index(day) * 24 + shift.start_hour)) % HOURS_PER_WEEK < shift.hours
-               for day in shift.days)
+def _week_of(shifts, key: str) -> list[int]:
+    """What ``shifts`` (checked already) add in each hour of the week, negative staff included."""
+    week = [0] * HOURS_PER_WEEK
+    _add_shifts(week, shifts, key, may_take_away=True)
+    return week
