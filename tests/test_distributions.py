@@ -25,6 +25,9 @@ def sample(dist: Dist, base_dir=None) -> np.ndarray:
         (Dist("exponential", mean=3.0), 3.0, 1.0),
         (Dist("lognormal", mean=4.0, cv=0.5), 4.0, 0.5),
         (Dist("gamma", mean=2.0, cv=0.7), 2.0, 0.7),
+        # Weibull cv = sqrt(G(1+2/k) / G(1+1/k)^2 - 1): shape 1 is the exponential, 2 has cv 0.5227
+        (Dist("weibull", mean=3.0, shape=1.0), 3.0, 1.0),
+        (Dist("weibull", mean=3.0, shape=2.0), 3.0, math.sqrt(math.gamma(2.0) / math.gamma(1.5) ** 2 - 1)),
         (Dist("uniform", low=1.0, high=3.0), 2.0, (2 / math.sqrt(12)) / 2.0),
         (Dist("deterministic", value=1.5), 1.5, 0.0),
     ],
@@ -38,7 +41,8 @@ def test_mean_and_cv(dist, mean, cv):
 
 
 @pytest.mark.parametrize("dist", [Dist("exponential", mean=3.0), Dist("lognormal", mean=4.0, cv=0.5),
-                                  Dist("gamma", mean=2.0, cv=0.7), Dist("empirical", values=[3.0, 1.0, 2.0])])
+                                  Dist("gamma", mean=2.0, cv=0.7), Dist("weibull", mean=2.0, shape=0.6),
+                                  Dist("empirical", values=[3.0, 1.0, 2.0])])
 def test_inverse_transform_is_monotone(dist):
     """A larger uniform never gives a shorter time: the basis of fair scenario comparisons."""
     order = np.argsort(U)
@@ -62,7 +66,9 @@ def test_none_is_infinite_patience():
 @pytest.mark.parametrize(
     "dist, key, value",
     [
-        (Dist("weibull"), "x.kind", "weibull"),
+        (Dist("erlang"), "x.kind", "erlang"),
+        (Dist("weibull", mean=2.0), "x.shape", "null"),
+        (Dist("weibull", mean=2.0, shape=0.001), "x.shape", "0.001"),
         (Dist("exponential"), "x.mean", "null"),
         (Dist("lognormal", mean=2.0, cv=-1.0), "x.cv", "-1.0"),
         (Dist("gamma", mean=0.0, cv=1.0), "x.mean", "0.0"),

@@ -38,6 +38,8 @@ DIST_KINDS = {
     "exponential": (("mean",), "exponential with that mean"),
     "lognormal": (("mean", "cv"), "lognormal with that mean and coefficient of variation (sd / mean)"),
     "gamma": (("mean", "cv"), "gamma with that mean and coefficient of variation"),
+    "weibull": (("mean", "shape"), "Weibull with that mean and shape (1 = exponential; below 1 more very short "
+                "and very long times; a patience fitted by `python -m demandsim.calibrate` may be one)"),
     "deterministic": (("value",), "always `value` (may be 0)"),
     "uniform": (("low", "high"), "uniform between `low` and `high` (`high` >= `low`)"),
     "empirical": (("values", "csv", "column"),

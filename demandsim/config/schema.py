@@ -35,7 +35,7 @@ class Dist:
     """A random duration (minutes) or a fixed one.
 
     ``kind`` is one of ``exponential`` (mean), ``lognormal`` (mean, cv),
-    ``gamma`` (mean, cv), ``deterministic`` (value), ``uniform`` (low, high),
+    ``gamma`` (mean, cv), ``weibull`` (mean, shape), ``deterministic`` (value), ``uniform`` (low, high),
     ``empirical`` (sampled with equal weight from ``values``, or from column
     ``column`` of the CSV file ``csv``) and ``none`` (never happens: infinite
     patience).
@@ -44,6 +44,7 @@ class Dist:
     kind: str = "exponential"
     mean: Optional[float] = None
     cv: Optional[float] = None
+    shape: Optional[float] = None
     value: Optional[float] = None
     low: Optional[float] = None
     high: Optional[float] = None

@@ -25,7 +25,7 @@ from scipy import special
 
 from demandsim.errors import ConfigError
 
-KINDS = ("exponential", "lognormal", "gamma", "deterministic", "uniform", "empirical", "none")
+KINDS = ("exponential", "lognormal", "gamma", "weibull", "deterministic", "uniform", "empirical", "none")
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,12 @@ class Duration:
                 raise ConfigError(f"{key}.cv", cv, f"too large for mean {mean:g}: mean x cv squared (the gamma "
                                   "scale) is beyond what a computer can count")
             return cls(kind, (mean, cv))._in_seconds(key)
+        if kind == "weibull":
+            mean, shape = need("mean", positive=True), need("shape", positive=True)
+            # the quantile function divides by the shape and the scale uses Gamma(1 + 1/shape)
+            if not math.isfinite(math.lgamma(1.0 + 1.0 / shape)) or 1.0 / shape > 100:
+                raise ConfigError(f"{key}.shape", shape, "too small: use a shape of at least 0.01")
+            return cls(kind, (mean, shape))._in_seconds(key)
         if kind == "deterministic":
             return cls(kind, (need("value", nonneg=True),))._in_seconds(key)
         if kind == "uniform":
@@ -88,7 +94,8 @@ class Duration:
 
     def _in_seconds(self, key: str) -> "Duration":
         """Refuse parameters too large to count in seconds (engines work in seconds)."""
-        names = {"exponential": ("mean",), "lognormal": ("mean",), "gamma": ("mean",), "deterministic": ("value",),
+        names = {"exponential": ("mean",), "lognormal": ("mean",), "gamma": ("mean",), "weibull": ("mean",),
+                 "deterministic": ("value",),
                  "uniform": ("low", "high")}.get(self.kind, ())
         for name, value in zip(names, self.params):
             if not math.isfinite(value * 60.0):
@@ -101,7 +108,7 @@ class Duration:
     @property
     def mean(self) -> float:
         """Mean duration in minutes (``inf`` for ``none``)."""
-        if self.kind in ("exponential", "lognormal", "gamma"):
+        if self.kind in ("exponential", "lognormal", "gamma", "weibull"):
             return self.params[0]
         if self.kind == "deterministic":
             return self.params[0]
@@ -137,6 +144,10 @@ class Duration:
         if kind == "gamma":
             shape = 1.0 / p[1] ** 2
             return special.gammaincinv(shape, u) * (p[0] / shape)
+        if kind == "weibull":
+            # scale so that the mean is p[0]: mean = scale * Gamma(1 + 1/shape)
+            scale = p[0] / math.exp(math.lgamma(1.0 + 1.0 / p[1]))
+            return scale * (-np.log1p(-u)) ** (1.0 / p[1])
         if kind == "deterministic":
             return np.full(u.shape, p[0])
         if kind == "uniform":
