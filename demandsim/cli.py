@@ -53,7 +53,7 @@ def run_job(cfg):
         started = time.perf_counter()
         result = simulate(config)
         # the overrides, as a sweep's runs carry theirs: the report's title names those that changed the model
-        write_run(result, out_dir, {"overrides": [str(o) for o in hydra_cfg.overrides.task]})
+        write_run(result, out_dir, {"overrides": config_pkg.as_typed([str(o) for o in hydra_cfg.overrides.task])})
     except Exception as exc:  # noqa: BLE001 - reported by main()
         remove_if_empty(out_dir)
         _job_failures.append(exc)
@@ -245,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     if refusals:
         print(f"demandsim: refused: {refusals[0]}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    try:
+        argv = config_pkg.scenario_file_overrides(argv)
+    except Exception as exc:  # noqa: BLE001 - a scenario file that is not there: one line
+        print(f"demandsim: error: {describe_error(exc, overrides) or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    overrides = [a for a in argv if not a.startswith("-")]
     # Let errors reach us instead of Hydra's multi-line report, so we can say them in one line.
     os.environ["HYDRA_FULL_ERROR"] = "1"
     sys.argv = [sys.argv[0]] + argv

@@ -69,7 +69,7 @@ def test_null_kpis_when_nothing_to_measure(tmp_path):
         (["staffing.switchboard.shifts=[]"], ["staffing.switchboard", "no staff"]),
         (["run.days=abc"], ["run.days", "abc"]),
         (["run.warmup_days=30"], ["run.warmup_days", "30"]),
-        (["callers.patience.line_999.kind=weibull"], ["callers.patience.line_999.kind", "weibull"]),
+        (["callers.patience.line_999.kind=erlang"], ["callers.patience.line_999.kind", "erlang"]),
         (["handling.line_999.question_set.cv=-1"], ["handling.line_999.question_set.cv", "-1"]),
         (["staffing.units.shifts=[{start_hour:25,hours:8,staff:3}]"], ["start_hour", "25"]),
         # a value a scenario derives: named by the key the user typed, then the derived one

@@ -195,6 +195,7 @@ def load_config(overrides: list[str] | None = None) -> Config:
     refusals = scenario_refusals(overrides)
     if refusals:
         raise ScenarioRefused(refusals[0])
+    overrides = scenario_file_overrides(overrides)
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(config_name=PRIMARY_CONFIG, overrides=overrides)
     return to_config(cfg)
@@ -279,5 +280,62 @@ def scenario_refusals(overrides: list[str]) -> list[str]:
 
     found = []
     for name in chosen_scenarios(overrides):
-        found += check_scenario_file(SCENARIOS_DIR / f"{name}.yaml", SCENARIOS_DIR)
+        path = Path(name) if name.endswith(SCENARIO_FILE_SUFFIXES) else SCENARIOS_DIR / f"{name}.yaml"
+        found += check_scenario_file(path, SCENARIOS_DIR)
     return found
+
+
+#: ``scenario=`` values ending so are files (anywhere), not names under scenarios/
+SCENARIO_FILE_SUFFIXES = (".yaml", ".yml")
+#: the group folder a scenario file is linked under (never a name under scenarios/)
+FILE_SCENARIOS = "_file_"
+_linked: dict[Path, str] = {}
+_typed: dict[str, str] = {}  # scenario=_file_/NAME -> scenario=PATH as the user typed it
+
+
+def as_typed(overrides: list[str]) -> list[str]:
+    """Overrides as the user typed them: ``scenario=PATH.yaml`` again where
+    :func:`scenario_file_overrides` linked the file (summary.json records what was typed)."""
+    return [_typed.get(text, text) for text in overrides]
+
+
+def scenario_file_overrides(overrides: list[str]) -> list[str]:
+    """``scenario=PATH.yaml`` (a scenario file outside scenarios/, e.g. one
+    ``python -m demandsim.calibrate --out DIR`` wrote) -> overrides Hydra understands.
+
+    Hydra finds scenarios only as files of the ``scenario`` config group, so the file is
+    linked into a folder of this process's own (``scenario/_file_/NAME.yaml``) added to
+    the config search path. A single file only; to sweep several, copy them under scenarios/.
+
+    Example:
+        >>> scenario_file_overrides(["run.days=2"])
+        ['run.days=2']
+    """
+    import tempfile
+
+    from demandsim.errors import ConfigError
+
+    out = []
+    folder = None
+    for text in overrides:
+        key, _, value = text.partition("=")
+        if key.lstrip("+") != "scenario" or not value.endswith(SCENARIO_FILE_SUFFIXES):
+            out.append(text)
+            continue
+        path = Path(value).expanduser().resolve()
+        if not path.is_file():
+            raise ConfigError("scenario", value, "no such scenario file (a name under scenarios/ has no .yaml)")
+        if path not in _linked:
+            root = Path(tempfile.mkdtemp(prefix="demandsim-scenario-"))
+            (root / "scenario" / FILE_SCENARIOS).mkdir(parents=True)
+            (root / "scenario" / FILE_SCENARIOS / f"{path.stem}.yaml").symlink_to(path)
+            _linked[path] = str(root)
+        folder = _linked[path]
+        out.append(f"scenario={FILE_SCENARIOS}/{path.stem}")
+        _typed[out[-1]] = text
+    if folder is not None:
+        if override_value("hydra.searchpath", overrides) is not None:
+            raise ConfigError("hydra.searchpath", override_value("hydra.searchpath", overrides),
+                              "cannot be set together with scenario=FILE.yaml")
+        out.append(f"hydra.searchpath=[file://{folder}]")
+    return out
