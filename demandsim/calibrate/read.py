@@ -105,7 +105,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
 import difflib
 import math
 import re
@@ -250,8 +249,8 @@ class TableMapping:
         for canonical, values in self.values.get(coded, {}).items():
             to_canonical.update(dict.fromkeys(values, canonical))
         to_reason = {value: reason for reason, values in self.excluded.get(coded, {}).items() for value in values}
-        for canonical in _CODED[self.table][coded]:
-            if canonical not in self.values.get(coded, {}) and canonical not in to_canonical and canonical not in to_reason:
+        for canonical in _CODED[self.table][coded]:  # not mentioned: stands for itself
+            if canonical not in self.values.get(coded, {}) and canonical not in {**to_canonical, **to_reason}:
                 to_canonical[canonical] = canonical
         return to_canonical, to_reason
 
@@ -321,10 +320,10 @@ def _table_mapping(table: str, raw: object, source: str) -> TableMapping:
                         raise CalibrationError(f"{where}.excluded: must map reasons to lists of the export's values, "
                                                f"got {values!r}")
                     for reason, reason_values in values.items():
+                        at = f"{where}.excluded.{reason}"
                         if not isinstance(reason, str) or not re.fullmatch(r"[A-Za-z0-9_:.-]+", reason):
-                            raise CalibrationError(f"{where}.excluded.{reason}: a reason is a word (letters, digits, _)")
-                        out.excluded.setdefault(key, {})[reason] = _listed(
-                            _value_list(reason_values, f"{where}.excluded.{reason}"), listed, f"{where}.excluded.{reason}")
+                            raise CalibrationError(f"{at}: a reason is a word (letters, digits, _)")
+                        out.excluded.setdefault(key, {})[reason] = _listed(_value_list(reason_values, at), listed, at)
                 elif canonical in _CODED[table][key]:
                     out.values.setdefault(key, {})[canonical] = _listed(
                         _value_list(values, f"{where}.{canonical}"), listed, f"{where}.{canonical}")
@@ -374,7 +373,7 @@ def load_mapping(path: str | Path) -> Mapping:
         >>> load_mapping(path)
         Traceback (most recent call last):
         ...
-        demandsim.calibrate.read.CalibrationError: calls.colums: unknown key (did you mean 'columns'?); expected one of: columns, line, outcome, time_format, wait_unit, handle_unit, zone
+        demandsim.calibrate.read.CalibrationError: calls.colums: unknown key (did you mean 'columns'?); expected ...
     """
     import yaml
 
@@ -513,7 +512,7 @@ def _read(path: str | Path, spec: TableMapping, columns: tuple[str, ...], requir
     frame = frame.rename(columns={by_name[name]: canonical for canonical, name in wanted.items()})
     frame = frame[list(wanted)]
     for canonical in frame.columns:  # text: trimmed, and an empty or blank value is missing
-        if _is_text(frame[canonical]):
+        if pd.api.types.is_string_dtype(frame[canonical]):
             text = frame[canonical].str.strip()
             frame[canonical] = text.mask(text == "")
     empty = frame.isna().all(axis=1).to_numpy()
@@ -572,11 +571,12 @@ def _times(table: _Table, canonical: str) -> tuple[pd.Series, np.ndarray, np.nda
 def _no_time_read(table: _Table, canonical: str, bad: np.ndarray) -> CalibrationError:
     """The error for a time column in which no value reads: a format problem."""
     spec = table.spec
-    how = f"time_format {spec.time_format!r}" if spec.time_format else "ISO-8601, e.g. 2024-03-04 08:00:05"
+    how = f"time_format {spec.time_format!r}" if spec.time_format else "ISO-8601 (like 2024-03-04 08:00:05)"
     sample = table.frame[canonical][bad].astype(str).head(1000)
     fits = [f for f in COMMON_TIME_FORMATS if pd.to_datetime(sample, format=f, errors="coerce").notna().all()]
     suggestion = f"{fits[0]!r}" if fits else "a strptime format such as '%d/%m/%Y %H:%M:%S'"
-    return table.error(canonical, f"no value reads as a date-time with {how}, e.g. {table.example(bad, canonical)}; "
+    return table.error(canonical, f"no value reads as a date-time with {how}, "
+                                  f"first at {table.example(bad, canonical)}; "
                                   f"set {spec.table}.time_format in the mapping to {suggestion}")
 
 
@@ -607,7 +607,7 @@ def _check_some_read(table: _Table, canonical: str, within: np.ndarray, missing:
     """Error when, among the rows ``within``, values are given but none reads: a format problem."""
     given = within & ~missing
     if given.any() and not (given & ~bad).any():
-        raise table.error(canonical, f"no value reads as {what}, e.g. {table.example(given & bad, canonical)}")
+        raise table.error(canonical, f"no value reads as {what}, first at {table.example(given & bad, canonical)}")
 
 
 # ------------------------------------------------------------------------------------ coded values
@@ -634,11 +634,11 @@ def _coded(table: _Table, canonical: str, check: np.ndarray | None = None,
         shown = ", ".join(f"{v!r} ({n} row{'s' * (n > 1)})" for v, n in list(values.items())[:5])
         more = f" and {len(values) - 5} more" if len(values) > 5 else ""
         key = f"{spec.table}.{canonical}"
-        targets = " or ".join(f"{key}.{c!r}" if c.isdigit() else f"{key}.{c}" for c in _CODED[spec.table][canonical])
-        raise table.error(canonical, f"value{'s' * (len(values) > 1)} {shown}{more} not in the mapping, e.g. "
-                                     f"{table.example(rows_unmapped, canonical)}; add {'them' if len(values) > 1 else 'it'} "
-                                     f"under {targets} in the mapping (or under {key}.excluded.<reason> to leave "
-                                     f"those rows out)")
+        targets = ", ".join(f"{key}.{c}" for c in _CODED[spec.table][canonical])
+        them = "them" if len(values) > 1 else "it"
+        raise table.error(canonical, f"value{'s' * (len(values) > 1)} {shown}{more} not in the mapping, first at "
+                                     f"{table.example(rows_unmapped, canonical)}; add {them} to the mapping under "
+                                     f"one of {targets} (or under {key}.excluded.<reason> to leave those rows out)")
     for value in sorted({r for r in reason[codes] if r is not None}):
         table.exclude(reason[codes] == value, value)
     return canon[codes]
@@ -701,7 +701,7 @@ def read_calls(path: str | Path, mapping: Mapping | str | Path | None = None
 
     kept = table.kept
     if not kept.any():
-        raise CalibrationError(f"{table.path.name}: no usable calls: all {n} rows left out "
+        raise CalibrationError(f"{table.path.name}: no usable calls: all {n} row{'s' * (n > 1)} left out "
                                f"({', '.join(f'{r} {k}' for r, k in table.counts().items())})")
     agent = (_as_text(table.frame["agent"]).to_numpy(dtype=object) if "agent" in table.frame
              else np.full(n, "", dtype=object))
@@ -761,7 +761,7 @@ def read_incidents(path: str | Path, mapping: Mapping | str | Path | None = None
 
     kept = table.kept
     if not kept.any():
-        raise CalibrationError(f"{table.path.name}: no usable incidents: all {n} rows left out "
+        raise CalibrationError(f"{table.path.name}: no usable incidents: all {n} row{'s' * (n > 1)} left out "
                                f"({', '.join(f'{r} {k}' for r, k in table.counts().items())})")
 
     def optional(canonical: str) -> pd.Series:
