@@ -1,0 +1,1 @@
+"""Calibrate a scenario from a force's own call and incident records (issue 12)."""
