@@ -146,7 +146,8 @@ def arrivals(calls_of_line: pd.DataFrame, period) -> dict:
     - ``quality``: ``dispersion`` = Pearson's chi-square of the hourly counts around the fitted
       means (profile x month's ratio) divided by its degrees of freedom (hours - fitted rates):
       the Poisson dispersion index, 1 for a Poisson process, above 1 when calls bunch (weather,
-      incidents that ring many callers); ``n_hours`` the hours compared, ``dof``. (McCullagh &
+      incidents that ring many callers), None without degrees of freedom; ``n_hours`` the
+      hours compared, ``dof``. (McCullagh &
       Nelder, *Generalized Linear Models*, 2nd ed., 1989, section 4.5: the moment estimator
       of the dispersion.) On the autumn clock-change day the repeated hour holds two hours'
       calls in one naive hour, one outlier among a month's hours.
@@ -190,7 +191,7 @@ def arrivals(calls_of_line: pd.DataFrame, period) -> dict:
     # Pearson dispersion over the hours with a positive fitted mean
     used = expected > 0
     fitted_rates = int(covered.sum()) + (int(in_month.sum()) - 1 if month_factors is not None else 0)
-    dof = int(used.sum()) - fitted_rates
+    dof = max(int(used.sum()) - fitted_rates, 0)
     chi2 = float(np.sum((hourly[used] - expected[used]) ** 2 / expected[used]))
     dispersion = chi2 / dof if dof > 0 else None
 
