@@ -1,1 +1,1 @@
-"""Calibrate a scenario from a force's own call and incident records (issue 12)."""
+"""Calibrate a scenario from a force's own call (ACD) and incident (CAD) records (issue 12)."""
