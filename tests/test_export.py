@@ -49,8 +49,8 @@ def run(request, tmp_path_factory):
     draws = build_plan(seeded, base_dir=Path(cfg.paths.data_dir)).draws
     calls_path, incidents_path = export.export_run(folder)
     calls, incidents = export.export_tables(folder)
-    return dict(name=request.param, result=result, folder=folder, draws=draws, calls_path=calls_path, incidents_path=incidents_path,
-                calls=calls, incidents=incidents)
+    return dict(name=request.param, result=result, folder=folder, draws=draws, calls_path=calls_path,
+                incidents_path=incidents_path, calls=calls, incidents=incidents)
 
 
 def simulator_rows(run, exported: pd.DataFrame) -> pd.DataFrame:
