@@ -33,7 +33,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #: editing them keeps finished runs valid (everything else, the model, draws, engines,
 #: KPIs, outputs and the config schema with its defaults, is in the fingerprint). export.py reads
 #: finished runs into a force's export format: it writes no run file
-NOT_RESULT_CODE = ("report", "sweep", "cli.py", "help.py", "__main__.py", "theory.py", "stats.py", "export.py")
+NOT_RESULT_CODE = ("report", "sweep", "calibrate", "cli.py", "help.py", "__main__.py", "theory.py", "stats.py",
+                   "export.py")
 
 
 @functools.lru_cache(maxsize=1)

@@ -33,7 +33,10 @@ share x head count))`` (``head_count_share``), where ``share`` is the ratio of t
 to the head count over the hours that were estimated from waiting (at most 1): the head
 count is an upper bound of who could have taken calls, and the share carries over the
 proportion of present staff the busy hours show to be available, never below the sure
-lower bound. Without names the hour takes the busy bound. Hours with no call at all are
+lower bound. Without names the hour takes the larger of the busy bound and the staff
+whose Erlang A (units: Erlang C) share of arrivals that wait is nearest the share that
+waited (:func:`queue_as_rare`, ``queue_floor``): the busy bound alone falls far below the
+staff in a quiet hour (a model staffed with it makes queues the records never had). Hours with no call at all are
 ``no_calls`` (0); hours of the week the period does not contain are ``not_in_period``
 (``None``).
 
@@ -61,6 +64,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -71,6 +76,10 @@ WEEK_HOURS = 168
 #: occurrences in the period) is not estimated from waiting: a few seconds of queue at a shift
 #: change in one week would otherwise set the hour for every week
 MIN_WAITING_MIN = 5.0
+#: the same for units, longer: an incident's wait for a unit is tens of minutes where a caller's
+#: is seconds, and the start of a CAD incident's wait is only known to within the time its
+#: call takes (units_on_duty's ready_after_s), so a few minutes of it say little
+MIN_WAITING_MIN_UNITS = 60.0
 #: seconds a number of calls in progress must last to count towards the busy bound (see _sweep)
 MIN_LEVEL_S = 5.0
 #: the grades a unit is sent to at once, whose waiting means every available unit is busy
@@ -115,10 +124,15 @@ def available_handlers(calls_of_line: pd.DataFrame, period) -> dict:
     answer = arrived + wait
     sweep = _sweep(arrived, answer, answer[answered], answer[answered] + handle[answered], clock)
     heads = head_counts(calls_of_line, period)
-    return _result(sweep, heads, clock, "staff_per_hour_of_week")
+    waited = _share_by_hour_of_week(arrived, wait > 1.0, clock)  # more than a second: rounding aside
+    # callers who hang up keep a queue short: the floor counts them (exponential patience, its
+    # censored maximum-likelihood mean: all the time waited over the hang-ups), in handle times
+    hung_up = int((~answered & np.isfinite(wait)).sum())
+    patience = np.nansum(wait) / hung_up / np.nanmean(handle[answered]) if hung_up and answered.any() else None
+    return _result(sweep, heads, clock, "staff_per_hour_of_week", waited=waited, patience=patience)
 
 
-def units_on_duty(incidents: pd.DataFrame, period) -> dict | None:
+def units_on_duty(incidents: pd.DataFrame, period, ready_after_s: float = 0.0) -> dict | None:
     """Response units available per hour of the week, estimated from incidents waiting for a unit.
 
     While a deployable incident (immediate, priority, prompt) waits for a unit (``created_at``
@@ -129,6 +143,14 @@ def units_on_duty(incidents: pd.DataFrame, period) -> dict | None:
     of the hour. Returns the same layout with ``units_per_hour_of_week`` in place of
     ``staff_per_hour_of_week``, or None when no incident has both ``assigned_at`` and
     ``cleared_at``.
+
+    ``ready_after_s``: an incident is counted as waiting only from ``created_at +
+    ready_after_s``. A CAD incident is created while its call is still being taken, and
+    cannot be dispatched until the call has got far enough: counting that time as waiting
+    would take moments when units stood free for moments when none was (the estimate would
+    fall far below the units on duty, most at night). The calibration passes the 95th
+    percentile of a 999 call's wait + handle time: past it, an incident not yet assigned is
+    (almost surely) ready and waiting for a unit.
     """
     clock = _WeekClock(period)
     created = clock.seconds(incidents["created_at"])
@@ -137,8 +159,10 @@ def units_on_duty(incidents: pd.DataFrame, period) -> dict | None:
     busy = np.isfinite(assigned) & np.isfinite(cleared)
     if not busy.any():
         return None
-    waits = incidents["grade"].isin(DEPLOYABLE_GRADES).to_numpy() & np.isfinite(created) & np.isfinite(assigned)
-    sweep = _sweep(created[waits], assigned[waits], assigned[busy], cleared[busy], clock)
+    ready = created + ready_after_s
+    waits = (incidents["grade"].isin(DEPLOYABLE_GRADES).to_numpy() & np.isfinite(created) & np.isfinite(assigned)
+             & (assigned > ready))
+    sweep = _sweep(ready[waits], assigned[waits], assigned[busy], cleared[busy], clock)
     heads = None
     named = busy & incidents["unit"].notna().to_numpy()
     if named.any():
@@ -153,7 +177,9 @@ def units_on_duty(incidents: pd.DataFrame, period) -> dict | None:
         rows = np.repeat(np.arange(len(first)), span)
         offset = np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span)
         heads = clock.per_occurrence(_distinct_per_hour(unit[keep][rows], first[rows] + offset, clock.hours))
-    return _result(sweep, heads, clock, "units_per_hour_of_week")
+    deployable = incidents["grade"].isin(DEPLOYABLE_GRADES).to_numpy() & np.isfinite(created) & np.isfinite(assigned)
+    waited = _share_by_hour_of_week(created[deployable], (assigned > ready)[deployable], clock)
+    return _result(sweep, heads, clock, "units_per_hour_of_week", MIN_WAITING_MIN_UNITS, waited=waited)
 
 
 class _WeekClock:
@@ -223,10 +249,70 @@ def _sweep(wait_start, wait_end, busy_start, busy_end, clock: _WeekClock) -> dic
     lasting = (length > 0) & (run_length[level_run] >= MIN_LEVEL_S)
     most = np.zeros(clock.hours, dtype=np.int64)
     np.maximum.at(most, hour[lasting], in_progress[lasting])
+    every = length > 0
     return {"waiting_s": np.bincount(hour_of_week, weights=length[queued], minlength=WEEK_HOURS),
+            "busy_s": np.bincount(clock.hour_of_week[hour[every]], weights=(length * in_progress)[every],
+                                  minlength=WEEK_HOURS),
             "busy_while_waiting_s": np.bincount(hour_of_week, weights=(length * in_progress)[queued],
                                                 minlength=WEEK_HOURS),
             "busy_bound": clock.per_occurrence(most.astype(np.float64))}
+
+
+def _share_by_hour_of_week(start: np.ndarray, flag: np.ndarray, clock) -> np.ndarray:
+    """Share of the arrivals (seconds since the period's start) in each hour of the week with ``flag``."""
+    inside = np.isfinite(start) & (start >= 0) & (start < clock.hours * HOUR)
+    how = clock.hour_of_week[(start[inside] // HOUR).astype(np.int64)]
+    n = np.bincount(how, minlength=WEEK_HOURS)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # none of n waited: read as half a caller in n (the share cannot be told from 0 below 1/n)
+        return np.maximum(np.bincount(how, weights=flag[inside].astype(np.float64), minlength=WEEK_HOURS),
+                          0.5) / n
+
+
+def queue_as_rare(load: np.ndarray, waited: np.ndarray, patience: float | None = None) -> np.ndarray:
+    """Per hour: the staff with which arrivals would wait as often as they did (Erlang C, or
+    Erlang A when callers hang up: ``patience`` is their mean patience in mean handle times).
+
+    In a quiet hour the most calls (or incidents) in hand at once falls below those on duty:
+    thirty units at night with eight incidents in hand on average show at most a dozen busy at
+    once, and a model staffed so makes queues the records never had. With the hour's mean load
+    ``a`` (calls, or incidents, in progress on average) and the share of its arrivals that
+    waited ``w``, this is the ``c`` whose probability that an arrival finds all ``c`` busy
+    (PASTA: M/M/c, or M/M/c+M with hang-ups) is nearest ``w`` on the log-odds scale: a
+    moment estimate of the staff from how often anybody had to wait. It is no exact
+    measurement (the hour's load varies, handle times are not exponential), so the
+    calibration uses it only where the queue was too rare to measure the staff directly, and
+    never below the most in progress at once.
+
+    Example:
+        >>> [int(c) for c in queue_as_rare(np.array([2.0, 8.5, 0.0]), np.array([0.1, 0.05, 0.0]))]
+        [5, 14, 0]
+    """
+    from demandsim.theory import _erlang_a_distribution, erlang_c
+
+    def all_busy(c: int, a: float) -> float:
+        if patience is None:
+            return erlang_c(c, a) if c > a else 1.0
+        return float(_erlang_a_distribution(c, a, 1.0, 1.0 / patience)[c:].sum())
+
+    def logit(p: float) -> float:
+        p = min(max(p, 1e-12), 1 - 1e-12)
+        return math.log(p / (1 - p))
+
+    out = np.zeros(len(load))
+    for i, (a, w) in enumerate(zip(load, waited)):
+        if not np.isfinite(a) or a <= 0 or not np.isfinite(w):
+            continue
+        c, best, gap = max(1, int(np.floor(a))), None, math.inf
+        while True:  # all_busy falls as c grows: stop once past w
+            p = all_busy(c, float(a))
+            if abs(logit(p) - logit(w)) < gap:
+                best, gap = c, abs(logit(p) - logit(w))
+            if p < w:
+                break
+            c += 1
+        out[i] = best
+    return out
 
 
 def _distinct_per_hour(who: np.ndarray, hour: np.ndarray, hours: int) -> np.ndarray:
@@ -235,20 +321,29 @@ def _distinct_per_hour(who: np.ndarray, hour: np.ndarray, hours: int) -> np.ndar
     return np.bincount(pairs % hours, minlength=hours).astype(np.float64)
 
 
-def _result(sweep: dict, heads: np.ndarray | None, clock: _WeekClock, key: str) -> dict:
+def _result(sweep: dict, heads: np.ndarray | None, clock: _WeekClock, key: str,
+            min_waiting_min: float = MIN_WAITING_MIN, waited: np.ndarray | None = None,
+            patience: float | None = None) -> dict:
     """The estimate per hour of the week with the rule for hours without a queue (module docstring)."""
     waiting_min = sweep["waiting_s"] / 60.0
     with np.errstate(invalid="ignore", divide="ignore"):
         from_waiting = sweep["busy_while_waiting_s"] / sweep["waiting_s"]
-    bound = sweep["busy_bound"]
-    estimated = waiting_min >= MIN_WAITING_MIN
+    estimated = waiting_min >= min_waiting_min
+    floor = np.zeros(WEEK_HOURS)
+    if waited is not None:  # the most busy at once is below those on duty in a quiet hour
+        with np.errstate(invalid="ignore", divide="ignore"):
+            load = sweep["busy_s"] / (clock.occurrences * HOUR)
+        floor = queue_as_rare(load, waited, patience)
+    bound = np.fmax(sweep["busy_bound"], floor)
     staff = np.where(estimated, from_waiting, bound)
     method = np.where(estimated, "waiting", "busy_bound").astype(object)
     if heads is not None:
         known = estimated & (heads > 0)
         share = min(1.0, from_waiting[known].sum() / heads[known].sum()) if known.any() else None
         if share is not None:
-            fill = np.minimum(heads, np.maximum(bound, share * heads))
+            # names known: the share of present staff carries over (the queue floor is for anonymous
+            # records, the head count being the better evidence), never under the most in progress
+            fill = np.minimum(heads, np.maximum(sweep["busy_bound"], share * heads))
             use = ~estimated & (heads > 0)
             staff = np.where(use, fill, staff)
             method[use] = "head_count_share"
@@ -260,7 +355,8 @@ def _result(sweep: dict, heads: np.ndarray | None, clock: _WeekClock, key: str) 
             "head_counts": None if heads is None else _floats(heads, absent),
             "method_per_hour": [str(m) for m in method],
             "waiting_minutes": _floats(waiting_min, absent),
-            "busy_bound": _floats(bound, absent)}
+            "busy_bound": _floats(sweep["busy_bound"], absent),
+            "queue_floor": _floats(floor, absent)}
 
 
 def _floats(values: np.ndarray, absent: np.ndarray) -> list:
