@@ -149,7 +149,7 @@ def test_files_and_layouts(force):
     page = (out / "force.calibration.html").read_text()
     assert "Plotly" in page and "<script src=" not in page  # plotly.js embedded, nothing fetched
     text = (out / "force.yaml").read_text()
-    assert "# @package _global_" in text and "fitted to" in text
+    assert "# @package _global_" in text and "by maximum likelihood on" in text and "censored" in text
 
 
 def test_calibrated_scenario_runs_by_its_path(force):

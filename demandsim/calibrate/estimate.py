@@ -48,6 +48,20 @@ def weeks_of_counts(calls: pd.DataFrame, period: Period) -> list[list[int]]:
     return counts.tolist()
 
 
+def patience_note(patience: dict) -> str:
+    """What a patience fit came from and how good it is, for the scenario's comment."""
+    family = patience["fit"]["family"]
+    n = f"{patience.get('n_events', 0):,} hang-ups and {patience.get('n_censored', 0):,} answered waits (censored)"
+    if family == "none":
+        return f"nobody hung up: {n}"
+    aic = {f: c["aic"] for f, c in patience.get("candidates", {}).items() if c.get("aic") is not None}
+    runner_up = sorted((a - aic[family], f) for f, a in aic.items() if f != family)[:1]
+    vs = f", next {runner_up[0][1]} AIC +{runner_up[0][0]:.1f}" if runner_up else ""
+    median = patience.get("km_median_s")
+    km = f"; Kaplan-Meier median {median:.0f} s" if median is not None else ""
+    return f"{family} by maximum likelihood on {n}{vs}{km}"
+
+
 def _line(calls: pd.DataFrame, period: Period) -> tuple[dict, dict, dict]:
     arrivals = fit.arrivals(calls, period)
     patience = fit.patience(calls)
@@ -71,7 +85,7 @@ def _line(calls: pd.DataFrame, period: Period) -> tuple[dict, dict, dict]:
     note = ("available handlers, estimated from the calls in progress while callers waited ("
             + ", ".join(f"{k}: {v} hours" for k, v in methods.items()) + ")")
     parts = {"arrivals": arrivals, "handle_empirical_min": empirical, "handle_n": int(len(answered)),
-             "patience_n": int(len(calls)), "staff_note": note}
+             "patience_note": patience_note(patience), "staff_note": note}
     heads = staff["head_counts"]
     why = ("The scenario uses the handlers available to take calls, estimated from the records: while a caller "
            "waits, every available handler is busy, so the calls in progress then count them. ")
@@ -97,7 +111,7 @@ def estimate(calls: pd.DataFrame, excluded: dict, period: Period, source: str,
            "period": {"start": period.start.isoformat(), "end": period.end.isoformat(), "days": float(period.days)},
            "lines": {}}
     parts = {"source": source, "made_on": _dt.date.today().isoformat(), "arrivals": {}, "handle_empirical_min": {},
-             "handle_n": {}, "patience_n": {}, "staff_note": {},
+             "handle_n": {}, "patience_note": {}, "staff_note": {},
              "start_date": (period.start - pd.Timedelta(days=1)).date().isoformat()}
     charts = {"source": source, "lines": {}}
     for line in LINES:
@@ -107,7 +121,7 @@ def estimate(calls: pd.DataFrame, excluded: dict, period: Period, source: str,
         out, p, c = _line(rows.reset_index(drop=True), period)
         cal["lines"][line] = out
         charts["lines"][line] = c
-        for key in ("arrivals", "handle_empirical_min", "handle_n", "patience_n", "staff_note"):
+        for key in ("arrivals", "handle_empirical_min", "handle_n", "patience_note", "staff_note"):
             parts[key][line] = p[key]
     months = fit.arrivals(calls, period)["month_factors"]
     parts["month_factors"] = None if months is None else [float(x) for x in months]

@@ -100,17 +100,11 @@ class _Lines:
         return "\n".join(self.out) + "\n"
 
 
-def _fit_note(fit: dict, n: int, what: str) -> str:
-    family = fit.get("family")
-    extra = f", {fit['quality']}" if fit.get("quality") else ""
-    return f"{what}: {family} fitted to {n:,} calls{extra}"
-
-
 def scenario_yaml(name: str, cal: dict, parts: dict) -> str:
     """The text of ``NAME.yaml``.
 
     ``cal`` is the calibration (``NAME.calibration.json``'s content); ``parts`` carries what
-    the scenario needs beyond it: per line ``handle_empirical_min`` (minutes), ``patience_n``,
+    the scenario needs beyond it: per line ``handle_empirical_min`` (minutes), ``patience_note``,
     ``handle_n``, the source file names (``source``), and for incidents the per-grade
     ``travel_empirical_min`` / ``job_empirical_min`` and ``areas`` when fitted.
     """
@@ -194,7 +188,7 @@ def scenario_yaml(name: str, cal: dict, parts: dict) -> str:
     for line, key in (("999", "line_999"), ("101", "switchboard")):
         if line in lines:
             fit = lines[line]["patience"]["fit"]
-            y.key(key, 4, duration_minutes(fit), _fit_note(fit, parts["patience_n"][line], f"{line} waits"))
+            y.key(key, 4, duration_minutes(fit), parts["patience_note"][line])
     y.key("secondary", 4, {"kind": "none"}, "no wait on the pass-through")
     y.comment("Redials and transfers are in the records already (every call offered): the model makes none.", 2)
     y.key("redial", 2, {"to_999": 0.0, "to_101": 0.0, "max_attempts": 1})
