@@ -144,6 +144,11 @@ class BacktestInput:
     targets_min: dict
 
 
+def present_lines(calls: pd.DataFrame) -> list[str]:
+    """The lines in the records, 999 first."""
+    return [line for line in ("999", "101") if (calls["line"] == line).any()]
+
+
 def simulated_blocks(inp: BacktestInput, replications: int, seed: int = 1, progress=None) -> list[dict]:
     """Run the scenario ``replications`` times on the fast engine (replication r: seed + r) and
     compute each run's blocks from its calls and incidents exported as a force's records."""
@@ -152,7 +157,7 @@ def simulated_blocks(inp: BacktestInput, replications: int, seed: int = 1, progr
     from demandsim.runner import simulate
 
     cfg = load_config([*inp.overrides, "run.engine=fast", "run.progress=false", f"run.seed={seed}"])
-    lines = sorted(inp.calls["line"].unique())
+    lines = present_lines(inp.calls)
     out = []
     for r in range(replications):
         run_cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, replication=r))
@@ -178,7 +183,7 @@ def backtest(inp: BacktestInput, replications: int = 10, seed: int = 1, progress
         raise ValueError(f"--replications={replications}: the back-test needs at least 2 for a band")
     sims = simulated_blocks(inp, replications, seed, progress)
     lines = {}
-    for line in sorted(inp.calls["line"].unique()):
+    for line in present_lines(inp.calls):
         observed = observed_block(inp.calls[inp.calls["line"] == line])
         lines[line] = compare_blocks(observed, [s["lines"][line] for s in sims])
     out = {"lines": lines}
