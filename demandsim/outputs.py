@@ -46,6 +46,14 @@ def write_atomic(path: Path, write) -> None:
             tmp.unlink()
 
 
+def write_files(out: Path, files: dict[str, str]) -> None:
+    """Texts ``{file name: text}`` into folder ``out`` (made if missing), each atomically: a command that
+    makes several files (calibrate, optimise) builds them all in memory first, then writes them here."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        write_atomic(out / name, lambda tmp, text=text: Path(tmp).write_text(text))
+
+
 def config_text(cfg: Config) -> str:
     """``cfg`` as YAML: the text of config.yaml, and what config hashes hash.
 

@@ -96,15 +96,6 @@ def calibrate(args, say) -> dict[str, str]:
     return files
 
 
-def write_all(out: Path, files: dict[str, str]) -> None:
-    """Every file atomically (a temporary name, then renamed), the folder made if missing."""
-    from demandsim.outputs import write_atomic
-
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        write_atomic(out / name, lambda tmp, text=text: Path(tmp).write_text(text))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad input, said in one line)."""
     args = parser().parse_args(argv)
@@ -119,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         files = calibrate(args, say)
         out = Path(args.out)
-        write_all(out, files)
+        from demandsim.outputs import write_files
+
+        write_files(out, files)
     except (CalibrationError, ConfigError, FileNotFoundError) as exc:
         print(f"demandsim.calibrate: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
