@@ -21,9 +21,11 @@ of time-varying queues to achieve time-stable performance", Management Science 5
 
 and stops when no hour changes, or after ``max_iterations`` (:attr:`IsaResult.converged` says
 which). With finitely many replications the estimated distributions are noisy, and the staffing
-can alternate between two (a hour moving by one back and forth): when a staffing repeats an
+can alternate between two (an hour moving by one back and forth): when a staffing repeats an
 earlier one the iteration stops too and takes, per hour, the most staff over the cycle
-(:attr:`IsaResult.cycled`), on the safe side. In the paper N is sampled at fine time points and s set per point; here staffing is per
+(:attr:`IsaResult.cycled`), on the safe side.
+
+In the paper N is sampled at fine time points and s set per point; here staffing is per
 hour, so step 3 uses **the hour's pooled distribution** (every minute of that hour of the week,
 over all weeks and replications), not its worst minute. The arrival rate is constant within an
 hour (demandsim.model.arrivals), so by PASTA the pooled P(N >= s) is the share of the hour's
@@ -472,7 +474,7 @@ def isa(cfg: Config, group: str, delay_probability: float, replications: int, ma
             progress(iteration, runs, staff)
         if not changed:
             return IsaResult(staff, iteration, runs, True, history)
-        if seen:  # a cycle: sampling noise moves some hours back and forth; take each hour's most
+        if seen:  # a cycle: sampling noise moves some hours back and forth; take each hour's most over it
             cycle = np.max(history[seen[0]:], axis=0)
             return IsaResult(cycle, iteration, runs, False, history, cycled=True)
     return IsaResult(staff, max_iterations, runs, False, history)
