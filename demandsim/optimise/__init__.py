@@ -1,0 +1,1 @@
+"""Staffing optimiser: the least staff that meets every standard (issue 13)."""
