@@ -47,8 +47,11 @@ def staff_chart(result: dict, extras: dict) -> go.Figure:
 def kpi_chart(result: dict, kpi: str) -> go.Figure:
     x = list(range(168))
     a = result["achieved"]["by_hour_of_week"][kpi]
-    low = [np.nan if v is None else v for v in a["ci_low"]]
-    high = [np.nan if v is None else v for v in a["ci_high"]]
+    from demandsim.optimise.settings import GOAL_KPIS
+
+    top = 1.0 if GOAL_KPIS[kpi][1] else np.inf  # a share's bound stops at 100%
+    low = [np.nan if v is None else max(0.0, v) for v in a["ci_low"]]
+    high = [np.nan if v is None else min(top, v) for v in a["ci_high"]]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x + x[::-1], y=high + low[::-1], fill="toself", fillcolor="rgba(31,78,121,0.18)",
                              line={"width": 0}, name=f"{result['confidence']:.0%} bounds", hoverinfo="skip"))
