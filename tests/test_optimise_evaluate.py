@@ -124,3 +124,20 @@ def test_more_staff_never_gives_a_worse_hour_under_the_same_seeds():
     assert np.allclose(fewer.per_hour["sl_999_10s"]["mean"], low.mean(axis=0))
     other = evaluate(cfg, {"call_handlers": staff}, ["sl_999_10s"], replications=1, seed_offset=1000)
     assert not np.array_equal(other.per_rep_hour["sl_999_10s"][0], low[0])
+
+
+def test_worker_processes_give_the_same_numbers():
+    """optimise.n_jobs: replications in joblib workers, the same seeds, the same numbers."""
+    import functools
+
+    from demandsim.optimise.isa import number_in_system_counts
+
+    cfg = load_config(["scenario=validation/erlang_a", "validation.arrivals_per_min=1", "run.days=3",
+                       "run.warmup_days=1", "run.engine=fast"])
+    staff = {"call_handlers": np.full(168, 6)}
+    collect = functools.partial(number_in_system_counts, "call_handlers")
+    one = evaluate(cfg, staff, ["sl_999_10s"], 2, collect=collect)
+    two = evaluate(cfg, staff, ["sl_999_10s"], 2, collect=collect, n_jobs=2)
+    np.testing.assert_array_equal(one.per_rep_hour["sl_999_10s"], two.per_rep_hour["sl_999_10s"])
+    for a, b in zip(one.collected, two.collected):
+        np.testing.assert_array_equal(a, b)

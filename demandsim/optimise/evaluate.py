@@ -33,7 +33,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -325,6 +325,8 @@ class Evaluation:
     per_rep_overall: dict
     runs: int
     seconds: float
+    #: what ``collect(plan, records)`` returned for each replication, in replication order
+    collected: list = field(default_factory=list)
 
     def achieved(self) -> dict:
         """optimise.json's ``achieved`` block: NaN as None (JSON null)."""
@@ -336,15 +338,25 @@ class Evaluation:
         }
 
 
+def _replication(staffed: Config, replication: int, kpis: list[str], collect) -> tuple:
+    """One replication's KPIs per hour and overall (and ``collect``'s result): runs in a worker with n_jobs."""
+    plan, records = run_replication(staffed, replication)
+    per_hour, overall = kpis_by_hour(records, plan.model.warmup_s, plan.model.horizon_s, kpis)
+    return per_hour, overall, (collect(plan, records) if collect is not None else None)
+
+
 def evaluate(cfg: Config, staff: dict[str, np.ndarray], kpis: Iterable[str], replications: int,
              confidence: float = 0.95, seed_offset: int = 0,
-             on_run: Callable[[int, RunPlan, RunRecords], None] | None = None) -> Evaluation:
+             collect: Callable[[RunPlan, RunRecords], object] | None = None, n_jobs: int = 1) -> Evaluation:
     """Run ``cfg`` with ``staff`` (:func:`with_staff`) ``replications`` times and keep the named KPIs.
 
     Replication r runs with ``run.replication = r + seed_offset`` (seed ``run.seed + r +
     seed_offset``), so every staffing evaluated with one offset sees the same random draws.
-    ``on_run(r, plan, records)``, if given, sees each run's plan and tables before they are
-    dropped (the iterative staffing algorithm reads the number in the system from them).
+    ``collect(plan, records)``, if given, is called on each run's plan and tables before they are
+    dropped and its results kept in ``Evaluation.collected`` (the iterative staffing algorithm
+    reads the number in the system from them). ``n_jobs`` > 1 runs the replications in that many
+    worker processes (joblib, as the sweeps' local launcher): the same numbers, sooner; ``collect``
+    must then be a module-level function (or a functools.partial of one).
     """
     kpis = check_kpis(kpis)
     if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)) or replications < 1:
@@ -355,14 +367,18 @@ def evaluate(cfg: Config, staff: dict[str, np.ndarray], kpis: Iterable[str], rep
     staffed = with_staff(cfg, staff)
     hours = {k: np.full((replications, HOURS_PER_WEEK), np.nan) for k in kpis}
     whole = {k: np.full(replications, np.nan) for k in kpis}
-    for r in range(replications):
-        plan, records = run_replication(staffed, r + seed_offset)
-        per_hour, overall = kpis_by_hour(records, plan.model.warmup_s, plan.model.horizon_s, kpis)
+    if n_jobs > 1 and replications > 1:
+        from joblib import Parallel, delayed
+
+        done = Parallel(n_jobs=min(n_jobs, replications))(
+            delayed(_replication)(staffed, r + seed_offset, kpis, collect) for r in range(replications))
+    else:  # one at a time: a run's tables go before the next is drawn
+        done = [_replication(staffed, r + seed_offset, kpis, collect) for r in range(replications)]
+    collected = []
+    for r, (per_hour, overall, extra) in enumerate(done):
         for k in kpis:
             hours[k][r], whole[k][r] = per_hour[k], overall[k]
-        if on_run is not None:
-            on_run(r, plan, records)
-        del plan, records  # a run's tables go before the next is drawn
+        collected.append(extra)
     per_hour, overall = {}, {}
     for k in kpis:
         mean, low, high = t_bands(hours[k], confidence)
@@ -370,4 +386,4 @@ def evaluate(cfg: Config, staff: dict[str, np.ndarray], kpis: Iterable[str], rep
         mean, low, high = t_bands(whole[k][:, None], confidence)
         overall[k] = {"mean": float(mean[0]), "ci_low": float(low[0]), "ci_high": float(high[0])}
     return Evaluation(kpis, float(confidence), int(seed_offset), per_hour, overall, hours, whole, replications,
-                      time.perf_counter() - started)
+                      time.perf_counter() - started, collected)

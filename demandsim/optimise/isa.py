@@ -69,6 +69,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -433,13 +435,14 @@ class IsaResult:
 
 def isa(cfg: Config, group: str, delay_probability: float, replications: int, max_iterations: int = 10,
         progress: Callable[[int, int, np.ndarray], None] | None = None,
-        start: np.ndarray | None = None) -> IsaResult:
+        start: np.ndarray | None = None, n_jobs: int = 1) -> IsaResult:
     """The Iterative Staffing Algorithm (module docstring): staffing per hour of the week that keeps
     each hour's delay probability at most ``delay_probability``.
 
     ``start``: the first staffing (default :func:`initial_staffing`). Each iteration runs
     ``replications`` replications (seeds ``run.seed + 0..R-1``, the same every iteration).
-    ``progress(iteration, runs so far, staffing)`` is called after each iteration.
+    ``progress(iteration, runs so far, staffing)`` is called after each iteration; ``n_jobs``:
+    worker processes for the replications (:func:`demandsim.optimise.evaluate.evaluate`).
     """
     delay_probability = check_delay_probability(delay_probability)
     if group not in GROUPS:
@@ -457,12 +460,10 @@ def isa(cfg: Config, group: str, delay_probability: float, replications: int, ma
     staff = initial_staffing(cfg, group, delay_probability) if start is None else np.asarray(start, dtype=np.int64)
     history, runs = [staff.copy()], 0
     for iteration in range(1, max_iterations + 1):
-        counts = []
-
-        def collect(_r, plan, records):
-            counts.append(number_in_system_counts(group, plan, records))
-
-        runs += evaluate(cfg, {group: staff}, [], replications, on_run=collect).runs
+        found = evaluate(cfg, {group: staff}, [], replications,
+                         collect=functools.partial(number_in_system_counts, group), n_jobs=n_jobs)
+        counts = found.collected
+        runs += found.runs
         width = max(c.shape[1] for c in counts)
         pooled = sum(np.pad(c, ((0, 0), (0, width - c.shape[1]))) for c in counts)
         following = staffing_for_delay(pooled, delay_probability)

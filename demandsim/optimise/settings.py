@@ -16,7 +16,9 @@ Keys (defaults set here, in :class:`Settings`):
 - ``optimise.shifts``: a list of allowed shift patterns ``{start_hour, hours, days}``; none: the
   answer is staff per hour;
 - ``optimise.max_iterations``: 60 by default: simulation rounds before the search stops
-  (the result says whether it finished).
+  (the result says whether it finished);
+- ``optimise.n_jobs``: 1 by default: worker processes running a round's replications (joblib,
+  as the sweeps' local launcher; -1: every core). The answer is the same whatever the number.
 
 Example:
     >>> s, rest, out = parse(["scenario=validation/erlang_a", "optimise.goal.sl_999_10s=0.8"])
@@ -27,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 from demandsim.config.schema import DEPLOYED_GRADES
@@ -43,7 +46,7 @@ GOAL_KPIS = {
     **{f"attend_within_target_{g}": ("at_least", True, ("units",)) for g in DEPLOYED_GRADES},
     **{f"dispatch_wait_mean_min_{g}": ("at_most", False, ("units",)) for g in DEPLOYED_GRADES},
 }
-KEYS = ("group", "goal", "mode", "confidence", "shifts", "max_iterations")
+KEYS = ("group", "goal", "mode", "confidence", "shifts", "max_iterations", "n_jobs")
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Settings:
     confidence: float = 0.95
     shifts: list | None = None
     max_iterations: int = 60
+    n_jobs: int = 1
 
 
 def _value(text: str):
@@ -120,6 +124,10 @@ def parse(argv: list[str]) -> tuple[Settings, list[str], str | None]:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(key, value, "must be a whole number >= 1")
             s.max_iterations = value
+        elif name == "n_jobs":
+            if isinstance(value, bool) or not isinstance(value, int) or value == 0 or value < -1:
+                raise ConfigError(key, value, "a number of worker processes >= 1, or -1 for every core")
+            s.n_jobs = value if value > 0 else (os.cpu_count() or 1)
         else:
             raise ConfigError(key, value, f"unknown key; optimise keys are {', '.join('optimise.' + k for k in KEYS)}")
     if not s.goals:
