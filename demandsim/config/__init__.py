@@ -324,7 +324,9 @@ def scenario_file_overrides(overrides: list[str]) -> list[str]:
             continue
         path = Path(value).expanduser().resolve()
         if not path.is_file():
-            raise ConfigError("scenario", value, "no such scenario file (a name under scenarios/ has no .yaml)")
+            # the whole path in the reason: a long value is shortened in the key=value part
+            raise ConfigError("scenario", value, f"no such scenario file: {path} (a name under scenarios/ has no "
+                              ".yaml)")
         if path not in _linked:
             root = Path(tempfile.mkdtemp(prefix="demandsim-scenario-"))
             (root / "scenario" / FILE_SCENARIOS).mkdir(parents=True)
