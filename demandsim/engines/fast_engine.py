@@ -1156,7 +1156,7 @@ def _question_set_ends(W, call, source):
         start = CF[CF_T_OFFER, started]
     # Only what differs from the defaults the columns were filled with (IF_DEFAULTS, II_DEFAULTS):
     # each column written here is one more stream of scattered stores per incident (the columns are
-    # far apart). Writing all 23 here took 40% of a 20-day Erlang-A run's loop (77 ms against 44 ms
+    # far apart). Writing 22 of them here took 40% of a 20-day Erlang-A run's loop (77 ms against 44 ms
     # with these 5 or 6), far more than the stores themselves; filling whole columns before the run
     # is one sequential pass each
     II[II_CALL_ID, incident] = call
