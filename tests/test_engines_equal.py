@@ -224,3 +224,23 @@ def test_travel_and_on_scene_follow_each_incidents_grade(scenario):
         expected = [float(kinds[g].seconds(u[[r]])[0]) for r, g in zip(rows, codes)]
         assert measured.to_numpy() == pytest.approx(expected, abs=1e-6), purpose
     assert len(set(codes)) > 1  # more than one grade was attended
+
+
+@pytest.mark.parametrize("case", ["review_every_outcome_with_diversion", "areas_one_without_units"])
+def test_fast_engine_incident_columns_grown_mid_run_keep_their_defaults(case, monkeypatch):
+    """The fast engine fills a new incident's columns with their defaults before the run and writes
+    only what differs; when its incident arrays start small and grow many times during the run, the
+    rows added must hold the same defaults: the records equal the reference engine's."""
+    from demandsim.engines import fast_engine
+
+    blank, made = fast_engine._blank, []
+
+    def small_incident_arrays(defaults, size):
+        # the two incident arrays made before the run start with room for 200 incidents
+        first = defaults is fast_engine.IF_DEFAULTS or defaults is fast_engine.II_DEFAULTS
+        made.append(size)
+        return blank(defaults, 200 if first and len(made) <= 4 else size)
+
+    monkeypatch.setattr(fast_engine, "_blank", small_incident_arrays)
+    records = assert_same_records([*SHORT, "run.seed=35", *EXTRA_CASES[case]])
+    assert len(records.incidents) > 200 * 1.5 ** 3  # grown at least three times

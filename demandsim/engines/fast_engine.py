@@ -136,6 +136,8 @@ PF_HORIZON, PF_TO_999, PF_TO_101, PF_REACH = range(4)
 #: review.enabled, and the appointment book's windows a day and appointments a day
 PI_REVIEW, PI_WINDOWS, PI_PER_DAY = range(9, 12)
 PI_KEPT_FREE = 12  # review.handlers_kept_free
+#: 1 if the run has more than one area (with one, every draw row's area is 0, the incidents' default)
+PI_MANY_AREAS = 13
 # what _advance returns
 REACHED_UNTIL, NEED_ROOM, FINISHED = range(3)
 FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum",
@@ -257,6 +259,11 @@ II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW = len(II_NAMES), len(II_NAMES) + 1, 
 #: ids and codes of calls and incidents are int32 in the engine (half the memory of int64)
 CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES] + [1, 0, NONE], dtype=np.int32)
 CF_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CF_NAMES], dtype=np.float64)
+#: a new incident's columns, as filled before the run (see _blank): every time missing (NaN), the
+#: counts 0, no unit area; the engine's rows: the next review's uniform and the time on scene left
+#: missing, not divertable, not withdrawn, no unit on it
+IF_DEFAULTS = np.array([INCIDENT_COLUMNS[name][1] for name in IF_NAMES] + [np.nan, np.nan], dtype=np.float64)
+II_DEFAULTS = np.array([INCIDENT_COLUMNS[name][1] for name in II_NAMES] + [NONE, 0, NONE], dtype=np.int32)
 
 _check_codes()
 
@@ -668,7 +675,8 @@ def _answer_999(W, call, who):
     CF[CF_T_ANSWER, call] = W[W_NOW][0]
     CI[CI_ANSWERED_BY, call] = who
     CI[CI_OUTCOME, call] = ANSWERED
-    _caller_reached(W, CI[CI_ORIGIN_CALL, call])
+    if W[W_PI][PI_MAX_ATTEMPTS] > 1:  # with one contact per caller no later contact or call-back reads it
+        _caller_reached(W, CI[CI_ORIGIN_CALL, call])
     _talk_999(W, call, CH if who == BY_CALL_HANDLER else DD)
 
 
@@ -1146,28 +1154,18 @@ def _question_set_ends(W, call, source):
         start = CF[CF_T_OFFER, CI[CI_PARENT, started]]
     else:
         start = CF[CF_T_OFFER, started]
+    # Only what differs from the defaults the columns were filled with (IF_DEFAULTS, II_DEFAULTS):
+    # each column written here is one more stream of scattered stores per incident (the columns are
+    # far apart). Writing 22 of them here took 40% of a 20-day Erlang-A run's loop (77 ms against 44 ms
+    # with these 5 or 6), far more than the stores themselves; filling whole columns before the run
+    # is one sequential pass each
     II[II_CALL_ID, incident] = call
     II[II_SOURCE, incident] = source
     II[II_GRADE, incident] = grade
     IF[IF_T_CALL_START, incident] = start
     IF[IF_T_READY, incident] = now
-    IF[IF_T_ASSIGNED, incident] = np.nan
-    IF[IF_T_ON_SCENE, incident] = np.nan
-    IF[IF_T_CLEAR, incident] = np.nan
-    IF[IF_T_ASSIGNED_LAST, incident] = np.nan
-    IF[IF_ON_SCENE_LEFT, incident] = np.nan
-    II[II_DIVERSIONS, incident] = 0
-    II[II_DIVERTABLE_AT, incident] = NONE
-    IF[IF_T_REVIEW_LAST, incident] = np.nan
-    IF[IF_T_RESOLVED, incident] = np.nan
-    IF[IF_T_APPOINTMENT, incident] = np.nan
-    II[II_REVIEWS, incident] = 0
-    II[II_VICTIM_UPDATES, incident] = 0
-    II[II_REVIEW_OUTCOME, incident] = 0
-    II[II_WITHDRAWN, incident] = 0
-    II[II_AREA, incident] = W[W_ROW_AREA][CI[CI_DRAW_ROW, call]]
-    II[II_UNIT_AREA, incident] = NONE
-    II[II_UNIT_NOW, incident] = NONE
+    if W[W_PI][PI_MANY_AREAS] != 0:  # with one area every row's area is 0, the default
+        II[II_AREA, incident] = W[W_ROW_AREA][CI[CI_DRAW_ROW, call]]
     if grade < N_DEPLOYED:
         _wait_for_unit(W, incident)
         if W[W_PI][PI_REVIEW] != 0:
@@ -1423,11 +1421,22 @@ class FastEngine:
         neighbours = np.full((areas.count, max(1, max(len(n) for n in areas.neighbours))), NONE, np.int64)
         for area, listed in enumerate(areas.neighbours):
             neighbours[area, :len(listed)] = listed
-        # first calls plus a fifth for redials and transfers; grown by half when short
-        calls = int(1.2 * (len(plan.arrivals_999) + len(plan.arrivals_101))) + 1024
-        # incidents: three in four first calls (a baseline year makes 0.7), grown by half when short;
-        # sized on their own (128 bytes each): sized as the calls, a year held 20 MB never used
-        incident_room = int(0.75 * (len(plan.arrivals_999) + len(plan.arrivals_101))) + 1024
+        first_calls = len(plan.arrivals_999) + len(plan.arrivals_101)
+        # each 101 caller's own route (their first row): to 999 (a transfer, one more call) or to the
+        # secondary line; with the 999 callers, those who can reach a handler and make an incident
+        routes_101 = d.route[d.n_999 * d.attempts::d.attempts]
+        reach_handler = d.n_999 + int(np.count_nonzero(routes_101 <= max(ROUTE_TO_999, ROUTE_SECONDARY)))
+        # calls: first calls and their transfers when a caller has one contact (exact), else first calls
+        # plus a fifth for redials, transfers and call-backs; grown by half when short. Every row
+        # made is filled with defaults before the run (_blank), so the room is not overstated
+        if m.max_attempts == 1:
+            calls = first_calls + int(np.count_nonzero(routes_101 == ROUTE_TO_999)) + 1024
+        else:
+            calls = int(1.2 * first_calls) + 1024
+        # incidents: at most one per caller who reaches a handler, most of whom do (a baseline year
+        # 96%, the Erlang-A core 95%; a 101 caller closed at the switchboard only by redialling 999),
+        # plus a fiftieth; grown by half when short
+        incident_room = reach_handler + reach_handler // 50 + 1024
         events = 4096
         margin = 2 * int(head.sum(axis=0).max(initial=0)) + 16
         secondary_staff = CH if m.pooled_secondary else SEC
@@ -1436,12 +1445,11 @@ class FastEngine:
             "k": np.zeros(N_K, np.int64),
             "staff": np.stack([head[:, 0] if hours else np.zeros(len(head), np.int64), np.zeros(len(head), np.int64)]),
             "q": np.empty((N_QUEUES, calls), np.int32),
-            # a new call's columns hold their defaults already; incidents are written whole when created
+            # a new call's and a new incident's columns hold their defaults already
             "cf": _blank(CF_DEFAULTS, calls),
             "ci": _blank(CI_DEFAULTS, calls),
-            "inc_f": np.empty((len(IF_NAMES) + 2, incident_room)),  # + IF_REVIEW_U, IF_ON_SCENE_LEFT
-            # + II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW
-            "inc_i": np.empty((len(II_NAMES) + 3, incident_room), np.int32),
+            "inc_f": _blank(IF_DEFAULTS, incident_room),  # + IF_REVIEW_U, IF_ON_SCENE_LEFT
+            "inc_i": _blank(II_DEFAULTS, incident_room),  # + II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW
             "route": np.ascontiguousarray(d.route),
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
             "level": np.zeros(len(LEVELS), np.int64),
@@ -1455,7 +1463,8 @@ class FastEngine:
                            dtype=np.float64),
             "pi": np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin,
                             m.callback_enabled, m.patience_continues, m.divert_from, m.review.enabled,
-                            m.review.slots.windows, m.review.slots.per_day, m.review.handlers_kept_free],
+                            m.review.slots.windows, m.review.slots.per_day, m.review.handlers_kept_free,
+                            areas.count > 1],
                            dtype=np.int64),
             "head": head,
             "a999": np.ascontiguousarray(plan.arrivals_999, dtype=np.float64),
@@ -1522,8 +1531,10 @@ class FastEngine:
         incidents = W["inc_f"].shape[1]
         if K[K_INCIDENTS] + 2 > incidents:
             size = incidents + incidents // 2
-            for name in ("inc_f", "inc_i"):
-                W[name] = _grow(W[name], size, axis=1)
+            for name, defaults in (("inc_f", IF_DEFAULTS), ("inc_i", II_DEFAULTS)):
+                grown = _blank(defaults, size)
+                grown[:, :incidents] = W[name]
+                W[name] = grown
         if K[K_RQ_TAIL] + 2 > W["rq"].shape[0]:  # the calls still to make, moved to the front
             waiting = W["rq"][K[K_RQ_HEAD]:K[K_RQ_TAIL]]
             W["rq"] = np.zeros(max(1024, 2 * (len(waiting) + 2), W["rq"].shape[0]), np.int64)
