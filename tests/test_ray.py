@@ -201,3 +201,28 @@ def test_sockets_off_loopback_are_found():
     assert [pid for pid, _, _ in off_loopback(sockets)] == [2, 3]
     assert _proc_address("0100007F:18EB") == (ipaddress.ip_address("127.0.0.1"), 6379)
     assert _proc_address("0000000000000000FFFF00000100007F:18EB") == (ipaddress.ip_address("127.0.0.1"), 6379)
+
+
+def test_optimiser_on_ray_finds_the_same_roster(ray_head, tmp_path):
+    """optimise.ray_address: each round's replications as Ray tasks on the loopback head (joined with
+    its token, as a sweep's driver does): the same roster as in one process."""
+    import json
+
+    args = ["scenario=validation/erlang_a", "validation.arrivals_per_min=0.5", "validation.mean_handle_min=4",
+            "validation.mean_patience_min=2", "optimise.goal.sl_999_10s=0.8", "run.days=8", "run.warmup_days=1",
+            "run.replications=2", "optimise.max_iterations=30"]
+    env = {key: value for key, value in os.environ.items() if key not in ("RAY_AUTH_TOKEN", "RAY_ADDRESS")}
+    found = {}
+    for where, extra, settings in (("here", [], {}), ("ray", [f"optimise.ray_address={ray_head['address']}"],
+                                                        ray_head["settings"])):
+        done = subprocess.run([sys.executable, "-m", "demandsim.optimise", *args, *extra,
+                               f"hydra.run.dir={tmp_path / where}"], capture_output=True, text=True,
+                              env={**env, **settings}, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        joined = re.findall(r"Connecting to existing Ray cluster at address: (\S+?)\.*$", done.stderr + done.stdout,
+                            re.M)
+        assert joined == ([ray_head["address"]] if where == "ray" else []), done.stderr[-3000:]
+        found[where] = json.loads((tmp_path / where / "optimise.json").read_text())
+    assert found["ray"]["staff_per_hour_of_week"] == found["here"]["staff_per_hour_of_week"]
+    assert found["ray"]["achieved"] == found["here"]["achieved"]
+    assert off_loopback(session_sockets(ray_head["session"])) == []

@@ -48,7 +48,8 @@ def run(argv: list[str], say=None) -> tuple[dict, dict, Path]:
     level = 2 * settings.confidence - 1
 
     def evaluate(staff: dict):
-        return ev_mod.evaluate(cfg, staff, kpis, replications, confidence=level, n_jobs=settings.n_jobs)
+        return ev_mod.evaluate(cfg, staff, kpis, replications, confidence=level, n_jobs=settings.n_jobs,
+                               ray_address=settings.ray_address)
 
     s = search.Search(settings, evaluate, progress=say)
     erlang, start = {}, {}
@@ -66,7 +67,8 @@ def run(argv: list[str], say=None) -> tuple[dict, dict, Path]:
                     f"{int(np.sum(staff)):,} staff-hours a week")
 
         try:
-            found = isa_mod.isa(cfg, g, delay, replications, progress=isa_progress, n_jobs=settings.n_jobs)
+            found = isa_mod.isa(cfg, g, delay, replications, progress=isa_progress, n_jobs=settings.n_jobs,
+                                ray_address=settings.ray_address)
             start[g] = np.asarray(found.staff, dtype=np.int64)
             s.iterations += found.iterations
             s.runs += found.runs

@@ -338,6 +338,20 @@ class Evaluation:
         }
 
 
+def _on_ray(address: str, staffed: Config, replications: list[int], kpis: list[str], collect) -> list:
+    """The replications as Ray tasks on the cluster at ``address`` (joined once per process, as
+    hydra_plugins/hydra_ray_launcher does: one CPU per task, the simulator being single-threaded)."""
+    import ray
+
+    if not ray.is_initialized():
+        # a head on this machine's loopback: this driver is on loopback too (Ray would otherwise look
+        # for a routable address; hydra/launcher=ray's init._node_ip_address says the same)
+        local = address.split(":")[0] in ("127.0.0.1", "localhost")
+        ray.init(address=address, **({"_node_ip_address": "127.0.0.1"} if local else {}))
+    task = ray.remote(num_cpus=1)(_replication)
+    return ray.get([task.remote(staffed, r, kpis, collect) for r in replications])
+
+
 def _replication(staffed: Config, replication: int, kpis: list[str], collect) -> tuple:
     """One replication's KPIs per hour and overall (and ``collect``'s result): runs in a worker with n_jobs."""
     plan, records = run_replication(staffed, replication)
@@ -347,7 +361,8 @@ def _replication(staffed: Config, replication: int, kpis: list[str], collect) ->
 
 def evaluate(cfg: Config, staff: dict[str, np.ndarray], kpis: Iterable[str], replications: int,
              confidence: float = 0.95, seed_offset: int = 0,
-             collect: Callable[[RunPlan, RunRecords], object] | None = None, n_jobs: int = 1) -> Evaluation:
+             collect: Callable[[RunPlan, RunRecords], object] | None = None, n_jobs: int = 1,
+             ray_address: str | None = None) -> Evaluation:
     """Run ``cfg`` with ``staff`` (:func:`with_staff`) ``replications`` times and keep the named KPIs.
 
     Replication r runs with ``run.replication = r + seed_offset`` (seed ``run.seed + r +
@@ -356,7 +371,9 @@ def evaluate(cfg: Config, staff: dict[str, np.ndarray], kpis: Iterable[str], rep
     dropped and its results kept in ``Evaluation.collected`` (the iterative staffing algorithm
     reads the number in the system from them). ``n_jobs`` > 1 runs the replications in that many
     worker processes (joblib, as the sweeps' local launcher): the same numbers, sooner; ``collect``
-    must then be a module-level function (or a functools.partial of one).
+    must then be a module-level function (or a functools.partial of one). ``ray_address``
+    (HOST:PORT of a Ray cluster, as the sweeps' ``hydra/launcher=ray`` joins) runs them there
+    as Ray tasks, all at once.
     """
     kpis = check_kpis(kpis)
     if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)) or replications < 1:
@@ -367,7 +384,9 @@ def evaluate(cfg: Config, staff: dict[str, np.ndarray], kpis: Iterable[str], rep
     staffed = with_staff(cfg, staff)
     hours = {k: np.full((replications, HOURS_PER_WEEK), np.nan) for k in kpis}
     whole = {k: np.full(replications, np.nan) for k in kpis}
-    if n_jobs > 1 and replications > 1:
+    if ray_address:
+        done = _on_ray(ray_address, staffed, [r + seed_offset for r in range(replications)], kpis, collect)
+    elif n_jobs > 1 and replications > 1:
         from joblib import Parallel, delayed
 
         done = Parallel(n_jobs=min(n_jobs, replications))(

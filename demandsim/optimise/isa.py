@@ -435,7 +435,7 @@ class IsaResult:
 
 def isa(cfg: Config, group: str, delay_probability: float, replications: int, max_iterations: int = 10,
         progress: Callable[[int, int, np.ndarray], None] | None = None,
-        start: np.ndarray | None = None, n_jobs: int = 1) -> IsaResult:
+        start: np.ndarray | None = None, n_jobs: int = 1, ray_address: str | None = None) -> IsaResult:
     """The Iterative Staffing Algorithm (module docstring): staffing per hour of the week that keeps
     each hour's delay probability at most ``delay_probability``.
 
@@ -461,7 +461,8 @@ def isa(cfg: Config, group: str, delay_probability: float, replications: int, ma
     history, runs = [staff.copy()], 0
     for iteration in range(1, max_iterations + 1):
         found = evaluate(cfg, {group: staff}, [], replications,
-                         collect=functools.partial(number_in_system_counts, group), n_jobs=n_jobs)
+                         collect=functools.partial(number_in_system_counts, group), n_jobs=n_jobs,
+                         ray_address=ray_address)
         counts = found.collected
         runs += found.runs
         width = max(c.shape[1] for c in counts)

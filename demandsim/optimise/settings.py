@@ -18,7 +18,9 @@ Keys (defaults set here, in :class:`Settings`):
 - ``optimise.max_iterations``: 60 by default: simulation rounds before the search stops
   (the result says whether it finished);
 - ``optimise.n_jobs``: 1 by default: worker processes running a round's replications (joblib,
-  as the sweeps' local launcher; -1: every core). The answer is the same whatever the number.
+  as the sweeps' local launcher; -1: every core). The answer is the same whatever the number;
+- ``optimise.ray_address``: HOST:PORT of a Ray cluster (as ``hydra/launcher=ray`` joins for
+  sweeps): a round's replications run there as Ray tasks; none by default.
 
 Example:
     >>> s, rest, out = parse(["scenario=validation/erlang_a", "optimise.goal.sl_999_10s=0.8"])
@@ -46,7 +48,7 @@ GOAL_KPIS = {
     **{f"attend_within_target_{g}": ("at_least", True, ("units",)) for g in DEPLOYED_GRADES},
     **{f"dispatch_wait_mean_min_{g}": ("at_most", False, ("units",)) for g in DEPLOYED_GRADES},
 }
-KEYS = ("group", "goal", "mode", "confidence", "shifts", "max_iterations", "n_jobs")
+KEYS = ("group", "goal", "mode", "confidence", "shifts", "max_iterations", "n_jobs", "ray_address")
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Settings:
     shifts: list | None = None
     max_iterations: int = 60
     n_jobs: int = 1
+    ray_address: str | None = None
 
 
 def _value(text: str):
@@ -128,6 +131,10 @@ def parse(argv: list[str]) -> tuple[Settings, list[str], str | None]:
             if isinstance(value, bool) or not isinstance(value, int) or value == 0 or value < -1:
                 raise ConfigError(key, value, "a number of worker processes >= 1, or -1 for every core")
             s.n_jobs = value if value > 0 else (os.cpu_count() or 1)
+        elif name == "ray_address":
+            if not isinstance(value, str) or ":" not in value:
+                raise ConfigError(key, value, "HOST:PORT of a Ray cluster's head, e.g. 10.0.0.5:6379")
+            s.ray_address = value
         else:
             raise ConfigError(key, value, f"unknown key; optimise keys are {', '.join('optimise.' + k for k in KEYS)}")
     if not s.goals:
