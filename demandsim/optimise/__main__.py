@@ -40,6 +40,11 @@ def run(argv: list[str], say=None) -> tuple[dict, dict, Path]:
     if replications < 2:
         raise ConfigError("run.replications", replications, "the optimiser needs at least 2 (a confidence bound "
                           "comes from the spread between replications); 5 is a good start")
+    if "units" in settings.groups and cfg.staffing.response.meal_break_min > 0:
+        raise ConfigError("optimise.group", "units", f"the scenario lays meal breaks on the units' shifts "
+                          f"(staffing.response.meal_break_min={cfg.staffing.response.meal_break_min:g}), which the "
+                          "optimiser's hour-by-hour staff cannot carry yet: add staffing.response.meal_break_min=0 to "
+                          "optimise units on duty net of breaks")
     cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, engine="fast", progress=False, replications=1))
     started = time.perf_counter()
     today = {g: paid_by_hour_of_week(cfg.staffing)[g] for g in settings.groups}
@@ -77,8 +82,16 @@ def run(argv: list[str], say=None) -> tuple[dict, dict, Path]:
                 say(f"optimise: no time-stable start for {g} ({why}); starting from "
                     + ("the per-interval formula" if erlang[g] is not None else "today's roster"))
             start[g] = erlang[g] if erlang[g] is not None else np.asarray(today[g], dtype=np.int64)
-    staff, evaluation, finished = search.every_hour(s, start)
-    every_hour_hours = search.staff_hours(staff)
+    try:
+        staff, evaluation, finished = search.every_hour(s, start)
+        every_hour_hours = search.staff_hours(staff)
+    except search.Infeasible:
+        if settings.mode != "overall":
+            raise
+        # an hour no staffing of its own puts right (attendance there hangs on the units of the hours
+        # after): over the period the goal may still be met; start from a roster that meets it there
+        staff, evaluation = search.enough_overall(s, start)
+        every_hour_hours = None
     if settings.mode == "overall":
         staff, evaluation, finished = search.overall(s, staff, evaluation)
     shifts = None

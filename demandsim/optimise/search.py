@@ -197,6 +197,36 @@ def overall(search: Search, start: dict, start_ev) -> tuple[dict, object, bool]:
     return staff, ev, False
 
 
+def enough_overall(search: Search, start: dict) -> tuple[dict, object]:
+    """From ``start``, one more in every hour until every goal holds over the period (``overall``'s
+    start when no every-hour staffing exists). Past start + max(HEADROOM, start) in every hour the
+    goal cannot be met: a ConfigError gives the best value reached over the period."""
+    s = search.settings
+    staff = {g: np.asarray(v, dtype=np.int64).copy() for g, v in start.items()}
+    cap = {g: v + np.maximum(HEADROOM, v) for g, v in staff.items()}
+    best = {}
+    limit = search.iterations + s.max_iterations  # a budget of its own after the every-hour attempt's
+    while search.iterations < limit:
+        ev = search.run(staff)
+        if overall_met(s.goals, ev):
+            search.say("every goal met over the period", staff)
+            return staff, ev
+        for kpi in s.goals:
+            o = ev.overall[kpi]
+            bound = o["ci_low"] if GOAL_KPIS[kpi][0] == "at_least" else o["ci_high"]
+            pick = max if GOAL_KPIS[kpi][0] == "at_least" else min
+            best[kpi] = bound if kpi not in best or not math.isfinite(best[kpi]) else pick(best[kpi], bound)
+        if any(np.all(staff[g] + 1 > cap[g]) for g in staff):
+            raise ConfigError("optimise.goal", ",".join(f"{k}={v:g}" for k, v in s.goals.items()),
+                              "cannot be met by any staffing, over the period either: "
+                              + "; ".join(f"{k} best reached {best[k]:.3g} against {v:g}" for k, v in s.goals.items()))
+        for g in staff:
+            staff[g] = staff[g] + 1
+        search.say("a goal missed over the period: one more in every hour", staff)
+    raise ConfigError("optimise.max_iterations", s.max_iterations,
+                      "reached before any staffing met every goal over the period; allow more iterations")
+
+
 def _room(ev, goals: dict) -> np.ndarray:
     """Per hour, the smallest margin of any goal's mean over its goal (relative; no data: most room)."""
     room = np.full(HOURS, np.inf)
