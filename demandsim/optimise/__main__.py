@@ -32,7 +32,7 @@ def run(argv: list[str], say=None) -> tuple[dict, dict, Path]:
     from demandsim.optimise import evaluate as ev_mod
     from demandsim.optimise import isa as isa_mod
     from demandsim.optimise import search
-    from demandsim.optimise.settings import GOAL_KPIS, parse
+    from demandsim.optimise.settings import GOAL_GROUPS, parse
 
     settings, overrides, out = parse(argv)
     cfg = load_config(overrides)
@@ -60,7 +60,7 @@ def run(argv: list[str], say=None) -> tuple[dict, dict, Path]:
     erlang, start = {}, {}
     delay = _delay_probability(settings.goals)
     for g in settings.groups:
-        own = {k: v for k, v in settings.goals.items() if g in GOAL_KPIS[k][2]}
+        own = {k: v for k, v in settings.goals.items() if g in GOAL_GROUPS[k]}
         try:  # what a spreadsheet would say, each hour alone: the page shows it beside the answer
             erlang[g] = np.asarray(isa_mod.per_interval_erlang(cfg, g, own), dtype=np.int64)
         except (NotImplementedError, ConfigError):  # no formula judges these goals (attendance): none shown
@@ -102,11 +102,7 @@ def run(argv: list[str], say=None) -> tuple[dict, dict, Path]:
         "staff_per_hour_of_week": [int(x) for x in sum(staff.values())],
         "staff_hours_per_week": search.staff_hours(staff),
         "shifts": shifts,
-        "achieved": {"by_hour_of_week": {k: {p: _floats(evaluation.per_hour[k][p]) for p in ("mean", "ci_low",
-                                                                                              "ci_high")}
-                                         for k in kpis},
-                     "overall": {k: {p: _float(evaluation.overall[k][p]) for p in ("mean", "ci_low", "ci_high")}
-                                 for k in kpis}},
+        "achieved": evaluation.achieved(),
         "iterations": s.iterations, "runs": s.runs, "seconds": round(time.perf_counter() - started, 1),
         "finished": finished, "confidence": settings.confidence, "replications": replications,
         "staff_by_group": {g: [int(x) for x in v] for g, v in staff.items()},
@@ -152,14 +148,6 @@ def _shifts(s, settings, hourly: dict, finished: bool):
         for g in counts:
             counts[g] = sh.repair(counts[g], np.flatnonzero(fails), patterns)
         s.say(f"shift roster misses a goal in {int(fails.sum())} hours: one more on a shift covering each", staff)
-
-
-def _floats(values) -> list:
-    return [None if v is None or not np.isfinite(v) else float(v) for v in np.asarray(values, dtype=float)]
-
-
-def _float(v):
-    return None if v is None or not np.isfinite(v) else float(v)
 
 
 def roster_yaml(result: dict, extras: dict) -> str:

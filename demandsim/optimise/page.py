@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from demandsim.calibrate.page import HOUR_TICKS, _div
-from demandsim.report.page import CSS, e, table
+from demandsim.report.page import document, e, table
 
 WORDS = {"sl_999_10s": "999 answered within 10 s (share)", "abandon_rate_999": "999 abandoned (share)",
          "asa_999_s": "999 mean wait of answered calls (s)", "abandon_rate_101": "101 abandoned (share)"}
@@ -47,9 +47,9 @@ def staff_chart(result: dict, extras: dict) -> go.Figure:
 def kpi_chart(result: dict, kpi: str) -> go.Figure:
     x = list(range(168))
     a = result["achieved"]["by_hour_of_week"][kpi]
-    from demandsim.optimise.settings import GOAL_KPIS
+    from demandsim.optimise.evaluate import KPIS
 
-    top = 1.0 if GOAL_KPIS[kpi][1] else np.inf  # a share's bound stops at 100%
+    top = 1.0 if KPIS[kpi].share else np.inf  # a share's bound stops at 100%
     low = [np.nan if v is None else max(0.0, v) for v in a["ci_low"]]
     high = [np.nan if v is None else min(top, v) for v in a["ci_high"]]
     fig = go.Figure()
@@ -92,9 +92,4 @@ def render(result: dict, extras: dict) -> str:
                  "month even when each is met at 95% (docs/optimise.md).</p>")
     for i, kpi in enumerate(result["goals"]):
         parts.append(_div(kpi_chart(result, kpi), f"k{i}"))
-    body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>demandsim optimiser: {e(result['group'])}</title><style>{CSS}</style>"
-            f'<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script></head>\n<body>\n{body}\n'
-            "</body></html>\n")
+    return document(f"demandsim optimiser: {result['group']}", "\n".join(parts), plotly.offline.get_plotlyjs())

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from demandsim.errors import ConfigError
-from demandsim.optimise.settings import GOAL_KPIS, Settings, met
+from demandsim.optimise.settings import GOAL_GROUPS, Settings, at_least, bound, meets
 
 HOURS = 168
 #: an hour whose staff passes start + max(this, start) without meeting its goals cannot meet them
@@ -44,21 +44,14 @@ def failing_hours(goals: dict, low: dict, high: dict) -> np.ndarray:
     """Hours where some goal's one-sided bound is on the wrong side (hours with no data: not failing)."""
     fails = np.zeros(len(next(iter(low.values()))), dtype=bool)
     for kpi, goal in goals.items():
-        bound = np.asarray(low[kpi] if GOAL_KPIS[kpi][0] == "at_least" else high[kpi], dtype=float)
-        known = np.isfinite(bound)
-        ok = bound >= goal if GOAL_KPIS[kpi][0] == "at_least" else bound <= goal
-        fails |= known & ~ok
+        b = np.asarray(bound(kpi, {"ci_low": low[kpi], "ci_high": high[kpi]}), dtype=float)
+        fails |= np.isfinite(b) & ~meets(kpi, b, goal)
     return fails
 
 
 def overall_met(goals: dict, ev) -> bool:
     """Whether every goal holds over the whole period (its one-sided bound)."""
-    for kpi, goal in goals.items():
-        o = ev.overall[kpi]
-        bound = o["ci_low"] if GOAL_KPIS[kpi][0] == "at_least" else o["ci_high"]
-        if not met(kpi, bound, goal):
-            return False
-    return True
+    return all(bool(meets(kpi, bound(kpi, ev.overall[kpi]), goal)) for kpi, goal in goals.items())
 
 
 @dataclass
@@ -94,7 +87,7 @@ def staff_hours(staff: dict) -> int:
 
 
 def _groups_of(kpi: str, groups) -> list[str]:
-    return [g for g in GOAL_KPIS[kpi][2] if g in groups]
+    return [g for g in GOAL_GROUPS[kpi] if g in groups]
 
 
 def _bounds(ev, goals):
@@ -125,16 +118,14 @@ def every_hour(search: Search, start: dict) -> tuple[dict, object, bool]:
             _check_demand(ev, s)
             first = False
         low, high = _bounds(ev, s.goals)
+        judged = {kpi: bound(kpi, {"ci_low": low[kpi], "ci_high": high[kpi]}) for kpi in s.goals}
         for kpi in s.goals:
-            bound = low[kpi] if GOAL_KPIS[kpi][0] == "at_least" else high[kpi]
-            better = np.fmax if GOAL_KPIS[kpi][0] == "at_least" else np.fmin
-            best_value[kpi] = better(best_value[kpi], bound)
+            better = np.fmax if at_least(kpi) else np.fmin
+            best_value[kpi] = better(best_value[kpi], judged[kpi])
         fails = failing_hours(s.goals, low, high)
         if fails.any():
             for kpi, goal in s.goals.items():
-                bound = low[kpi] if GOAL_KPIS[kpi][0] == "at_least" else high[kpi]
-                ok = (bound >= goal) if GOAL_KPIS[kpi][0] == "at_least" else (bound <= goal)
-                missed = np.isfinite(bound) & ~ok
+                missed = np.isfinite(judged[kpi]) & ~meets(kpi, judged[kpi], goal)
                 for g in _groups_of(kpi, staff):
                     staff[g] = staff[g] + missed
                     tried[g] |= missed
@@ -212,10 +203,9 @@ def enough_overall(search: Search, start: dict) -> tuple[dict, object]:
             search.say("every goal met over the period", staff)
             return staff, ev
         for kpi in s.goals:
-            o = ev.overall[kpi]
-            bound = o["ci_low"] if GOAL_KPIS[kpi][0] == "at_least" else o["ci_high"]
-            pick = max if GOAL_KPIS[kpi][0] == "at_least" else min
-            best[kpi] = bound if kpi not in best or not math.isfinite(best[kpi]) else pick(best[kpi], bound)
+            b = bound(kpi, ev.overall[kpi])
+            pick = max if at_least(kpi) else min
+            best[kpi] = b if kpi not in best or not math.isfinite(best[kpi]) else pick(best[kpi], b)
         if any(np.all(staff[g] + 1 > cap[g]) for g in staff):
             raise ConfigError("optimise.goal", ",".join(f"{k}={v:g}" for k, v in s.goals.items()),
                               "cannot be met by any staffing, over the period either: "
@@ -232,7 +222,7 @@ def _room(ev, goals: dict) -> np.ndarray:
     room = np.full(HOURS, np.inf)
     for kpi, goal in goals.items():
         mean = np.asarray(ev.per_hour[kpi]["mean"], dtype=float)
-        margin = (mean - goal) / goal if GOAL_KPIS[kpi][0] == "at_least" else (goal - mean) / goal
+        margin = (mean - goal) / goal if at_least(kpi) else (goal - mean) / goal
         room = np.fmin(room, np.where(np.isfinite(margin), margin, np.inf))
     return room
 
@@ -245,7 +235,7 @@ class Infeasible(ConfigError):
         for kpi, goal in settings.goals.items():
             values = [best[kpi][h] for h in hours if math.isfinite(best[kpi][h])]
             if values:
-                reach = max(values) if GOAL_KPIS[kpi][0] == "at_least" else min(values)
+                reach = max(values) if at_least(kpi) else min(values)
                 parts.append(f"{kpi} best reached {reach:.3g} against {goal:g}")
         days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
         where = ", ".join(f"{days[h // 24]} {h % 24:02d}:00" for h in hours[:6]) + (

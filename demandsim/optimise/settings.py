@@ -8,7 +8,7 @@ Keys (defaults set here, in :class:`Settings`):
 
 - ``optimise.group``: ``call_handlers``, ``switchboard``, ``secondary_handlers`` or ``units``,
   or a list of them (``[switchboard,secondary_handlers]``) whose goals interact;
-- ``optimise.goal.<kpi>=<value>``: one or more goals (:data:`GOAL_KPIS`); shares in 0..1;
+- ``optimise.goal.<kpi>=<value>``: one or more goals (:data:`GOAL_GROUPS`); shares in 0..1;
 - ``optimise.mode``: ``every_hour`` (default: each goal met in every hour of the week) or
   ``overall`` (each goal met over the whole period, as the standards are reported);
 - ``optimise.confidence``: 0.95 by default: a goal counts as met where the one-sided
@@ -34,19 +34,23 @@ import math
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from demandsim.config.schema import DEPLOYED_GRADES
 from demandsim.errors import ConfigError
+from demandsim.optimise.evaluate import KPIS
 
 GROUPS = ("call_handlers", "switchboard", "secondary_handlers", "units")
 MODES = ("every_hour", "overall")
-#: goal KPI -> (direction, is a share, the groups whose staff move it)
-GOAL_KPIS = {
-    "sl_999_10s": ("at_least", True, ("call_handlers",)),
-    "abandon_rate_999": ("at_most", True, ("call_handlers",)),
-    "asa_999_s": ("at_most", False, ("call_handlers",)),
-    "abandon_rate_101": ("at_most", True, ("switchboard", "secondary_handlers")),
-    **{f"attend_within_target_{g}": ("at_least", True, ("units",)) for g in DEPLOYED_GRADES},
-    **{f"dispatch_wait_mean_min_{g}": ("at_most", False, ("units",)) for g in DEPLOYED_GRADES},
+#: goal KPI -> the groups whose staff move it (its direction and whether it is a share:
+#: demandsim.optimise.evaluate.KPIS, the one table of what a goal on a KPI means)
+GOAL_GROUPS = {
+    "sl_999_10s": ("call_handlers",),
+    "abandon_rate_999": ("call_handlers",),
+    "asa_999_s": ("call_handlers",),
+    "abandon_rate_101": ("switchboard", "secondary_handlers"),
+    **{f"attend_within_target_{g}": ("units",) for g in DEPLOYED_GRADES},
+    **{f"dispatch_wait_mean_min_{g}": ("units",) for g in DEPLOYED_GRADES},
 }
 KEYS = ("group", "goal", "mode", "confidence", "shifts", "max_iterations", "n_jobs", "ray_address")
 
@@ -94,13 +98,13 @@ def parse(argv: list[str]) -> tuple[Settings, list[str], str | None]:
         value = _value(text)
         if name.startswith("goal."):
             kpi = name[len("goal."):]
-            if kpi not in GOAL_KPIS:
-                raise ConfigError(key, value, f"unknown KPI; a goal may name {', '.join(GOAL_KPIS)}")
+            if kpi not in GOAL_GROUPS:
+                raise ConfigError(key, value, f"unknown KPI; a goal may name {', '.join(GOAL_GROUPS)}")
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(key, value, "must be a number")
-            if GOAL_KPIS[kpi][1] and not 0 < value < 1:
+            if KPIS[kpi].share and not 0 < value < 1:
                 raise ConfigError(key, value, "a share: must be between 0 and 1 (0.9 for 90%)")
-            if not GOAL_KPIS[kpi][1] and value <= 0:
+            if not KPIS[kpi].share and value <= 0:
                 raise ConfigError(key, value, "must be > 0")
             s.goals[kpi] = float(value)
         elif name == "group":
@@ -140,15 +144,25 @@ def parse(argv: list[str]) -> tuple[Settings, list[str], str | None]:
     if not s.goals:
         raise ConfigError("optimise.goal", None, "give at least one goal, e.g. optimise.goal.sl_999_10s=0.9")
     for kpi in s.goals:
-        if not set(GOAL_KPIS[kpi][2]) & set(s.groups):
+        if not set(GOAL_GROUPS[kpi]) & set(s.groups):
             raise ConfigError(f"optimise.goal.{kpi}", s.goals[kpi],
                               f"not moved by optimise.group={','.join(s.groups)} (it is moved by "
-                              f"{' or '.join(GOAL_KPIS[kpi][2])})")
+                              f"{' or '.join(GOAL_GROUPS[kpi])})")
     return s, rest, out
 
 
-def met(kpi: str, bound: float, goal: float) -> bool:
-    """Whether a confidence bound of ``kpi`` meets its goal (its direction: at least / at most)."""
-    if bound is None or not math.isfinite(bound):
-        return False
-    return bound >= goal if GOAL_KPIS[kpi][0] == "at_least" else bound <= goal
+def at_least(kpi: str) -> bool:
+    """Whether a goal on ``kpi`` is a floor (service level, attendance) rather than a ceiling."""
+    return KPIS[kpi].direction == "at_least"
+
+
+def bound(kpi: str, interval: dict):
+    """The end of a confidence interval ``{"ci_low", "ci_high", ...}`` a goal on ``kpi`` is judged by:
+    the low end for a floor, the high end for a ceiling (arrays or numbers alike)."""
+    return interval["ci_low"] if at_least(kpi) else interval["ci_high"]
+
+
+def meets(kpi: str, value, goal: float):
+    """Whether ``value`` (a number or an array; NaN never meets) is on the right side of ``goal``."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(value, dtype=float) >= goal if at_least(kpi) else np.asarray(value, dtype=float) <= goal
