@@ -31,8 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from demandsim.config.schema import WEEKDAYS, WindowConfig
+from demandsim.config.schema import WEEKDAYS, Shift, WindowConfig
 from demandsim.errors import ConfigError
+from demandsim.model.rosters import shift_headcount
 
 HOURS_PER_WEEK = 168
 #: ``window.hours`` as written: two whole hours joined by a dash (spaces allowed around it)
@@ -107,11 +108,8 @@ def hours_of_week(start: int, length: int, days: list[str]) -> np.ndarray:
     >>> [int(h) for h in np.flatnonzero(week)]
     [0, 1, 166, 167]
     """
-    week = np.zeros(HOURS_PER_WEEK, dtype=bool)
-    for day in days:
-        first = WEEKDAYS.index(day) * 24 + start
-        week[np.arange(first, first + length) % HOURS_PER_WEEK] = True
-    return week
+    # one person on such a shift: the rosters lay its hours on the week, the one place that does
+    return shift_headcount([Shift(start_hour=start, hours=length, staff=1, days=list(days))], "window") > 0
 
 
 def window_from_config(window: WindowConfig | None) -> Window | None:

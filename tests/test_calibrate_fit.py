@@ -16,7 +16,7 @@ import pytest
 from scipy import integrate, optimize, stats
 
 from demandsim.calibrate import fit
-from demandsim.calibrate.fit import NaivePeriod
+from demandsim.calibrate.read import Period
 
 Z = 4.0
 #: chi-square(1) quantile at the same level: a likelihood-ratio test of one extra parameter
@@ -26,10 +26,10 @@ HOUR = pd.Timedelta(hours=1)
 
 # ----------------------------------------------------------------- data with a known truth
 def poisson_calls(start: str, end: str, rate_of_hour, rng: np.random.Generator,
-                  overdispersion_k: float | None = None) -> tuple[pd.DataFrame, NaivePeriod]:
+                  overdispersion_k: float | None = None) -> tuple[pd.DataFrame, Period]:
     """Calls of a Poisson process whose rate in each hour is ``rate_of_hour(hour starts)``;
     with ``overdispersion_k``, each hour's rate is first multiplied by a gamma(k, 1/k) draw."""
-    period = NaivePeriod(pd.Timestamp(start), pd.Timestamp(end))
+    period = Period(pd.Timestamp(start), pd.Timestamp(end), zone=None)  # naive hours, as the draws are
     hours = fit.naive_hours(period.start, period.end)
     rates = np.asarray(rate_of_hour(hours), dtype=np.float64)
     if overdispersion_k is not None:

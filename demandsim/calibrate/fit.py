@@ -23,7 +23,7 @@ Example:
     ...                                                     "2024-01-01 01:05"]),
     ...                       "line": "999", "outcome": ["answered", "abandoned", "answered"],
     ...                       "wait_s": [4.0, 30.0, 12.0], "handle_s": [300.0, float("nan"), 420.0]})
-    >>> period = NaivePeriod(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02"))
+    >>> period = Period(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02"), zone=None)
     >>> a = arrivals(calls, period)
     >>> a["calls"], a["per_hour_of_week"][:3], a["month_factors"]
     (3, [2.0, 1.0, 0.0], None)
@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
+
+from demandsim.calibrate.read import Period, hour_of_week  # noqa: F401 - Period: the doctest's
 
 #: hours in a year: ``per_year`` = mean calls per hour x this (the simulator divides by it)
 HOURS_PER_YEAR = 8760.0
@@ -65,55 +67,13 @@ _HOUR = pd.Timedelta(hours=1)
 
 
 # ----------------------------------------------------------------- hours of the week
-def hour_of_week(times) -> np.ndarray:
-    """Hour of the week of each naive local time: Monday 00:00-01:00 is 0, Sunday 23:00 is 167.
-
-    Example:
-        >>> hour_of_week(pd.to_datetime(["2024-01-01 00:30", "2024-01-07 23:59"])).tolist()  # Mon, Sun
-        [0, 167]
-    """
-    times = pd.DatetimeIndex(times)
-    return (times.day_of_week * 24 + times.hour).to_numpy(dtype=np.int64)
-
-
 def naive_hours(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     """The start of every wall-clock hour in ``[start, end)``, read as naive times (every hour
     once, so a clock change's repeated autumn hour is one hour here and the skipped spring
-    hour is one hour too)."""
+    hour is one hour too). :func:`arrivals` divides by the Period's counts of wall-clock hours
+    (``read.Period.hour_of_week_counts``) and uses these only where it needs the hours
+    themselves (month factors, the dispersion)."""
     return pd.date_range(start, end, freq="h", inclusive="left")
-
-
-def naive_hour_of_week_counts(start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-    """How many times each hour of the week occurs in ``[start, end)``, counting naive hours.
-
-    The same meaning as ``Period.hour_of_week_counts()`` of :mod:`demandsim.calibrate.read`
-    except on the two days of a clock change (where read.py counts wall-clock occurrences);
-    :func:`arrivals` divides by the Period's counts and uses this only where it needs the
-    hours themselves (month factors, the dispersion).
-
-    Example:
-        >>> naive_hour_of_week_counts(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-09"))[[0, 24, 167]].tolist()
-        [2, 1, 1]
-    """
-    return np.bincount(hour_of_week(naive_hours(start, end)), minlength=168)
-
-
-@dataclass(frozen=True)
-class NaivePeriod:
-    """A stand-in for ``read.Period`` (same fields) that counts naive hours: for doctests and
-    tests of this module, which must not depend on the reader."""
-
-    start: pd.Timestamp
-    end: pd.Timestamp
-
-    @property
-    def days(self) -> float:
-        """Length of the period in days."""
-        return (self.end - self.start) / pd.Timedelta(days=1)
-
-    def hour_of_week_counts(self) -> np.ndarray:
-        """How many times each hour of the week occurs in the period."""
-        return naive_hour_of_week_counts(self.start, self.end)
 
 
 # ----------------------------------------------------------------- arrivals

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from demandsim.report.page import CSS, PLOTLY_CONFIG, e, table
+from demandsim.report.page import PLOTLY_CONFIG, document, e, table
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HOUR_TICKS = {"tickvals": list(range(0, 168, 24)), "ticktext": list(DAYS)}
@@ -190,8 +190,4 @@ def render(name: str, cal: dict, charts: dict, backtest: dict | None, plotly_js:
                      "scenario with the records.</p>")
     parts.append('<p class="note">How each value was estimated, and what a back-test can and cannot show: '
                  "docs/calibration.md.</p>")
-    body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>demandsim calibration: {e(name)}</title><style>{CSS}</style>"
-            f'<script type="text/javascript">{plotly_js}</script></head>\n<body>\n{body}\n</body></html>\n')
+    return document(f"demandsim calibration: {name}", "\n".join(parts), plotly_js)

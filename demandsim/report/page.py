@@ -39,6 +39,15 @@ def e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def document(title: str, body: str, plotly_js: str) -> str:
+    """A whole self-contained page (the report, a calibration's, an optimisation's): ``title``
+    escaped, ``body`` HTML as given, plotly.js inlined once in the head."""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{e(title)}</title><style>{CSS}</style>"
+            f'<script type="text/javascript">{plotly_js}</script></head>\n<body>\n{body}\n</body></html>\n')
+
+
 def table(rows: list[dict], columns: list[str], headers: list[str] | None = None) -> str:
     head = "".join(f"<th>{e(h)}</th>" for h in (headers or columns))
     body = "".join("<tr>" + "".join(f"<td>{e(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
@@ -237,8 +246,4 @@ def render(data: ReportData, sections: list[tuple[str, str, list]], smallest: li
                  "targets but no goal share, so it is 90% unless a scenario sets it.</li>"
                  "<li>KPI definitions: docs/model.md. Tables behind this page: sweep.parquet, "
                  "sweep_summary.parquet and each run's folder.</li></ul>")
-    body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>demandsim report: {e(made_by(data))}</title><style>{CSS}</style>"
-            f'<script type="text/javascript">{plotly_js}</script></head>\n<body>\n{body}\n</body></html>\n')
+    return document(f"demandsim report: {made_by(data)}", "\n".join(parts), plotly_js)
