@@ -121,7 +121,8 @@ def _sweep_run(config, planned, sweep_dir: Path, scratch: Path) -> dict:
         return {"status": "skipped", "run_id": rid}
     progress = sweep.progress_writer(scratch)
     try:
-        result = simulate(config, progress=False, on_progress=progress)
+        # a worker runs one seed at several points in a row (sweep.batches): one table of draws for them
+        result = simulate(config, progress=False, on_progress=progress, reuse_draws=True)
         write_run_folder(result, final, extra={"overrides": overrides})
     except Exception as exc:  # noqa: BLE001 - returned to the sweeper, reported by main()
         return {**_failure(exc, overrides), "run_id": rid}

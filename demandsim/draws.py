@@ -19,7 +19,10 @@ caller's contacts: the k-th contact reads the caller's row k). A switchboard
 transfer reads the row of the 101 call it came from. The switchboard route, the
 grade uniform and the area (demandsim.model.areas: where the incident is) are the
 caller's own: one draw per caller, the same in each of its rows (a caller's need
-does not change when they ring again).
+does not change when they ring again). A table may hold only some callers' rows
+(:func:`draw_calls`' ``callers``: a block of :class:`demandsim.draw_window.DrawWindow`, which
+is how the engines read them), each entry the one the whole table holds: every stream jumps
+to the block's first number (PCG64 ``advance``).
 
 Which lines a row's contact may be on, where the switchboard sends the caller and
 the grade it would get are decided by uniforms before any queueing (with
@@ -135,24 +138,60 @@ class CallDraws:
         return (self.n_999 + index) * self.attempts + attempt
 
 
-def uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int, column: int = 0) -> np.ndarray:
-    """One uniform per row for one attribute: the 999 callers' rows from the 999 stream, then the 101 callers'."""
-    out = np.empty((n_999 + n_101) * attempts)
-    stream(seed, purpose, LINE_999, column).random(out=out[:n_999 * attempts])
-    stream(seed, purpose, LINE_101, column).random(out=out[n_999 * attempts:])
+#: which callers a table holds: (first, stop) of the 999 callers, then of the 101 callers
+Callers = tuple[tuple[int, int], tuple[int, int]]
+
+
+def all_callers(n_999: int, n_101: int) -> Callers:
+    """Every caller of a run, as :data:`Callers`."""
+    return (0, n_999), (0, n_101)
+
+
+def _read(generator: np.random.Generator, skip: int, out: np.ndarray) -> None:
+    """Fill ``out`` with the stream's uniforms from its ``skip``-th on (PCG64 jumps there: the
+    same numbers as reading it from the start)."""
+    if len(out):
+        if skip:
+            generator.bit_generator.advance(int(skip))  # a numpy integer is refused (numpy 2: OverflowError)
+        generator.random(out=out)
+
+
+def uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int, column: int = 0,
+             callers: Callers | None = None) -> np.ndarray:
+    """One uniform per row for one attribute: the 999 callers' rows from the 999 stream, then the 101 callers'.
+
+    ``callers``: only those callers' rows (:data:`Callers`; default all), the same numbers as
+    in the whole table.
+
+    >>> whole = uniforms(7, "patience", 3, 2, 2)
+    >>> part = uniforms(7, "patience", 3, 2, 2, callers=((1, 3), (1, 2)))
+    >>> bool((part == whole[[2, 3, 4, 5, 8, 9]]).all())
+    True
+    """
+    (a9, b9), (a1, b1) = callers or all_callers(n_999, n_101)
+    out = np.empty((b9 - a9 + b1 - a1) * attempts)
+    split = (b9 - a9) * attempts
+    if split:
+        _read(stream(seed, purpose, LINE_999, column), a9 * attempts, out[:split])
+    if len(out) > split:
+        _read(stream(seed, purpose, LINE_101, column), a1 * attempts, out[split:])
     return out
 
 
-def caller_uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int) -> np.ndarray:
+def caller_uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int,
+                    callers: Callers | None = None) -> np.ndarray:
     """One uniform per caller (999 callers from the 999 stream, then 101 callers), in each of its rows.
 
     >>> u = caller_uniforms(7, "grade", 2, 1, 3)
     >>> len(u), bool(u[0] == u[2]), bool(u[2] == u[3])
     (9, True, False)
     """
-    out = np.empty(n_999 + n_101)
-    stream(seed, purpose, LINE_999).random(out=out[:n_999])
-    stream(seed, purpose, LINE_101).random(out=out[n_999:])
+    (a9, b9), (a1, b1) = callers or all_callers(n_999, n_101)
+    out = np.empty(b9 - a9 + b1 - a1)
+    if b9 > a9:
+        _read(stream(seed, purpose, LINE_999), a9, out[:b9 - a9])
+    if b1 > a1:
+        _read(stream(seed, purpose, LINE_101), a1, out[b9 - a9:])
     return np.repeat(out, attempts)
 
 
@@ -222,7 +261,7 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
 
 
 def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = False,
-               keep_follow_up: bool = False) -> CallDraws:
+               keep_follow_up: bool = False, callers: Callers | None = None) -> CallDraws:
     """Draw the attributes of every contact for a compiled ``model``.
 
     ``model`` is a :class:`demandsim.model.plan.ModelParts`. Each attribute's
@@ -231,15 +270,27 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     Durations are computed only for rows that may need them (module docstring),
     or for every row with ``every_entry`` (for tests: the records must not change).
     ``keep_follow_up`` also keeps the follow-up work in ``on_scene`` as a column of its own.
+    ``callers`` (:data:`Callers`, default all of the run's ``n_999`` and ``n_101``): a table of
+    those callers' rows only, each entry as in the whole table (a block of
+    :class:`demandsim.draw_window.DrawWindow`); its ``n_999`` and ``n_101`` count the callers it holds.
     """
     m = model
     A = m.max_attempts
-    rows = (n_999 + n_101) * A
+    (a9, b9), (a1, b1) = callers = callers or all_callers(n_999, n_101)
+    held_999, held_101 = b9 - a9, b1 - a1  # the callers of this table; n_999 and n_101 decide what is drawn
+    rows = (held_999 + held_101) * A
+
+    def row_uniforms(purpose: str, j: int = 0) -> np.ndarray:
+        return uniforms(seed, purpose, n_999, n_101, A, j, callers)
+
+    def per_caller(purpose: str) -> np.ndarray:
+        return caller_uniforms(seed, purpose, n_999, n_101, A, callers)
+
     # only 101 callers route, and only they or 999 callers who may ring again redial: a run
     # without them draws neither (a zero choice redials nobody: no share is below 0)
     redial_drawn = n_101 or m.redial_999_to_999 > 0 or m.redial_999_to_999_needing > 0 or every_entry
-    u_redial = uniforms(seed, "redial", n_999, n_101, A) if redial_drawn else np.zeros(rows)
-    route = (m.route_code(caller_uniforms(seed, "routing", n_999, n_101, A)) if n_101 or every_entry
+    u_redial = row_uniforms("redial") if redial_drawn else np.zeros(rows)
+    route = (m.route_code(per_caller("routing")) if n_101 or every_entry
              else np.zeros(rows, dtype=np.int8))
     # the grade the caller's need would get, by the source it reaches a grader from: 999 callers
     # as 999 calls, 101 callers as 101 calls put through to 999 or forwarded to the secondary line.
@@ -247,10 +298,10 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     cum = m.grading.cumulative
     graded_from = [SOURCE_999] + ([SOURCE_FROM_101, SOURCE_SECONDARY] if n_101 else [])
     certain = all(np.count_nonzero(np.diff(cum[s], prepend=0.0)) <= 1 for s in graded_from)
-    u_grade = np.zeros(rows) if certain and not every_entry else caller_uniforms(seed, "grade", n_999, n_101, A)
-    needs_a_unit = needs_unit(m, n_999, n_101, u_grade)  # per caller, read by both rules below
+    u_grade = np.zeros(rows) if certain and not every_entry else per_caller("grade")
+    needs_a_unit = needs_unit(m, held_999, held_101, u_grade)  # per caller, read by both rules below
     again_999 = rings_999_again(m, needs_a_unit, u_redial)
-    reach = reachable_rows(m, n_999, n_101, u_redial, route, again_999)
+    reach = reachable_rows(m, held_999, held_101, u_redial, route, again_999)
     first_999 = reach.pop("first_999")  # the 999 callers' rows; other rows reach 999 from 101
     need = {k: np.ones(rows, dtype=bool) for k in reach} if every_entry else reach
     where = {k: np.flatnonzero(mask) for k, mask in need.items()}  # once: each is used for several columns
@@ -273,7 +324,7 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         value = None if every_entry else duration.fixed_seconds
         if len(rows_needed) == rows:  # every row: no gather and scatter
             if value is None:
-                return duration.seconds(uniforms(seed, purpose, n_999, n_101, A, j))
+                return duration.seconds(row_uniforms(purpose, j))
             if value not in constant:
                 constant[value] = np.full(rows, value)
             return constant[value]
@@ -283,13 +334,13 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
             out = np.full(rows, np.nan)
             own.append(out)
         out[rows_needed] = (value if value is not None
-                            else duration.seconds(uniforms(seed, purpose, n_999, n_101, A, j)[rows_needed]))
+                            else duration.seconds(row_uniforms(purpose, j)[rows_needed]))
         return out
 
     redial_delay = column("redial", 1, m.redial_delay, where["redials"])  # the redial choice is attribute 0
     redial_999_delay = column("redial", 2, m.redial_999_delay, where["redials_999"])
     # the call-back's chance of reaching the caller is attribute 0 of "callback"
-    u_reach = uniforms(seed, "callback", n_999, n_101, A) if len(where["callbacks"]) else unused
+    u_reach = row_uniforms("callback") if len(where["callbacks"]) else unused
     callback_delay = column("callback", 1, m.callback_delay, where["called_back"])
     unreached_time = column("callback", 2, m.callback_unreached_time, where["callbacks"])
     patience_999 = column("patience", 0, m.patience_999, where["on_999"])
@@ -329,7 +380,7 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         if not any(len(w) for w in by_grade):
             return unused
         out = np.full(rows, np.nan)
-        u = uniforms(seed, purpose, n_999, n_101, A)
+        u = row_uniforms(purpose)
         for g, d in enumerate(kinds):
             out[by_grade[g]] = d.seconds(u[by_grade[g]])
         return out
@@ -344,8 +395,8 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         kept = np.where(grade >= 0, 0.0, np.nan) if keep_follow_up else None
         if not (every_entry or any(m.follow_up_share)):
             return kept
-        u_has = uniforms(seed, "follow_up", n_999, n_101, A)
-        u_time = uniforms(seed, "follow_up", n_999, n_101, A, 1)
+        u_has = row_uniforms("follow_up")
+        u_time = row_uniforms("follow_up", 1)
         for rows_of_grade, share, d in zip(by_grade, m.follow_up_share, m.follow_up):
             with_work = rows_of_grade[u_has[rows_of_grade] < share]
             work = d.seconds(u_time[with_work])
@@ -367,7 +418,7 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
             out[wanted] = duration.fixed_seconds
             return out
         out = np.full(rows, np.nan)
-        u = uniforms(seed, "review", n_999, n_101, A, j)[wanted]
+        u = row_uniforms("review", j)[wanted]
         out[wanted] = u if duration is None else duration.seconds(u)
         return out
 
@@ -376,14 +427,14 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         shares. With one area nothing is drawn (every caller's need is in it)."""
         if len(m.area_cumulative) == 1 and not every_entry:
             return np.zeros(rows, dtype=np.int16)
-        return pick(m.area_cumulative, caller_uniforms(seed, "area", n_999, n_101, A)).astype(np.int16)
+        return pick(m.area_cumulative, per_caller("area")).astype(np.int16)
 
     assert len(m.travel) == N_DEPLOYED
     on_scene = per_grade("on_scene", m.on_scene)  # a column of its own, or the shared unused one (no grade)
     follow_up_s = add_follow_up(on_scene) if on_scene is not unused else (unused if keep_follow_up else None)
     return CallDraws(
-        n_999=n_999,
-        n_101=n_101,
+        n_999=held_999,
+        n_101=held_101,
         attempts=A,
         patience_999=patience[0],
         patience_switchboard=patience[1],
@@ -413,6 +464,18 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         area=area(),
         follow_up=follow_up_s,
     )
+
+
+def caller_routes_101(model, n_999: int, n_101: int, seed: int) -> np.ndarray:
+    """Each 101 caller's switchboard route (the route of each of its rows in :func:`draw_calls`),
+    for an engine sizing its tables before any row is drawn.
+
+    >>> from types import SimpleNamespace
+    >>> model = SimpleNamespace(route_code=lambda u: (u > 0.5).astype(np.int8))
+    >>> len(caller_routes_101(model, 3, 4, seed=7))
+    4
+    """
+    return model.route_code(caller_uniforms(seed, "routing", n_999, n_101, 1, callers=((0, 0), (0, n_101))))
 
 
 def follow_up_work(plan) -> np.ndarray:

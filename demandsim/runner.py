@@ -73,12 +73,15 @@ def effective_seed(cfg: Config) -> int:
     return cfg.run.seed + cfg.run.replication
 
 
-def simulate(cfg: Config, progress: bool | None = None, on_progress: Callable[[float], None] | None = None) -> RunResult:
+def simulate(cfg: Config, progress: bool | None = None, on_progress: Callable[[float], None] | None = None,
+             reuse_draws: bool = False) -> RunResult:
     """Run ``cfg`` once (replication ``cfg.run.replication``).
 
     ``progress`` None follows ``cfg.run.progress``; ``on_progress(days)`` is called
     with the simulated days done as the run goes (e.g. to report to a sweep).
     ``result.config`` is ``cfg`` as given; the draws use :func:`effective_seed`.
+    ``reuse_draws``: draw the whole table once for several runs of one seed
+    (:func:`demandsim.model.plan.build_plan`; a sweep's worker), at the cost of its memory.
     """
     check_replications(cfg)
     window = check_window(cfg)
@@ -86,7 +89,7 @@ def simulate(cfg: Config, progress: bool | None = None, on_progress: Callable[[f
     engine = get_engine(cfg.run.engine)
     started = time.perf_counter()
     seeded = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, seed=effective_seed(cfg), replication=0))
-    plan = build_plan(seeded, base_dir=Path(seeded.paths.data_dir))
+    plan = build_plan(seeded, base_dir=Path(seeded.paths.data_dir), reuse_draws=reuse_draws)
     drawn = time.perf_counter()
     bar = _progress_bar(cfg, show)
 

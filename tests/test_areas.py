@@ -129,7 +129,7 @@ def test_a_hand_worked_timeline_of_two_areas():
         u_grade[row], travel[row], on_scene[row] = GRADE_U[grade], t * MIN, s * MIN
         area[row] = ("North", "South").index(where)
     plan = dataclasses.replace(plan, arrivals_999=np.array([m * MIN for m, *_ in STORY]),
-                               draws=dataclasses.replace(d, u_grade=u_grade, travel=travel, on_scene=on_scene,
+                               drawn=dataclasses.replace(d, u_grade=u_grade, travel=travel, on_scene=on_scene,
                                                          area=area))
     reference, fast = (get_engine(name).run(plan).incidents for name in ("simpy", "fast"))
     pd.testing.assert_frame_equal(reference, fast, check_exact=True)

@@ -53,7 +53,7 @@ def timeline(divert_from: str, incidents: list[tuple[float, str, float, float]],
     for row, (_, grade, t, s) in enumerate(incidents):
         u_grade[row], travel[row], on_scene[row] = GRADE_U[grade], t * MIN, s * MIN
     plan = dataclasses.replace(plan, arrivals_999=np.array([m * MIN for m, *_ in incidents]),
-                               draws=dataclasses.replace(d, u_grade=u_grade, travel=travel, on_scene=on_scene))
+                               drawn=dataclasses.replace(d, u_grade=u_grade, travel=travel, on_scene=on_scene))
     reference, fast = (get_engine(name).run(plan).incidents for name in ("simpy", "fast"))
     pd.testing.assert_frame_equal(reference, fast, check_exact=True)
     assert reference["grade"].astype(str).tolist() == [g for _, g, _, _ in incidents]

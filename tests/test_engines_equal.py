@@ -184,7 +184,7 @@ def test_durations_drawn_only_where_needed_change_no_record(case):
                                                                                     *EXTRA_CASES[case]]
     plan = build_plan(load_config(overrides))
     d = plan.draws
-    full = dataclasses.replace(plan, draws=draw_calls(plan.model, d.n_999, d.n_101, plan.seed, every_entry=True))
+    full = dataclasses.replace(plan, drawn=draw_calls(plan.model, d.n_999, d.n_101, plan.seed, every_entry=True))
     def left_out(draws) -> int:
         return sum(int(np.isnan(getattr(draws, name)).sum()) for name in ("patience_999", "patience_switchboard",
                    "patience_secondary", "triage", "question_999", "question_secondary", "redial_delay",

@@ -319,17 +319,18 @@ def test_plans_reuse_the_draws_of_the_last_plan_only_when_they_would_be_the_same
     from demandsim.model import plan as plan_module
 
     base = SHORT + ["run.seed=11"]
-    first = build_plan(load_config(base))
-    other_staff = build_plan(load_config(base + ["staffing.units.shifts.1.staff=3"]))
+    first = build_plan(load_config(base), reuse_draws=True)
+    other_staff = build_plan(load_config(base + ["staffing.units.shifts.1.staff=3"]), reuse_draws=True)
     assert other_staff.draws is first.draws and other_staff.arrivals_999 is first.arrivals_999
-    redrawn = build_plan(load_config(base), reuse_draws=False)  # as the benchmarks time it
+    redrawn = build_plan(load_config(base))  # a single run: no table until asked for
+    assert redrawn.drawn is None and not plan_module._last_draws  # and the last table let go
     assert redrawn.draws is not first.draws
     np.testing.assert_array_equal(redrawn.draws.question_999, first.draws.question_999)
     first = redrawn
-    other_seed = build_plan(load_config(SHORT + ["run.seed=12"]))
-    other_demand = build_plan(load_config(base + ["handling.line_999.question_set.mean=3.1"]))
+    other_seed = build_plan(load_config(SHORT + ["run.seed=12"]), reuse_draws=True)
+    other_demand = build_plan(load_config(base + ["handling.line_999.question_set.mean=3.1"]), reuse_draws=True)
     plan_module._last_draws.clear()
-    fresh = build_plan(load_config(base + ["staffing.units.shifts.1.staff=3"]))
+    fresh = build_plan(load_config(base + ["staffing.units.shifts.1.staff=3"]), reuse_draws=True)
     for plan in (other_seed, other_demand):
         assert plan.draws is not first.draws
     assert other_demand.draws is not other_seed.draws

@@ -125,7 +125,7 @@ def timeline():
         cols["u_grade"][row], cols["on_scene"][row], cols["travel"][row] = GRADE_U[grade], scene * MIN, travel * MIN
         cols["u_review"][row] = u
     plan = dataclasses.replace(plan, arrivals_999=np.array([m * MIN for m, *_ in CALLS]),
-                               draws=dataclasses.replace(d, **cols))
+                               drawn=dataclasses.replace(d, **cols))
     reference, fast = (get_engine(name).run(plan) for name in ("simpy", "fast"))
     assert reference.incidents["grade"].astype(str).tolist() == [g for _, g, *_ in CALLS]
     for table in ("calls", "incidents", "intervals"):

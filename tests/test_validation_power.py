@@ -89,7 +89,7 @@ def test_first_come_first_served_dispatch_fails(monkeypatch):
 # ---------------------------------------------------------------- (b) no abandonment
 def never_hang_up(plan):
     draws = dataclasses.replace(plan.draws, patience_999=np.full_like(plan.draws.patience_999, np.inf))
-    return dataclasses.replace(plan, draws=draws)
+    return dataclasses.replace(plan, drawn=draws)
 
 
 def test_callers_who_never_hang_up_fail(monkeypatch):

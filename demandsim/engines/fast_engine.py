@@ -3,7 +3,9 @@
 It is the SimPy engine (:mod:`demandsim.engines.simpy_engine`) step for step:
 the same handlers in the same order, the same tie rule (events at one instant
 happen in the order they were scheduled), the same floating-point expressions
-for every time, reading the same pre-drawn :class:`~demandsim.draws.CallDraws`.
+for every time, reading the same draws (a :class:`~demandsim.draw_window.DrawWindow`:
+the draw columns hold the callers still needed; at the end of each simulated day Python
+draws the next day's callers and lets go of those no pending event or queue can reach).
 So both engines write identical ``calls.parquet`` and ``incidents.parquet``
 (tests/test_engines_equal.py checks this on every shipped scenario). Keep the
 two in step: a change to the model goes into both, or the equality test fails.
@@ -35,6 +37,8 @@ import math
 import numpy as np
 from numba import njit
 
+from demandsim.draw_window import COLUMN_DTYPES, REVIEW_COLUMNS, DrawWindow
+from demandsim.draws import caller_routes_101
 from demandsim.model.calendar import HOUR
 from demandsim.model.plan import RunPlan, STAFF_GROUPS
 from demandsim.model.switchboard import ROUTE_SECONDARY, ROUTE_TO_999
@@ -116,7 +120,9 @@ def _check_codes() -> None:
     assert (rv.WORK_VICTIM_UPDATE, rv.WORK_PHONE_RESOLUTION, rv.WORK_BOOKING) == (
         WORK_VICTIM_UPDATE, WORK_PHONE_RESOLUTION, WORK_BOOKING) and len(rv.WORK) < N_WORK
     assert cal.DAY == DAY_S and rv.BELOW_ONE == BELOW_ONE
-    assert tuple(e.INCIDENT_ENGINE_COLUMNS) == ("unit_now",)
+    assert tuple(e.INCIDENT_ENGINE_COLUMNS) == ("unit_now", "travel", "on_scene_left")  # II_UNIT_NOW, IF_*
+    assert tuple(e.REVIEW_ENGINE_COLUMNS) == ("review_u", "victim_update_time", "phone_resolution_time",
+                                              "booking_time")  # IF_REVIEW_U, then W_INC_RT's rows
 
 
 
@@ -144,7 +150,7 @@ FIELDS = ("now", "k", "staff", "q", "cf", "ci", "inc_f", "inc_i", "route", "gcum
           "level", "since", "area", "evt", "evi", "dhf", "dhi", "pf", "pi", "head", "a999", "a101",
           "travel", "on_scene") + DRAW_FIELDS + ("arrival_t", "arrival_i", "divertable") + (
     "row_area", "dn", "neighbours", "travel_multiplier", "neighbour_after") + (
-    "u_review", "victim_update_time", "phone_resolution_time", "booking_time", "rq", "rf")
+    "u_review", "victim_update_time", "phone_resolution_time", "booking_time", "rq", "rf", "dw", "inc_rt")
 W_NOW = 0
 W_K = 1
 W_STAFF = 2
@@ -218,6 +224,16 @@ RF_INTERVAL, RF_LEAD, RF_MAX_WAIT, RF_DAY_START, RF_SLOT = range(5)
 RF_TARGET = 5  # + deployed grade: its target, seconds
 RF_CUMULATIVE = 8  # + 2 x deployed grade: stays, stays + resolved_by_phone
 N_RF = 14
+#: the draw window (demandsim.draw_window.DrawWindow.offsets): the draw columns above hold only the
+#: rows of the callers still needed; a row's place in them is _slot(W, row)
+W_DW = 56
+DW_999_ROWS, DW_FIRST_999, DW_FIRST_101, DW_AT_101 = range(4)
+#: with review.enabled, each incident's review numbers, copied from its call's row when it is graded
+#: (the row may be gone when the review comes): [RT_* , incident]; one column without review
+W_INC_RT = 57
+RT_VICTIM_UPDATE, RT_PHONE_RESOLUTION, RT_BOOKING = range(3)
+#: the call events (their ``a`` is a call): a caller with one pending may still read its rows
+CALL_EVENTS = (3, 4, 5, 6, 7, 9, 10, 11)
 
 # counters in W[W_K] (K_DISPATCH: incidents in all dispatch heaps together)
 K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DIVERTABLE, K_DISPATCH = range(6)
@@ -227,7 +243,9 @@ Q999, QSWITCH, QSEC, QCALLBACK = range(N_QUEUES)
 #: the review calls' queue (W_RQ) and the appointment book (demandsim.model.review.book: the first
 #: slot that may have room, and the appointments it holds)
 K_RQ_HEAD, K_RQ_TAIL, K_BOOK_FREE, K_BOOK_USED = range(6 + 3 * N_QUEUES, 10 + 3 * N_QUEUES)
-N_K = 10 + 3 * N_QUEUES
+#: 1 + the first draw row read outside the window (a bug: the run stops with an error), else 0
+K_MISSED = 10 + 3 * N_QUEUES
+N_K = 11 + 3 * N_QUEUES
 # the call columns (float, int) and the incident columns: W[W_CF][CF_T_END, call] and so on.
 # Column-major, a column per row of the array, so that each output column is one contiguous
 # slice at the end (numpy's conversions of strided columns took twice as long).
@@ -246,8 +264,9 @@ CI_CALLER_NAMES = ("contacts", "reached", "callback")
 IF_NAMES = ("t_call_start", "t_ready", "t_assigned", "t_on_scene", "t_clear", "t_assigned_last", "t_review_last",
             "t_resolved", "t_appointment")
 #: the engine's own float rows, after the written ones: the uniform the incident's next review reads;
-#: the time on scene its next unit spends, NaN for the drawn one (simpy_engine's ``on_scene_left``)
-IF_REVIEW_U, IF_ON_SCENE_LEFT = len(IF_NAMES), len(IF_NAMES) + 1
+#: the time on scene its next unit spends (simpy_engine's ``on_scene_left``); the drawn travel time.
+#: All three copied from its call's row when a deployed incident is graded (the row may be gone later)
+IF_REVIEW_U, IF_ON_SCENE_LEFT, IF_TRAVEL = len(IF_NAMES), len(IF_NAMES) + 1, len(IF_NAMES) + 2
 II_CALL_ID, II_SOURCE, II_GRADE, II_DIVERSIONS, II_REVIEWS, II_VICTIM_UPDATES, II_REVIEW_OUTCOME, II_AREA, II_UNIT_AREA = (
     range(9))
 II_NAMES = ("call_id", "source", "grade", "diversions", "reviews", "victim_updates", "review_outcome", "area",
@@ -260,9 +279,9 @@ II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW = len(II_NAMES), len(II_NAMES) + 1, 
 CI_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CI_NAMES] + [1, 0, NONE], dtype=np.int32)
 CF_DEFAULTS = np.array([CALL_COLUMNS[name][1] for name in CF_NAMES], dtype=np.float64)
 #: a new incident's columns, as filled before the run (see _blank): every time missing (NaN), the
-#: counts 0, no unit area; the engine's rows: the next review's uniform and the time on scene left
-#: missing, not divertable, not withdrawn, no unit on it
-IF_DEFAULTS = np.array([INCIDENT_COLUMNS[name][1] for name in IF_NAMES] + [np.nan, np.nan], dtype=np.float64)
+#: counts 0, no unit area; the engine's rows: the next review's uniform, the time on scene left and
+#: the travel missing, not divertable, not withdrawn, no unit on it
+IF_DEFAULTS = np.array([INCIDENT_COLUMNS[name][1] for name in IF_NAMES] + [np.nan] * 3, dtype=np.float64)
 II_DEFAULTS = np.array([INCIDENT_COLUMNS[name][1] for name in II_NAMES] + [NONE, 0, NONE], dtype=np.int32)
 
 _check_codes()
@@ -280,6 +299,25 @@ def _hour_of(t):
     if h * HOUR > t:
         h -= 1
     return h
+
+
+@njit(cache=True, inline="always", error_model="numpy", _nrt=False)
+def _slot(W, row):
+    """Where draw ``row`` is in the draw columns (the window's resident rows: W_DW). A row outside
+    them is a bug in what the window lets go: noted in K_MISSED (the run then stops with an
+    error) and read as the first resident row instead of outside the arrays."""
+    dw = W[W_DW]
+    if row < dw[DW_999_ROWS]:
+        at = row - dw[DW_FIRST_999]
+        ok = 0 <= at < dw[DW_AT_101]
+    else:
+        at = row - dw[DW_FIRST_101] + dw[DW_AT_101]
+        ok = dw[DW_AT_101] <= at < W[W_PATIENCE_999].shape[0]
+    if not ok:
+        if W[W_K][K_MISSED] == 0:
+            W[W_K][K_MISSED] = row + 1
+        return 0
+    return at
 
 
 #: The steps of the story, compiled and then inlined by LLVM into their callers. Without
@@ -647,7 +685,7 @@ def _talk_999(W, call, g):
     """A 999 handler of group ``g`` talks to the caller: question set (then grading), rest of call, wrap-up."""
     CF, CI = W[W_CF], W[W_CI]
     _start_work(W, g)
-    row = CI[CI_DRAW_ROW, call]
+    row = _slot(W, CI[CI_DRAW_ROW, call])
     q, r, w = W[W_QUESTION_999][row], W[W_REST_999][row], W[W_WRAP_999][row]
     CF[CF_T_END, call] = W[W_NOW][0] + q + r
     source = SOURCE_999 if CI[CI_LINE, CI[CI_ORIGIN_CALL, call]] == LINE_999 else SOURCE_FROM_101
@@ -691,7 +729,7 @@ def _ring_back(W, call):
     CI[CI_CALLBACK, origin] = NONE
     CF[CF_T_ANSWER, call] = now
     CI[CI_ANSWERED_BY, call] = BY_CALL_HANDLER
-    row = CI[CI_DRAW_ROW, call]
+    row = _slot(W, CI[CI_DRAW_ROW, call])
     if W[W_U_REACH][row] < W[W_PF][PF_REACH]:
         CI[CI_OUTCOME, call] = ANSWERED
         _caller_reached(W, origin)
@@ -715,7 +753,7 @@ def _answer_secondary(W, call, who):
     CI[CI_OUTCOME, call] = ANSWERED_SECONDARY
     g = CH if who == BY_CALL_HANDLER else SEC
     _start_work(W, g)
-    row = CI[CI_DRAW_ROW, call]
+    row = _slot(W, CI[CI_DRAW_ROW, call])
     q, r, w = W[W_QUESTION_SECONDARY][row], W[W_REST_SECONDARY][row], W[W_WRAP_SECONDARY][row]
     CF[CF_T_END, call] = now + q + r
     _schedule_talk(W, call, SOURCE_SECONDARY, g, q, r, w)
@@ -727,7 +765,7 @@ def _answer_switchboard(W, call):
     W[W_CF][CF_T_ANSWER, call] = W[W_NOW][0]
     W[W_CI][CI_ANSWERED_BY, call] = BY_SWITCHBOARD
     _start_work(W, SW)
-    _schedule(W, W[W_TRIAGE][W[W_CI][CI_DRAW_ROW, call]], EV_TRIAGE_ENDS, call, 0)
+    _schedule(W, W[W_TRIAGE][_slot(W, W[W_CI][CI_DRAW_ROW, call])], EV_TRIAGE_ENDS, call, 0)
 
 
 @_step
@@ -740,12 +778,9 @@ def _assign_unit(W, incident, unit_area, unit_was_free):
     _change(W, WDISPATCH, -1)
     if unit_was_free:
         _start_work(W, UNITS + unit_area)
-    row = W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, incident]]
-    # drawn for this row's grade
-    travel = W[W_TRAVEL][row] * W[W_TRAVEL_MULTIPLIER][unit_area, II[II_AREA, incident]]
+    # drawn for the incident's grade
+    travel = IF[IF_TRAVEL, incident] * W[W_TRAVEL_MULTIPLIER][unit_area, II[II_AREA, incident]]
     on_scene = IF[IF_ON_SCENE_LEFT, incident]
-    if math.isnan(on_scene):
-        on_scene = W[W_ON_SCENE][row]
     if math.isnan(IF[IF_T_ASSIGNED, incident]):
         IF[IF_T_ASSIGNED, incident] = now
     if math.isnan(IF[IF_T_ON_SCENE, incident]):
@@ -806,8 +841,7 @@ def _unit_to_divert(W, area):
         assigned = IF[IF_T_ASSIGNED_LAST, incident]
         unit_area = II[II_UNIT_NOW, incident]
         if mode == DIVERT_TRAVELLING:
-            ok = now < assigned + W[W_TRAVEL][CI[CI_DRAW_ROW, II[II_CALL_ID, incident]]] * W[W_TRAVEL_MULTIPLIER][
-                unit_area, II[II_AREA, incident]]
+            ok = now < assigned + IF[IF_TRAVEL, incident] * W[W_TRAVEL_MULTIPLIER][unit_area, II[II_AREA, incident]]
         else:
             ok = now < IF[IF_T_CLEAR, incident]
         if not ok:
@@ -843,8 +877,6 @@ def _divert_units(W, area):
         II[II_DIVERSIONS, taken_from] += 1
         # the work its next unit finds: what was left of the time on scene (all of it if not arrived)
         on_scene = IF[IF_ON_SCENE_LEFT, taken_from]
-        if math.isnan(on_scene):
-            on_scene = W[W_ON_SCENE][W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, taken_from]]]
         IF[IF_ON_SCENE_LEFT, taken_from] = min(IF[IF_T_CLEAR, taken_from] - W[W_NOW][0], on_scene)
         if IF[IF_T_ON_SCENE, taken_from] > W[W_NOW][0]:
             IF[IF_T_ON_SCENE, taken_from] = np.nan
@@ -949,8 +981,7 @@ def _review_due(W, incident):
     if not math.isnan(IF[IF_T_ASSIGNED, incident]):
         return  # a unit was sent: no more reviews
     now = W[W_NOW][0]
-    row = W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, incident]]
-    u = W[W_U_REVIEW][row] if II[II_REVIEWS, incident] == 0 else IF[IF_REVIEW_U, incident]
+    u = IF[IF_REVIEW_U, incident]
     grade = II[II_GRADE, incident]
     outcome, u = _review_outcome(u, RF[RF_CUMULATIVE + 2 * grade], RF[RF_CUMULATIVE + 2 * grade + 1])
     slot = NONE
@@ -996,17 +1027,17 @@ def _make_review_call(W):
     K[K_RQ_HEAD] += 1
     _change(W, WREVIEW, -1)
     incident, kind = item // N_WORK, item % N_WORK
-    row = W[W_CI][CI_DRAW_ROW, II[II_CALL_ID, incident]]
+    RT = W[W_INC_RT]
     if kind == WORK_VICTIM_UPDATE:
         if not (math.isnan(W[W_INC_F][IF_T_ASSIGNED, incident]) and II[II_WITHDRAWN, incident] == 0):
             return  # no longer waiting for its first unit: the update is dropped
-        busy = W[W_VICTIM_UPDATE_TIME][row]
+        busy = RT[RT_VICTIM_UPDATE, incident]
         II[II_VICTIM_UPDATES, incident] += 1
     elif kind == WORK_PHONE_RESOLUTION:
-        busy = W[W_PHONE_RESOLUTION_TIME][row]
+        busy = RT[RT_PHONE_RESOLUTION, incident]
         W[W_INC_F][IF_T_RESOLVED, incident] = W[W_NOW][0] + busy
     else:
-        busy = W[W_BOOKING_TIME][row]
+        busy = RT[RT_BOOKING, incident]
     if busy > 0.0:
         _start_work(W, CH)
         _schedule(W, busy, EV_FINISH_WORK, CH, 0)
@@ -1062,7 +1093,7 @@ def _offer_999(W, call):
     _put_to_work(W, DD)
     if _unanswered(W, call):
         CF, CI = W[W_CF], W[W_CI]
-        patience = W[W_PATIENCE_999][CI[CI_DRAW_ROW, call]]
+        patience = W[W_PATIENCE_999][_slot(W, CI[CI_DRAW_ROW, call])]
         if W[W_PI][PI_PATIENCE_CONTINUES] and CI[CI_ORIGIN, call] == ORIGIN_TRANSFER:
             # the caller's patience runs on from the switchboard queue
             parent = CI[CI_PARENT, call]
@@ -1078,7 +1109,7 @@ def _offer_101(W, call):
     _join(W, QSWITCH, WSWITCH, call)
     _put_to_work(W, SW)
     if _unanswered(W, call):
-        patience = W[W_PATIENCE_SWITCHBOARD][W[W_CI][CI_DRAW_ROW, call]]
+        patience = W[W_PATIENCE_SWITCHBOARD][_slot(W, W[W_CI][CI_DRAW_ROW, call])]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_SWITCHBOARD, call, 0)
 
@@ -1088,7 +1119,7 @@ def _offer_secondary(W, call):
     _join(W, QSEC, WSEC, call)
     _put_to_work(W, W[W_PI][PI_SECONDARY_STAFF])
     if W[W_CI][CI_OUTCOME, call] == NONE:
-        patience = W[W_PATIENCE_SECONDARY][W[W_CI][CI_DRAW_ROW, call]]
+        patience = W[W_PATIENCE_SECONDARY][_slot(W, W[W_CI][CI_DRAW_ROW, call])]
         if patience < np.inf:
             _schedule(W, patience, EV_HANGUP_SECONDARY, call, 0)
 
@@ -1099,7 +1130,7 @@ def _maybe_redial(W, call):
     CI, PF = W[W_CI], W[W_PF]
     if CI[CI_CONTACTS, CI[CI_ORIGIN_CALL, call]] >= W[W_PI][PI_MAX_ATTEMPTS]:
         return
-    row = CI[CI_DRAW_ROW, call]
+    row = _slot(W, CI[CI_DRAW_ROW, call])
     u = W[W_U_REDIAL][row]
     if u < PF[PF_TO_999]:
         line = LINE_999
@@ -1117,7 +1148,7 @@ def _triage_ends(W, call):
     """The switchboard operator routes the call, then takes the next one."""
     CF, CI = W[W_CF], W[W_CI]
     now = W[W_NOW][0]
-    route = W[W_ROUTE][CI[CI_DRAW_ROW, call]]
+    route = W[W_ROUTE][_slot(W, CI[CI_DRAW_ROW, call])]
     CI[CI_ROUTE, call] = route
     if route == ROUTE_TO_999:
         CI[CI_OUTCOME, call] = TRANSFERRED_TO_999
@@ -1142,7 +1173,8 @@ def _question_set_ends(W, call, source):
     """THRIVE grading done: the incident exists and, if deployed, waits for a unit."""
     K, CF, CI, IF, II, cum = W[W_K], W[W_CF], W[W_CI], W[W_INC_F], W[W_INC_I], W[W_GCUM]
     now = W[W_NOW][0]
-    u = W[W_U_GRADE][CI[CI_DRAW_ROW, call]]
+    row = _slot(W, CI[CI_DRAW_ROW, call])
+    u = W[W_U_GRADE][row]
     grade = 0  # searchsorted(cum[source], u, side="right"), as demandsim.model.shares.pick
     while grade < cum.shape[1] - 1 and cum[source, grade] <= u:
         grade += 1
@@ -1165,8 +1197,17 @@ def _question_set_ends(W, call, source):
     IF[IF_T_CALL_START, incident] = start
     IF[IF_T_READY, incident] = now
     if W[W_PI][PI_MANY_AREAS] != 0:  # with one area every row's area is 0, the default
-        II[II_AREA, incident] = W[W_ROW_AREA][CI[CI_DRAW_ROW, call]]
+        II[II_AREA, incident] = W[W_ROW_AREA][row]
     if grade < N_DEPLOYED:
+        # what the incident reads later, from its call's row (drawn for this grade), while it is held
+        IF[IF_TRAVEL, incident] = W[W_TRAVEL][row]
+        IF[IF_ON_SCENE_LEFT, incident] = W[W_ON_SCENE][row]
+        if W[W_PI][PI_REVIEW] != 0:
+            IF[IF_REVIEW_U, incident] = W[W_U_REVIEW][row]
+            RT = W[W_INC_RT]
+            RT[RT_VICTIM_UPDATE, incident] = W[W_VICTIM_UPDATE_TIME][row]
+            RT[RT_PHONE_RESOLUTION, incident] = W[W_PHONE_RESOLUTION_TIME][row]
+            RT[RT_BOOKING, incident] = W[W_BOOKING_TIME][row]
         _wait_for_unit(W, incident)
         if W[W_PI][PI_REVIEW] != 0:
             _review_if_still_waiting(W, incident)
@@ -1211,7 +1252,7 @@ def _after_999_hang_up(W, call):
     origin = CI[CI_ORIGIN_CALL, call]
     if CI[CI_CONTACTS, origin] >= PI[PI_MAX_ATTEMPTS]:
         return
-    row = CI[CI_DRAW_ROW, call]
+    row = _slot(W, CI[CI_DRAW_ROW, call])
     now = W[W_NOW][0]
     if PI[PI_CALLBACKS] != 0 and CI[CI_CALLBACK, origin] == NONE:
         delay = W[W_CALLBACK_DELAY][row]
@@ -1405,6 +1446,11 @@ def _blank(defaults: np.ndarray, size: int) -> np.ndarray:
     return blank
 
 
+def _state_name(column: str) -> str:
+    """The state's field for a draw column (the draws' ``area`` is ``row_area``: W_AREA is the levels')."""
+    return "row_area" if column == "area" else column
+
+
 class FastEngine:
     """Run a :class:`~demandsim.model.plan.RunPlan` with the compiled loop; returns :class:`RunRecords`."""
 
@@ -1412,7 +1458,9 @@ class FastEngine:
 
     def run(self, plan: RunPlan, progress=None) -> RunRecords:
         """Simulate to the horizon. ``progress(days_done)`` is called after each simulated day."""
-        m, d = plan.model, plan.draws
+        m = plan.model
+        window = DrawWindow(plan)
+        window.cover(86400.0)  # the first day's callers (and the rest of their block)
         hours = len(m.calendar.hour_of_week)
         areas = m.areas
         # the hub's groups, then the units of each area (group UNITS + area)
@@ -1424,8 +1472,9 @@ class FastEngine:
         first_calls = len(plan.arrivals_999) + len(plan.arrivals_101)
         # each 101 caller's own route (their first row): to 999 (a transfer, one more call) or to the
         # secondary line; with the 999 callers, those who can reach a handler and make an incident
-        routes_101 = d.route[d.n_999 * d.attempts::d.attempts]
-        reach_handler = d.n_999 + int(np.count_nonzero(routes_101 <= max(ROUTE_TO_999, ROUTE_SECONDARY)))
+        n_999 = len(plan.arrivals_999)
+        routes_101 = caller_routes_101(m, n_999, len(plan.arrivals_101), plan.seed)
+        reach_handler = n_999 + int(np.count_nonzero(routes_101 <= max(ROUTE_TO_999, ROUTE_SECONDARY)))
         # calls: first calls and their transfers when a caller has one contact (exact), else first calls
         # plus a fifth for redials, transfers and call-backs; grown by half when short. Every row
         # made is filled with defaults before the run (_blank), so the room is not overstated
@@ -1450,7 +1499,7 @@ class FastEngine:
             "ci": _blank(CI_DEFAULTS, calls),
             "inc_f": _blank(IF_DEFAULTS, incident_room),  # + IF_REVIEW_U, IF_ON_SCENE_LEFT
             "inc_i": _blank(II_DEFAULTS, incident_room),  # + II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW
-            "route": np.ascontiguousarray(d.route),
+            "route": None,  # the draw columns (route, travel, ...) are the window's: _hold_draws
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
             "level": np.zeros(len(LEVELS), np.int64),
             "since": np.zeros(len(LEVELS)),
@@ -1461,7 +1510,7 @@ class FastEngine:
             "dhi": np.zeros((areas.count * N_DEPLOYED, events, 3), np.int64),
             "pf": np.array([m.horizon_s, m.redial_to_999, m.redial_to_101, m.callback_reach],
                            dtype=np.float64),
-            "pi": np.array([m.digital_desk_threshold, m.max_attempts, d.n_999, d.attempts, secondary_staff, margin,
+            "pi": np.array([m.digital_desk_threshold, m.max_attempts, n_999, m.max_attempts, secondary_staff, margin,
                             m.callback_enabled, m.patience_continues, m.divert_from, m.review.enabled,
                             m.review.slots.windows, m.review.slots.per_day, m.review.handlers_kept_free,
                             areas.count > 1],
@@ -1469,24 +1518,24 @@ class FastEngine:
             "head": head,
             "a999": np.ascontiguousarray(plan.arrivals_999, dtype=np.float64),
             "a101": np.ascontiguousarray(plan.arrivals_101, dtype=np.float64),
-            "travel": np.ascontiguousarray(d.travel),
-            "on_scene": np.ascontiguousarray(d.on_scene),
+            "travel": None,
+            "on_scene": None,
         }
-        W.update({name: np.ascontiguousarray(getattr(d, name), dtype=bool if name == "rings_999_again" else np.float64)
-                  for name in DRAW_FIELDS})
+        W.update({name: None for name in DRAW_FIELDS})
         # at most one divertable incident per busy unit, and no area ever has more busy than its most available
         W.update(arrival_t=np.zeros(2), arrival_i=np.full((2, 2), NONE, np.int64),
                  divertable=np.zeros(int(head[UNITS:].max(axis=1, initial=0).sum()) + 1, np.int32),
-                 row_area=np.ascontiguousarray(d.area, dtype=np.int16), dn=np.zeros(areas.count * N_DEPLOYED, np.int64),
+                 row_area=None, dn=np.zeros(areas.count * N_DEPLOYED, np.int64),
                  neighbours=neighbours, travel_multiplier=np.ascontiguousarray(areas.travel_multiplier()),
                  neighbour_after=np.array(areas.neighbour_after_s, dtype=np.float64))
-        W.update({name: np.ascontiguousarray(getattr(d, name), dtype=np.float64)
-                  for name in ("u_review", "victim_update_time", "phone_resolution_time", "booking_time")})
+        W.update({name: None for name in REVIEW_COLUMNS})
         review, target = m.review, m.grading.target_s
         W.update(rq=np.zeros(1024 if review.enabled else 2, np.int64),
                  rf=np.array([review.interval_s, review.lead_s, review.max_wait_s, review.slots.day_start_s,
                               review.slots.slot_s,
-                              *target[:N_DEPLOYED], *review.cumulative[:, :2].ravel()], dtype=np.float64))
+                              *target[:N_DEPLOYED], *review.cumulative[:, :2].ravel()], dtype=np.float64),
+                 dw=window.offsets, inc_rt=np.zeros((3, W["inc_f"].shape[1] if review.enabled else 1)))
+        self._hold_draws(W, window)
         assert len(W["rf"]) == N_RF
         assert tuple(W) == FIELDS
         state = tuple(W.values())
@@ -1494,6 +1543,9 @@ class FastEngine:
         day = 1
         while True:
             status = _advance(state, float(day * 86400.0))
+            if W["k"][K_MISSED]:
+                raise RuntimeError(f"internal error: draw row {W['k'][K_MISSED] - 1} was read after the draw "
+                                   "window let it go (demandsim.draw_window); please report it")
             if status == NEED_ROOM:
                 self._make_room(W, margin)
                 state = tuple(W.values())
@@ -1501,6 +1553,10 @@ class FastEngine:
                 if progress is not None:
                     progress(day)
                 day += 1
+                # the next day's callers, and the blocks no caller can read again let go
+                if window.cover(day * 86400.0, open_from=lambda: self._open_callers(W, window)):
+                    self._hold_draws(W, window)
+                    state = tuple(W.values())
             else:
                 break
         _close(state)
@@ -1509,13 +1565,40 @@ class FastEngine:
         del state
         # Memory: the output columns are built one table at a time, each table's int32 block
         # dropped once its columns are converted (the float columns are views of cf and inc_f)
-        for name in ("q", "evt", "evi", "dhf", "dhi", "rq"):
+        for name in ("q", "evt", "evi", "dhf", "dhi", "rq", "inc_rt", *map(_state_name, window.columns)):
             del W[name]
+        del window
         incidents = self._log(W, INCIDENT_COLUMNS, W["inc_f"], IF_NAMES, W.pop("inc_i"), II_NAMES, K_INCIDENTS)
         calls = self._log(W, CALL_COLUMNS, W["cf"], CF_NAMES, W.pop("ci"), CI_NAMES, K_CALLS)
         area = W["area"]
         W.clear()  # the engine's working arrays go before the output tables are built
         return finish_records(m, calls, incidents, area)
+
+    @staticmethod
+    def _hold_draws(W: dict, window: DrawWindow) -> None:
+        """The window's columns as the state's draw fields (W_DW, its offsets, is the same array)."""
+        for name, column in window.columns.items():  # in the dtypes compiled for (a test's own table may differ)
+            W[_state_name(name)] = np.ascontiguousarray(column, dtype=COLUMN_DTYPES.get(name, np.float64))
+        W["dw"] = window.offsets
+
+    @staticmethod
+    def _open_callers(W: dict, window: DrawWindow) -> tuple[int, int]:
+        """Per line, the first caller who may still read a draw row: a call of theirs is in a
+        pending event (a hang-up, the end of triage or of a question set, a redial or call-back
+        due) or waits in a queue, or they have not arrived. Every read of a row is for such a call
+        (or a new contact of its caller); incidents read their own copies."""
+        K, evi, q, ci = W["k"], W["evi"], W["q"], W["ci"]
+        pending = evi[:K[K_EVENTS]]
+        calls = [pending[np.isin(pending[:, 1], CALL_EVENTS), 2]]
+        calls += [q[j, K[K_HEAD + j]:K[K_TAIL + j]] for j in range(N_QUEUES)]
+        rows = ci[CI_DRAW_ROW, np.concatenate(calls).astype(np.int64)].astype(np.int64)
+        rows_999 = window.offsets[DW_999_ROWS]
+        first = []
+        for line, mine in ((LINE_999, rows[rows < rows_999]), (LINE_101, rows[rows >= rows_999] - rows_999)):
+            nxt = W["arrival_i"][line, 1]
+            arriving = window.n[line] if nxt == NONE else int(nxt)
+            first.append(min(arriving, int(mine.min()) // window.attempts) if len(mine) else arriving)
+        return first[LINE_999], first[LINE_101]
 
     @staticmethod
     def _make_room(W: dict, margin: int) -> None:
@@ -1535,6 +1618,8 @@ class FastEngine:
                 grown = _blank(defaults, size)
                 grown[:, :incidents] = W[name]
                 W[name] = grown
+            if W["inc_rt"].shape[1] > 1:  # review.enabled: as many as inc_f
+                W["inc_rt"] = _grow(W["inc_rt"], size, axis=1)
         if K[K_RQ_TAIL] + 2 > W["rq"].shape[0]:  # the calls still to make, moved to the front
             waiting = W["rq"][K[K_RQ_HEAD]:K[K_RQ_TAIL]]
             W["rq"] = np.zeros(max(1024, 2 * (len(waiting) + 2), W["rq"].shape[0]), np.int64)

@@ -14,7 +14,8 @@ order they were scheduled; within one event, the call moves on before the
 freed staff member takes the next piece of work.
 
 Speed without changing the model: each callback is handed the time it fires at
-(``now``) and passes it on; the draws and the logs are read and written through
+(``now``) and passes it on; the draws (a :class:`~demandsim.draw_window.DrawWindow`:
+a call's place in its columns is :meth:`_Hub.place`) and the logs are read and written through
 memoryviews of their numpy arrays (plain Python numbers per element, no copies);
 each queue and staff group keeps its own time-integrated hourly level
 (:class:`Level`).
@@ -37,13 +38,12 @@ import heapq
 import math
 from bisect import bisect_right
 from collections import deque
-from dataclasses import fields
 from types import SimpleNamespace
 
 import numpy as np
 import simpy
 
-from demandsim.draws import CallDraws
+from demandsim.draw_window import DrawWindow
 from demandsim.model.calendar import DAY, HOUR
 from demandsim.model.areas import dispatch_key, may_go_to_neighbour, neighbour_to_send
 from demandsim.model.dispatch import DIVERTS_TO, can_divert, diversion_key
@@ -71,9 +71,20 @@ CALLBACK_SCHEDULED = -2
 #: out: contacts made so far (the next contact reads the caller's row of that number),
 #: whether a 999 handler has reached the caller, and the caller's call-back
 CALLER_COLUMNS = {"contacts": (np.int16, 1), "reached": (np.int8, 0), "callback": (np.int64, NONE)}
-#: the engine's own column of the incident log, not written out: the area of the unit now on the
-#: incident (the one freed when its job ends), NONE while it waits
-INCIDENT_ENGINE_COLUMNS = {"unit_now": (np.int16, NONE)}
+#: the engine's own columns of the incident log, not written out: the area of the unit now on the
+#: incident (the one freed when its job ends), NONE while it waits; the drawn travel time and the
+#: time on scene its next unit spends (all of it unless a unit was taken off it on scene: the job
+#: resumes, demandsim.model.dispatch), both copied from its call's row when graded (the draw window
+#: may let the row go before a unit is sent)
+INCIDENT_ENGINE_COLUMNS = {"unit_now": (np.int16, NONE), "travel": (np.float64, np.nan),
+                           "on_scene_left": (np.float64, np.nan)}
+#: with review.enabled, the review's numbers of each incident, copied from its call's row likewise:
+#: the uniform its next review reads and the handler's time on each kind of call a review makes
+REVIEW_ENGINE_COLUMNS = {"review_u": (np.float64, np.nan), "victim_update_time": (np.float64, np.nan),
+                         "phone_resolution_time": (np.float64, np.nan), "booking_time": (np.float64, np.nan)}
+#: the SimPy engine lets a block of draws go once all its callers arrived this long ago; a later
+#: contact of one of them draws the block again (demandsim.draw_window.DrawWindow.slot)
+KEEP_DRAWS_S = 2 * 86400.0
 
 
 class Level:
@@ -188,18 +199,18 @@ class _Log:
         return ColumnLog.from_arrays(self._out, {name: self._arrays[name][: self._n] for name in self._out})
 
 
-def _draw_views(draws: CallDraws) -> SimpleNamespace:
-    """The draws' columns as memoryviews, and ``row_of_999`` and ``row_of_101``."""
-    views = {f.name: getattr(draws, f.name) for f in fields(draws)}
-    views = {name: memoryview(v) if isinstance(v, np.ndarray) else v for name, v in views.items()}
-    return SimpleNamespace(**views, row_of_999=draws.row_of_999, row_of_101=draws.row_of_101)
-
-
 class _Hub:
     def __init__(self, env: simpy.Environment, plan: RunPlan) -> None:
-        self.env, self.plan, self.m, self.d = env, plan, plan.model, _draw_views(plan.draws)
+        self.env, self.plan, self.m = env, plan, plan.model
+        # the draws of the callers still needed (demandsim.draw_window): ``self.d``'s attributes are
+        # the window's columns as memoryviews, renewed in place when the window moves; a call's
+        # place in them is ``self.place(call)``
+        self.window = DrawWindow(plan)
+        self.d = SimpleNamespace()
+        self._view_draws()
         self.calls = _Log(CALL_COLUMNS, CALLER_COLUMNS)
-        self.incidents = _Log(INCIDENT_COLUMNS, INCIDENT_ENGINE_COLUMNS)
+        self.incidents = _Log(INCIDENT_COLUMNS, {**INCIDENT_ENGINE_COLUMNS,
+                                                 **(REVIEW_ENGINE_COLUMNS if plan.model.review.enabled else {})})
         hours = len(self.m.calendar.hour_of_week)
         self.staff = {g: Staff(self.m.headcount[g], hours) for g in STAFF_GROUPS}
         self.call_handlers, self.secondary_handlers = self.staff[CALL_HANDLERS], self.staff[SECONDARY_HANDLERS]
@@ -228,9 +239,6 @@ class _Hub:
         #: unit that an immediate incident might take (pruned as they stop qualifying)
         self.divert_from = self.m.divert_from
         self.divertable: set = set()
-        #: an incident whose unit was taken off it on scene: the time on scene left for its next unit
-        #: (demandsim.model.dispatch: the job resumes); absent, the drawn time on scene
-        self.on_scene_left: dict = {}
         self.pooled_secondary = self.m.pooled_secondary
         self.secondary_staff = self.call_handlers if self.pooled_secondary else self.secondary_handlers
         # grades are picked by shares.pick, np.searchsorted(side="right"); bisect_right on the same
@@ -238,13 +246,12 @@ class _Hub:
         self.grade_cumulative = [np.asarray(c).tolist() for c in self.m.grading.cumulative]
         # THRIVE review (demandsim.model.review): the calls reviews make, waiting for a call handler
         # ((incident, kind) in the order made); incidents a review took out of the dispatch queue
-        # (their heap entries are skipped when reached); each reviewed incident's uniform for its
-        # next review; incidents waiting for their appointment slot; the appointment book
+        # (their heap entries are skipped when reached); incidents waiting for their appointment
+        # slot; the appointment book
         self.review = self.m.review
         self.review_on = self.review.enabled
         self.qreview = Queue(hours)
         self.withdrawn: set = set()
-        self.review_u: dict = {}
         self.waiting_appointment = Level(hours)
         self.book_free, self.book_used = 0, 0
         self.slot_args = self.review.slots.args()
@@ -485,13 +492,26 @@ class _Hub:
         """Still waiting in the 999, switchboard or call-back queue (not answered, hung up or cancelled)."""
         return self.calls.outcome[call] == NONE and math.isnan(self.calls.t_answer[call])
 
+    def _view_draws(self) -> None:
+        for name, column in self.window.columns.items():
+            setattr(self.d, name, memoryview(column))
+        self._columns = self.window.columns
+
+    def place(self, call: int) -> int:
+        """Where the call's draw row is in ``self.d``'s columns (its block drawn again if the
+        window let it go)."""
+        at = self.window.slot(self.calls.draw_row[call])
+        if self.window.columns is not self._columns:
+            self._view_draws()
+        return at
+
     def waiting_secondary(self, call: int) -> bool:
         """Still waiting on the secondary line."""
         return self.calls.outcome[call] == NONE
 
     # ------------------------------------------------------------ 999 line
     def call_999_arrives(self, index: int, now: float) -> None:
-        self.offer_999(self.new_call(LINE_999, self.d.row_of_999(index, 0), now), now)
+        self.offer_999(self.new_call(LINE_999, self.window.row_of_999(index, 0), now), now)
 
     def offer_999(self, call: int, now: float) -> None:
         """A caller reaches the 999 queue: answered at once if a handler is free."""
@@ -501,7 +521,8 @@ class _Hub:
         self.digital_desk_takes_work(now)
         c = self.calls
         if self.unanswered(call):
-            patience = self.d.patience_999[c.draw_row[call]]
+            at = self.place(call)  # first: it may renew self.d's columns
+            patience = self.d.patience_999[at]
             if self.m.patience_continues and c.origin[call] == ORIGIN_TRANSFER:
                 # the caller's patience runs on from the switchboard queue
                 parent = c.parent_call_id[call]
@@ -528,7 +549,7 @@ class _Hub:
         """A 999 handler talks to the caller: question set (then grading), rest of call, wrap-up."""
         c, d = self.calls, self.d
         staff.change(now, +1)
-        row = c.draw_row[call]
+        row = self.place(call)
         question, rest, wrap = d.question_999[row], d.rest_999[row], d.wrap_999[row]
         c.t_end[call] = now + question + rest
         source = SOURCE_999 if c.line[c.origin_call_id[call]] == LINE_999 else SOURCE_FROM_101
@@ -554,7 +575,7 @@ class _Hub:
         origin = c.origin_call_id[call]
         if c.contacts[origin] >= m.max_attempts:
             return
-        row = c.draw_row[call]
+        row = self.place(call)
         if m.callback_enabled and c.callback[origin] == NONE:
             delay = d.callback_delay[row]
             if now + delay < m.horizon_s:
@@ -587,7 +608,7 @@ class _Hub:
         origin = c.origin_call_id[call]
         c.callback[origin] = NONE
         c.t_answer[call], c.answered_by[call] = now, BY_CALL_HANDLER
-        row = c.draw_row[call]
+        row = self.place(call)
         if d.u_reach[row] < m.callback_reach:
             c.outcome[call] = ANSWERED
             self.caller_reached(origin, now)
@@ -601,14 +622,15 @@ class _Hub:
 
     # ------------------------------------------------------------ 101 line
     def call_101_arrives(self, index: int, now: float) -> None:
-        self.offer_101(self.new_call(LINE_101, self.d.row_of_101(index, 0), now), now)
+        self.offer_101(self.new_call(LINE_101, self.window.row_of_101(index, 0), now), now)
 
     def offer_101(self, call: int, now: float) -> None:
         self.qswitch.rows.append(call)
         self.qswitch.change(now, +1)
         self.switchboard_takes_work(now)
         if self.unanswered(call):
-            patience = self.d.patience_switchboard[self.calls.draw_row[call]]
+            at = self.place(call)  # first: it may renew self.d's columns
+            patience = self.d.patience_switchboard[at]
             if patience < INF:
                 self.after(now, patience, self.caller_hangs_up_switchboard, call)
 
@@ -622,12 +644,14 @@ class _Hub:
         self.qswitch.change(now, -1)
         self.calls.t_answer[call], self.calls.answered_by[call] = now, BY_SWITCHBOARD
         self.switchboard.change(now, +1)
-        self.after(now, self.d.triage[self.calls.draw_row[call]], self.triage_ends, call)
+        at = self.place(call)  # first: it may renew self.d's columns
+        self.after(now, self.d.triage[at], self.triage_ends, call)
 
     def triage_ends(self, call: int, now: float) -> None:
         """The switchboard operator routes the call, then takes the next one."""
         c = self.calls
-        route = self.d.route[c.draw_row[call]]
+        at = self.place(call)  # first: it may renew self.d's columns
+        route = self.d.route[at]
         c.route[call] = route
         if route == ROUTE_TO_999:
             c.outcome[call], c.t_end[call] = TRANSFERRED_TO_999, now
@@ -648,7 +672,8 @@ class _Hub:
         self.qsec.change(now, +1)
         self.secondary_staff.takes_work(now)
         if self.waiting_secondary(call):
-            patience = self.d.patience_secondary[self.calls.draw_row[call]]
+            at = self.place(call)  # first: it may renew self.d's columns
+            patience = self.d.patience_secondary[at]
             if patience < INF:
                 self.after(now, patience, self.caller_hangs_up_secondary, call)
 
@@ -664,7 +689,7 @@ class _Hub:
         c.t_secondary_answer[call], c.secondary_answered_by[call], c.outcome[call] = now, who, ANSWERED_SECONDARY
         staff = self.call_handlers if who == BY_CALL_HANDLER else self.secondary_handlers
         staff.change(now, +1)
-        row = c.draw_row[call]
+        row = self.place(call)
         question, rest, wrap = d.question_secondary[row], d.rest_secondary[row], d.wrap_secondary[row]
         c.t_end[call] = now + question + rest
         self.after(now, question, self.question_set_ends, (call, SOURCE_SECONDARY))
@@ -676,7 +701,7 @@ class _Hub:
         c, m = self.calls, self.m
         if c.contacts[c.origin_call_id[call]] >= m.max_attempts:
             return
-        row = c.draw_row[call]
+        row = self.place(call)
         u = self.d.u_redial[row]
         if u < m.redial_to_999:
             line = LINE_999
@@ -702,9 +727,9 @@ class _Hub:
     def question_set_ends(self, args, now: float) -> None:
         """THRIVE grading done: the incident exists and, if deployed, waits for a unit."""
         call, source = args
-        c = self.calls
-        row = c.draw_row[call]
-        grade = bisect_right(self.grade_cumulative[source], self.d.u_grade[row])  # shares.pick
+        c, d = self.calls, self.d
+        row = self.place(call)
+        grade = bisect_right(self.grade_cumulative[source], d.u_grade[row])  # shares.pick
         i = self.incidents
         incident = i.new()
         c.incident_id[call] = incident
@@ -714,8 +739,14 @@ class _Hub:
         start = c.t_offer[c.parent_call_id[started]] if c.origin[started] == ORIGIN_TRANSFER else c.t_offer[started]
         i.call_id[incident], i.source[incident], i.grade[incident] = call, source, grade
         i.t_call_start[incident], i.t_ready[incident] = start, now
-        i.area[incident] = self.d.area[row]
+        i.area[incident] = d.area[row]
         if grade < N_DEPLOYED:
+            # what the incident reads later, from its call's row (drawn for this grade)
+            i.travel[incident], i.on_scene_left[incident] = d.travel[row], d.on_scene[row]
+            if self.review_on:
+                i.review_u[incident], i.victim_update_time[incident] = d.u_review[row], d.victim_update_time[row]
+                i.phone_resolution_time[incident], i.booking_time[incident] = (d.phone_resolution_time[row],
+                                                                               d.booking_time[row])
             self.wait_for_unit(incident, now)
             if self.review_on:
                 self.review_if_still_waiting(incident, now)
@@ -745,12 +776,11 @@ class _Hub:
     def review_due(self, incident: int, now: float) -> None:
         """The dispatcher reviews an incident still waiting for its first unit: it stays (and the
         victim is updated), is resolved by phone, or is booked in; a call handler makes the call."""
-        i, d = self.incidents, self.d
+        i = self.incidents
         if not math.isnan(i.t_assigned[incident]):
             return  # a unit was sent: no more reviews
-        row = self.calls.draw_row[i.call_id[incident]]
         stays, stays_or_resolved = self.review_cumulative[i.grade[incident]]
-        outcome, u = review_outcome(self.review_u.pop(incident, d.u_review[row]), stays, stays_or_resolved)
+        outcome, u = review_outcome(i.review_u[incident], stays, stays_or_resolved)
         if outcome == OUTCOME_APPOINTMENT:
             review = self.review
             slot, free, used = book_within(now, review.lead_s, review.max_wait_s, self.book_free, self.book_used,
@@ -762,7 +792,7 @@ class _Hub:
         i.reviews[incident] += 1
         i.t_review_last[incident], i.review_outcome[incident] = now, outcome
         if outcome == OUTCOME_STAYS:
-            self.review_u[incident] = u  # what the next review reads
+            i.review_u[incident] = u  # what the next review reads
             self.review_call(incident, WORK_VICTIM_UPDATE, now)
             if now + self.review.interval_s < self.m.horizon_s:
                 self.after(now, self.review.interval_s, self.review_due, incident)
@@ -788,20 +818,19 @@ class _Hub:
         """A call handler makes the first call reviews asked for (none at all if it takes no time). A victim
         update for an incident that no longer waits for its first unit (sent one, or taken out of the
         queue by a later review) is dropped: nobody rings."""
-        i, d = self.incidents, self.d
+        i = self.incidents
         incident, kind = self.qreview.rows.popleft()
         self.qreview.change(now, -1)
-        row = self.calls.draw_row[i.call_id[incident]]
         if kind == WORK_VICTIM_UPDATE:
             if not (math.isnan(i.t_assigned[incident]) and incident not in self.withdrawn):
                 return  # no longer waiting for its first unit: the update is dropped
-            busy = d.victim_update_time[row]
+            busy = i.victim_update_time[incident]
             i.victim_updates[incident] += 1
         elif kind == WORK_PHONE_RESOLUTION:
-            busy = d.phone_resolution_time[row]
+            busy = i.phone_resolution_time[incident]
             i.t_resolved[incident] = now + busy
         else:
-            busy = d.booking_time[row]
+            busy = i.booking_time[incident]
         if busy > 0.0:
             self.call_handlers.change(now, +1)
             self.after(now, busy, self.finish_work, self.call_handlers)
@@ -821,15 +850,14 @@ class _Hub:
         names the incident and its diversions so far (the assignment's number less one), so
         that a unit taken off the incident meanwhile does not come free twice.
         """
-        i, d = self.incidents, self.d
+        i = self.incidents
         self.dispatch_waiting.change(now, -1)
         if unit_was_free:
             self.units.change(now, +1)
             self.area_busy[unit_area] += 1
-        row = self.calls.draw_row[i.call_id[incident]]
-        # drawn for the grade this row's call gets
-        travel = d.travel[row] * self.travel_multiplier[unit_area][i.area[incident]]
-        on_scene = self.on_scene_left.get(incident, d.on_scene[row])
+        # drawn for the incident's grade
+        travel = i.travel[incident] * self.travel_multiplier[unit_area][i.area[incident]]
+        on_scene = i.on_scene_left[incident]
         if math.isnan(i.t_assigned[incident]):
             i.t_assigned[incident] = now
         if math.isnan(i.t_on_scene[incident]):
@@ -876,13 +904,12 @@ class _Hub:
         Incidents that no longer qualify (the unit arrived, or is due free) never will again
         for this assignment, so they leave the set.
         """
-        i, d, c = self.incidents, self.d, self.calls
+        i = self.incidents
         best, best_key = NONE, None
         for incident in list(self.divertable):
             assigned = i.t_assigned_last[incident]
             unit_area = i.unit_now[incident]
-            arrives = assigned + d.travel[c.draw_row[i.call_id[incident]]] * self.travel_multiplier[unit_area][
-                i.area[incident]]
+            arrives = assigned + i.travel[incident] * self.travel_multiplier[unit_area][i.area[incident]]
             if not can_divert(self.divert_from, now, arrives, i.t_clear[incident]):
                 self.divertable.discard(incident)
                 continue
@@ -903,8 +930,7 @@ class _Hub:
         self.divertable.discard(incident)
         i.diversions[incident] += 1
         # the work its next unit finds: what was left of the time on scene (all of it if not arrived)
-        on_scene = self.on_scene_left.get(incident, self.d.on_scene[self.calls.draw_row[i.call_id[incident]]])
-        self.on_scene_left[incident] = min(i.t_clear[incident] - now, on_scene)
+        i.on_scene_left[incident] = min(i.t_clear[incident] - now, i.on_scene_left[incident])
         if i.t_on_scene[incident] > now:
             i.t_on_scene[incident] = math.nan
             i.unit_area[incident] = NONE
@@ -928,11 +954,16 @@ class SimpyEngine:
         env.process(hub.roster_changes())
         horizon = plan.model.horizon_s
         day = 0
+        window = hub.window
         while day * DAY < horizon:
             day += 1
             env.run(until=min(day * DAY, horizon))
             if progress is not None:
                 progress(min(day * DAY, horizon) / DAY)
+            # blocks of callers who all arrived long ago go (a late contact draws its block again)
+            if window.whole is None and window.let_go_before(
+                    tuple(window.first_caller_arriving_from(line, day * DAY - KEEP_DRAWS_S) for line in (0, 1))):
+                hub._view_draws()
         levels = hub.levels()
         for level in levels:
             level.change(horizon, 0)  # account every level up to the horizon

@@ -106,13 +106,27 @@ class ModelParts:
 
 @dataclass
 class RunPlan:
-    """A model plus one seed's draws: the complete input of an engine."""
+    """A model plus one seed's arrivals and draws: the complete input of an engine.
+
+    The engines read the draws through a :class:`demandsim.draw_window.DrawWindow`: a block
+    of callers at a time, drawn as the run reaches them, unless the plan has the whole table
+    (``drawn``: a sweep's worker reusing one seed's draws at several staffing points, or a
+    test's own table).
+    """
 
     model: ModelParts
     seed: int
     arrivals_999: np.ndarray  # seconds, increasing
     arrivals_101: np.ndarray
-    draws: CallDraws
+    drawn: CallDraws | None = None
+
+    @property
+    def draws(self) -> CallDraws:
+        """The whole table of draws (:func:`demandsim.draws.draw_calls`), drawn on first use and
+        kept: for checks and exports after a run (the engines do not need it)."""
+        if self.drawn is None:
+            self.drawn = draw_calls(self.model, len(self.arrivals_999), len(self.arrivals_101), self.seed)
+        return self.drawn
 
 
 #: peak memory of a run, writing its results included, per call attempt (a row of the draws,
@@ -395,9 +409,9 @@ DRAW_INPUTS = ("horizon_s", "rate_999", "rate_101", "patience_999", "patience_sw
                "review_enabled", "review_times", "area_cumulative")
 
 #: the last plan's draws, (key, arrivals_999, arrivals_101, draws), for a next plan that would
-#: draw the same: a sweep's worker runs one replication (seed) at several staffing points in a
-#: row, and drawing is a fifth of a fast run. At most one is kept, and dropped before new
-#: numbers are drawn, so a run's peak memory does not grow.
+#: draw the same (build_plan's reuse_draws): a sweep's worker runs one replication (seed) at
+#: several staffing points in a row, and drawing is more than half of a fast run. At most one
+#: is kept, and dropped before new numbers are drawn or a plan without reuse is made.
 _last_draws: list[tuple] = []
 
 
@@ -418,25 +432,35 @@ def draws_key(model: ModelParts, seed: int) -> str:
     return hashlib.sha256(pickle.dumps(inputs, protocol=5)).hexdigest()
 
 
-def build_plan(cfg: Config, base_dir: Path | None = None, reuse_draws: bool = True) -> RunPlan:
-    """Compile ``cfg`` and draw its random numbers for ``cfg.run.seed``.
+def build_plan(cfg: Config, base_dir: Path | None = None, reuse_draws: bool = False) -> RunPlan:
+    """Compile ``cfg`` and draw its arrivals for ``cfg.run.seed``.
 
-    The draws of the previous plan in this process are reused when they would be the same
-    (:func:`draws_key`; engines only read a plan's arrays), unless ``reuse_draws`` is False
-    (the benchmarks time the drawing of every run).
+    Without ``reuse_draws`` (a single run) the plan has no table of draws: the engines draw
+    the callers' rows a block at a time as the run reaches them and let them go after
+    (:class:`demandsim.draw_window.DrawWindow`), which keeps a year's run small. With it (a
+    sweep's worker, the optimiser: several runs of one seed) the plan has the whole table,
+    the previous plan's in this process when it would be the same (:func:`draws_key`; engines
+    only read a plan's arrays), so it is drawn once for them all.
     """
     seed = int(cfg.run.seed)
     model = with_headcount(build_model(cfg, base_dir), seed)
     check_memory(cfg, model)  # reused draws too: the engine's records and event list are new
+    if not reuse_draws:
+        _last_draws.clear()
+        return RunPlan(model, seed, *_arrivals(model, seed))
     key = draws_key(model, seed)
-    if reuse_draws and _last_draws and _last_draws[0][0] == key:
+    if _last_draws and _last_draws[0][0] == key:
         _, arrivals_999, arrivals_101, draws = _last_draws[0]
         return RunPlan(model, seed, arrivals_999, arrivals_101, draws)
     _last_draws.clear()
-    arrivals_999 = arrival_times(model.rate_999, stream(seed, "arrivals", LINE_999))
-    arrivals_101 = arrival_times(model.rate_101, stream(seed, "arrivals", LINE_101))
-    arrivals_999 = arrivals_999[arrivals_999 < model.horizon_s]
-    arrivals_101 = arrivals_101[arrivals_101 < model.horizon_s]
+    arrivals_999, arrivals_101 = _arrivals(model, seed)
     draws = draw_calls(model, len(arrivals_999), len(arrivals_101), seed)
     _last_draws.append((key, arrivals_999, arrivals_101, draws))
     return RunPlan(model, seed, arrivals_999, arrivals_101, draws)
+
+
+def _arrivals(model: ModelParts, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 999 and 101 arrival times before the horizon, seconds."""
+    arrivals_999 = arrival_times(model.rate_999, stream(seed, "arrivals", LINE_999))
+    arrivals_101 = arrival_times(model.rate_101, stream(seed, "arrivals", LINE_101))
+    return arrivals_999[arrivals_999 < model.horizon_s], arrivals_101[arrivals_101 < model.horizon_s]

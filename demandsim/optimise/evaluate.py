@@ -178,7 +178,7 @@ def run_replication(cfg: Config, replication: int) -> tuple[RunPlan, RunRecords]
     :func:`demandsim.runner.simulate` of ``cfg`` with ``run.replication = replication``."""
     cfg = replication_config(cfg, replication)
     seeded = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, seed=effective_seed(cfg), replication=0))
-    plan = build_plan(seeded, base_dir=Path(seeded.paths.data_dir))
+    plan = build_plan(seeded, base_dir=Path(seeded.paths.data_dir), reuse_draws=True)  # each round runs this seed again
     return plan, get_engine(ENGINE).run(plan)
 
 
