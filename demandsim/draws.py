@@ -147,21 +147,43 @@ def all_callers(n_999: int, n_101: int) -> Callers:
     return (0, n_999), (0, n_101)
 
 
-def _read(generator: np.random.Generator, skip: int, out: np.ndarray) -> None:
-    """Fill ``out`` with the stream's uniforms from its ``skip``-th on (PCG64 jumps there: the
-    same numbers as reading it from the start)."""
-    if len(out):
-        if skip:
-            generator.bit_generator.advance(int(skip))  # a numpy integer is refused (numpy 2: OverflowError)
+class Streams:
+    """The streams of one seed, each kept at the place it has reached: a table of callers read
+    right after the one before continues its streams, instead of seeding them and jumping
+    again (the draw window draws the callers in order, a block at a time).
+
+    >>> s = Streams(7)
+    >>> a, b = np.empty(3), np.empty(2)
+    >>> s.read("patience", LINE_999, 0, 0, a); s.read("patience", LINE_999, 0, 3, b)
+    >>> bool((np.concatenate([a, b]) == stream(7, "patience", LINE_999).random(5)).all())
+    True
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._at: dict[tuple, tuple[np.random.Generator, int]] = {}
+
+    def read(self, purpose: str, line: int, column: int, skip: int, out: np.ndarray) -> None:
+        """Fill ``out`` with the stream's uniforms from its ``skip``-th on: the same numbers as
+        reading it from the start (PCG64 jumps ahead)."""
+        if not len(out):
+            return
+        key = (purpose, line, column)
+        generator, at = self._at.get(key, (None, 0))
+        if generator is None or at > skip:
+            generator, at = stream(self.seed, purpose, line, column), 0
+        if skip > at:
+            generator.bit_generator.advance(int(skip - at))  # a numpy integer is refused (numpy 2: OverflowError)
         generator.random(out=out)
+        self._at[key] = (generator, skip + len(out))
 
 
 def uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int, column: int = 0,
-             callers: Callers | None = None) -> np.ndarray:
+             callers: Callers | None = None, streams: Streams | None = None) -> np.ndarray:
     """One uniform per row for one attribute: the 999 callers' rows from the 999 stream, then the 101 callers'.
 
     ``callers``: only those callers' rows (:data:`Callers`; default all), the same numbers as
-    in the whole table.
+    in the whole table; ``streams``: where the streams are kept between tables (:class:`Streams`).
 
     >>> whole = uniforms(7, "patience", 3, 2, 2)
     >>> part = uniforms(7, "patience", 3, 2, 2, callers=((1, 3), (1, 2)))
@@ -169,17 +191,16 @@ def uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int, col
     True
     """
     (a9, b9), (a1, b1) = callers or all_callers(n_999, n_101)
+    streams = streams or Streams(seed)
     out = np.empty((b9 - a9 + b1 - a1) * attempts)
     split = (b9 - a9) * attempts
-    if split:
-        _read(stream(seed, purpose, LINE_999, column), a9 * attempts, out[:split])
-    if len(out) > split:
-        _read(stream(seed, purpose, LINE_101, column), a1 * attempts, out[split:])
+    streams.read(purpose, LINE_999, column, a9 * attempts, out[:split])
+    streams.read(purpose, LINE_101, column, a1 * attempts, out[split:])
     return out
 
 
 def caller_uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: int,
-                    callers: Callers | None = None) -> np.ndarray:
+                    callers: Callers | None = None, streams: Streams | None = None) -> np.ndarray:
     """One uniform per caller (999 callers from the 999 stream, then 101 callers), in each of its rows.
 
     >>> u = caller_uniforms(7, "grade", 2, 1, 3)
@@ -187,11 +208,10 @@ def caller_uniforms(seed: int, purpose: str, n_999: int, n_101: int, attempts: i
     (9, True, False)
     """
     (a9, b9), (a1, b1) = callers or all_callers(n_999, n_101)
+    streams = streams or Streams(seed)
     out = np.empty(b9 - a9 + b1 - a1)
-    if b9 > a9:
-        _read(stream(seed, purpose, LINE_999), a9, out[:b9 - a9])
-    if b1 > a1:
-        _read(stream(seed, purpose, LINE_101), a1, out[b9 - a9:])
+    streams.read(purpose, LINE_999, 0, a9, out[:b9 - a9])
+    streams.read(purpose, LINE_101, 0, a1, out[b9 - a9:])
     return np.repeat(out, attempts)
 
 
@@ -261,7 +281,8 @@ def reachable_rows(model, n_999: int, n_101: int, u_redial: np.ndarray, route: n
 
 
 def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = False,
-               keep_follow_up: bool = False, callers: Callers | None = None) -> CallDraws:
+               keep_follow_up: bool = False, callers: Callers | None = None,
+               streams: Streams | None = None) -> CallDraws:
     """Draw the attributes of every contact for a compiled ``model``.
 
     ``model`` is a :class:`demandsim.model.plan.ModelParts`. Each attribute's
@@ -273,6 +294,8 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     ``callers`` (:data:`Callers`, default all of the run's ``n_999`` and ``n_101``): a table of
     those callers' rows only, each entry as in the whole table (a block of
     :class:`demandsim.draw_window.DrawWindow`); its ``n_999`` and ``n_101`` count the callers it holds.
+    ``streams`` (:class:`Streams`): where the streams are kept from one such table to the next.
+    The table's ``no_row_needs`` attribute is the all-NaN array of every column no row of it needs.
     """
     m = model
     A = m.max_attempts
@@ -280,11 +303,13 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     held_999, held_101 = b9 - a9, b1 - a1  # the callers of this table; n_999 and n_101 decide what is drawn
     rows = (held_999 + held_101) * A
 
+    streams = streams or Streams(seed)
+
     def row_uniforms(purpose: str, j: int = 0) -> np.ndarray:
-        return uniforms(seed, purpose, n_999, n_101, A, j, callers)
+        return uniforms(seed, purpose, n_999, n_101, A, j, callers, streams)
 
     def per_caller(purpose: str) -> np.ndarray:
-        return caller_uniforms(seed, purpose, n_999, n_101, A, callers)
+        return caller_uniforms(seed, purpose, n_999, n_101, A, callers, streams)
 
     # only 101 callers route, and only they or 999 callers who may ring again redial: a run
     # without them draws neither (a zero choice redials nobody: no share is below 0)
@@ -432,7 +457,7 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
     assert len(m.travel) == N_DEPLOYED
     on_scene = per_grade("on_scene", m.on_scene)  # a column of its own, or the shared unused one (no grade)
     follow_up_s = add_follow_up(on_scene) if on_scene is not unused else (unused if keep_follow_up else None)
-    return CallDraws(
+    table = CallDraws(
         n_999=held_999,
         n_101=held_101,
         attempts=A,
@@ -464,6 +489,8 @@ def draw_calls(model, n_999: int, n_101: int, seed: int, every_entry: bool = Fal
         area=area(),
         follow_up=follow_up_s,
     )
+    table.no_row_needs = unused  # not a field: what the draw window need not copy
+    return table
 
 
 def caller_routes_101(model, n_999: int, n_101: int, seed: int) -> np.ndarray:

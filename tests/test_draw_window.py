@@ -79,21 +79,33 @@ def _runs_equal(plan, engine: str):
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    """Blocks of 50 callers (five rows each), and a count of the times the window let blocks go."""
+    """Blocks of 50 callers (five rows each), and what the window did: how often it let callers
+    go, how often it drew callers it had drawn before, and its largest columns."""
     monkeypatch.setattr(draw_window, "BLOCK_ROWS", 250)
-    moves = {"let_go": 0, "drawn_again": 0, "most_rows": 0}
-    hold = DrawWindow._hold_both
+    seen = {"let_go": 0, "reached_again": 0, "drawn_again": 0, "most_rows": 0}
+    drawn: list[set] = [set(), set()]
+    hold, write, let_go = DrawWindow._hold, DrawWindow._write, DrawWindow.let_go_before
 
-    def counting(self, lo, hi):
-        if any(lo[line] > self.lo[line] for line in (0, 1)):
-            moves["let_go"] += 1
-        if any(lo[line] < self.lo[line] for line in (0, 1)):
-            moves["drawn_again"] += 1
+    def holding(self, lo, hi):
+        seen["let_go"] += any(lo[line] > self.lo[line] for line in (0, 1))
+        seen["reached_again"] += any(lo[line] < self.lo[line] for line in (0, 1))
         hold(self, lo, hi)
-        moves["most_rows"] = max(moves["most_rows"], len(self.columns["patience_999"]))
+        seen["most_rows"] = max(seen["most_rows"], len(self.columns["patience_999"]))
 
-    monkeypatch.setattr(DrawWindow, "_hold_both", counting)
-    return moves
+    def letting_go(self, open_from):
+        before = list(self.lo)
+        let_go(self, open_from)
+        seen["let_go"] += self.lo != before
+
+    def writing(self, columns, line, first, stop, base, room):
+        seen["drawn_again"] += bool(drawn[line] & set(range(first, stop)))
+        drawn[line].update(range(first, stop))
+        write(self, columns, line, first, stop, base, room)
+
+    monkeypatch.setattr(DrawWindow, "_hold", holding)
+    monkeypatch.setattr(DrawWindow, "_write", writing)
+    monkeypatch.setattr(DrawWindow, "let_go_before", letting_go)
+    return seen
 
 
 @pytest.mark.parametrize("engine", ["fast", "simpy"])
@@ -103,21 +115,38 @@ def test_records_do_not_depend_on_the_window(plan, small_blocks, engine):
     assert (calls["origin"].astype(str) == "callback").sum() > 50 and (calls["attempt"] > 1).sum() > 50
     assert incidents["reviews"].sum() > 50 and incidents["diversions"].sum() > 10
     assert small_blocks["let_go"] >= 4  # the window moved day after day
+    assert small_blocks["drawn_again"] == 0  # each caller's rows drawn once
     # it holds about a day of callers (the fast engine: from the first still pending to the end of
     # the next day) or the days the SimPy engine keeps and the day it runs (it lets go at the end of a
-    # day), and a block more per line at either end
+    # day), and a block more per line; its room is at most twice that
     days = load_config(BUSY).run.days
     held_days = 1.5 if engine == "fast" else simpy_engine.KEEP_DRAWS_S / 86400 + 1
     rows = (len(plan.arrivals_999) + len(plan.arrivals_101)) * plan.model.max_attempts
-    assert small_blocks["most_rows"] < rows * held_days / days + 4 * 50 * plan.model.max_attempts
+    assert small_blocks["most_rows"] <= 2 * (rows * held_days / days + 2 * 50 * plan.model.max_attempts)
 
 
-def test_the_simpy_engine_draws_a_block_again_for_a_late_contact(plan, small_blocks, monkeypatch):
-    # at the end of each day the blocks of every caller arrived so far go: a contact after midnight
-    # (a redial, a call-back, a call still queued) of a caller from the day before finds its block gone
+def test_the_simpy_engine_reaches_callers_it_let_go(plan, small_blocks, monkeypatch):
+    # at the end of each day every caller arrived so far is let go: a contact after midnight (a redial,
+    # a call-back, a call still queued) of a caller from the day before reaches back for their rows
     monkeypatch.setattr(simpy_engine, "KEEP_DRAWS_S", 0.0)
     _runs_equal(plan, "simpy")
-    assert small_blocks["drawn_again"] >= 1
+    assert small_blocks["reached_again"] >= 1
+
+
+def test_a_caller_let_go_and_overwritten_is_drawn_again(plan, small_blocks, monkeypatch):
+    monkeypatch.setattr(draw_window, "ROOM_BLOCKS", 1)
+    whole = draw_calls(plan.model, len(plan.arrivals_999), len(plan.arrivals_101), plan.seed)
+    window = DrawWindow(plan)  # (plan.draws would keep the whole table in the plan: the window would read it)
+    window.cover(6 * 3600.0)
+    held = list(window.hi)
+    window.cover(30 * 3600.0, open_from=held)  # the first callers let go, their room taken by later ones
+    assert window.lo == held and window.base == held and small_blocks["drawn_again"] == 0
+    for row in (window.row_of_999(3, 0), window.row_of_101(7, 2), window.row_of_999(held[0] + 1, 1)):
+        for name in ("patience_999", "u_grade", "route", "travel", "rings_999_again"):
+            at = window.slot(row)  # first: drawing again may give the window new columns
+            expected, got = getattr(whole, name)[row], window.columns[name][at]
+            assert got == expected or (np.isnan(got) and np.isnan(expected)), (name, row)
+    assert small_blocks["drawn_again"] >= 2 and window.lo[0] < held[0] and window.lo[1] < held[1]
 
 
 def test_a_row_read_outside_the_window_stops_the_fast_engine(plan, small_blocks, monkeypatch):

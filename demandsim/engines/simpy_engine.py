@@ -960,10 +960,10 @@ class SimpyEngine:
             env.run(until=min(day * DAY, horizon))
             if progress is not None:
                 progress(min(day * DAY, horizon) / DAY)
-            # blocks of callers who all arrived long ago go (a late contact draws its block again)
-            if window.whole is None and window.let_go_before(
-                    tuple(window.first_caller_arriving_from(line, day * DAY - KEEP_DRAWS_S) for line in (0, 1))):
-                hub._view_draws()
+            # callers who arrived long ago are let go (a late contact of one draws its block again)
+            if window.whole is None:
+                window.let_go_before(tuple(window.first_caller_arriving_from(line, day * DAY - KEEP_DRAWS_S)
+                                           for line in (0, 1)))
         levels = hub.levels()
         for level in levels:
             level.change(horizon, 0)  # account every level up to the horizon
