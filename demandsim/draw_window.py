@@ -108,20 +108,21 @@ class DrawWindow:
 
     def slot(self, row: int) -> int:
         """Where ``row`` is in :attr:`columns`, drawing its caller's block first if it is not held."""
-        n999_rows, first_999, first_101, at_101 = self.offsets
-        if row < n999_rows:
-            line, caller, place = LINE_999, row // self.attempts, row - first_999
-        else:
-            line, caller, place = LINE_101, (row - n999_rows) // self.attempts, row - first_101 + at_101
-        if not self.lo[line] <= caller < self.hi[line]:
-            lo, hi = list(self.lo), list(self.hi)
-            if caller >= self.hi[line]:
-                hi[line] = self._block_end(line, caller + 1)
-            else:  # a late contact of a caller let go: from the start of its block
-                lo[line] = caller - caller % self.block
-            self._hold(lo, hi)
-            return self.slot(row)
-        return int(place)
+        # the SimPy engine asks for every draw it reads: plain integers, the held rows first
+        (first_999, stop_999, shift_999), (first_101, stop_101, shift_101) = self.held_rows
+        if first_999 <= row < stop_999:
+            return row - shift_999
+        if first_101 <= row < stop_101:
+            return row - shift_101
+        line = LINE_999 if row < self.n[LINE_999] * self.attempts else LINE_101
+        caller = (row - (0 if line == LINE_999 else self.n[LINE_999] * self.attempts)) // self.attempts
+        lo, hi = list(self.lo), list(self.hi)
+        if caller >= self.hi[line]:
+            hi[line] = self._block_end(line, caller + 1)
+        else:  # a late contact of a caller let go: from the start of its block
+            lo[line] = caller - caller % self.block
+        self._hold(lo, hi)
+        return self.slot(row)
 
     # ------------------------------------------------------------------ the window moves
     def cover(self, until_s: float, open_from=None) -> bool:
@@ -145,6 +146,7 @@ class DrawWindow:
         """Let go of the callers before ``open_from`` (the first caller of each line that may still
         need a row): their room is used again when the next block comes."""
         self.lo = [min(max(self.lo[line], open_from[line]), self.hi[line]) for line in (LINE_999, LINE_101)]
+        self._set_offsets()
 
     def first_caller_arriving_from(self, line: int, time_s: float) -> int:
         """The index of the line's first caller who arrives at or after ``time_s``."""
@@ -217,5 +219,11 @@ class DrawWindow:
         """:attr:`offsets`: the 999 callers' rows, the row at the front of the 999 room, the row at
         the front of the 101 room, and the slot where the 101 room starts."""
         A = self.attempts
-        self.offsets[:] = (self.n[LINE_999] * A, self.base[LINE_999] * A, (self.n[LINE_999] + self.base[LINE_101]) * A,
-                           self.room[LINE_999] * A)
+        rows_999, at_101 = self.n[LINE_999] * A, self.room[LINE_999] * A
+        front = (self.base[LINE_999] * A, rows_999 + self.base[LINE_101] * A)
+        self.offsets[:] = (rows_999, front[LINE_999], front[LINE_101], at_101)
+        #: per line, the rows held (first, stop) and what a row less gives its slot, as plain integers
+        #: (a row held is read without calling :meth:`slot`: the SimPy engine reads one per draw)
+        self.held_rows = ((int(self.lo[LINE_999] * A), int(self.hi[LINE_999] * A), int(front[LINE_999])),
+                           (int(rows_999 + self.lo[LINE_101] * A), int(rows_999 + self.hi[LINE_101] * A),
+                            int(front[LINE_101] - at_101)))

@@ -498,9 +498,15 @@ class _Hub:
         self._columns = self.window.columns
 
     def place(self, call: int) -> int:
-        """Where the call's draw row is in ``self.d``'s columns (its block drawn again if the
-        window let it go)."""
-        at = self.window.slot(self.calls.draw_row[call])
+        """Where the call's draw row is in ``self.d``'s columns (its block drawn first if the
+        window does not hold it)."""
+        row = self.calls.draw_row[call]
+        (first_999, stop_999, shift_999), (first_101, stop_101, shift_101) = self.window.held_rows
+        if first_999 <= row < stop_999:  # (DrawWindow.slot's first steps, without its call)
+            return row - shift_999
+        if first_101 <= row < stop_101:
+            return row - shift_101
+        at = self.window.slot(row)
         if self.window.columns is not self._columns:
             self._view_draws()
         return at
