@@ -82,8 +82,8 @@ INCIDENT_ENGINE_COLUMNS = {"unit_now": (np.int16, NONE), "travel": (np.float64, 
 #: the uniform its next review reads and the handler's time on each kind of call a review makes
 REVIEW_ENGINE_COLUMNS = {"review_u": (np.float64, np.nan), "victim_update_time": (np.float64, np.nan),
                          "phone_resolution_time": (np.float64, np.nan), "booking_time": (np.float64, np.nan)}
-#: the SimPy engine lets a block of draws go once all its callers arrived this long ago; a later
-#: contact of one of them draws the block again (demandsim.draw_window.DrawWindow.slot)
+#: the SimPy engine lets callers' draws go once they arrived this long ago; a later contact of one
+#: whose rows were written over draws the caller's block again (demandsim.draw_window.DrawWindow.slot)
 KEEP_DRAWS_S = 2 * 86400.0
 
 
