@@ -25,7 +25,8 @@ the SimPy engine lets callers go by age and, if a late contact reaches one whose
 written over, draws the caller's block again (:meth:`slot`).
 
 A plan with a whole table (``RunPlan.drawn``: a sweep reusing one seed's draws at several
-staffing points, or a test's own table) is one resident block per line, never redrawn.
+staffing points, or a test's own table) is held whole, never redrawn; so is a run whose whole
+table is no larger than the window's room (a few weeks of the baseline), drawn at the start.
 
 Example:
     >>> from demandsim.config import load_config
@@ -71,8 +72,8 @@ REVIEW_COLUMNS = ("u_review", "victim_update_time", "phone_resolution_time", "bo
 class DrawWindow:
     """The draws of the callers a run may still need, as arrays over the resident rows.
 
-    ``block``: callers of one line per block (default :data:`BLOCK_ROWS` rows' worth). See the module
-    docstring.
+    ``block``: callers of one line per block (default :data:`BLOCK_ROWS` rows' worth; given, the
+    window draws by blocks however small the table). See the module docstring.
     """
 
     def __init__(self, plan, block: int | None = None) -> None:
@@ -81,6 +82,10 @@ class DrawWindow:
         self.n = (len(plan.arrivals_999), len(plan.arrivals_101))
         self.attempts = A = plan.model.max_attempts
         self.whole = plan.drawn
+        if self.whole is None and block is None and sum(self.n) * A <= 2 * ROOM_BLOCKS * BLOCK_ROWS:
+            # a table no larger than the window's room is drawn whole at the start: the same memory,
+            # without each block's set-up (a twentieth of a 20-day Erlang-A run)
+            self.whole = draw_calls(self.model, *self.n, self.seed)
         self.streams = Streams(plan.seed)
         #: per line: the callers held, [lo, hi); the caller at the front of the line's room
         #: (``base``: callers from base to lo were let go but are still there); the room, in callers

@@ -165,3 +165,13 @@ def test_a_whole_table_is_read_as_it_is(plan):
     assert not window.cover(1e12)  # all resident from the start
     row = window.row_of_101(7, 2)
     assert window.slot(row) == row and window.columns["triage"] is whole.drawn.triage
+
+
+def test_a_table_no_larger_than_the_room_is_drawn_whole():
+    short = build_plan(load_config(["scenario=validation/erlang_a", "run.days=2", "run.warmup_days=0"]))
+    window = DrawWindow(short)
+    rows = (len(short.arrivals_999) + len(short.arrivals_101)) * short.model.max_attempts
+    assert rows <= 2 * draw_window.ROOM_BLOCKS * draw_window.BLOCK_ROWS and window.whole is not None
+    assert not window.cover(1e12)
+    whole = draw_calls(short.model, len(short.arrivals_999), len(short.arrivals_101), short.seed)
+    np.testing.assert_array_equal(window.columns["patience_999"], whole.patience_999)
