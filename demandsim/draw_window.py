@@ -143,14 +143,14 @@ class DrawWindow:
         if callable(open_from):
             open_from = open_from()
         if open_from is not None:
-            lo = [min(max(self.lo[line], open_from[line]), hi[line]) for line in (LINE_999, LINE_101)]
+            lo = self._let_go_to(open_from, hi)
         self._hold(lo, hi)
         return True
 
     def let_go_before(self, open_from: tuple[int, int]) -> None:
         """Let go of the callers before ``open_from`` (the first caller of each line that may still
         need a row): their room is used again when the next block comes."""
-        self.lo = [min(max(self.lo[line], open_from[line]), self.hi[line]) for line in (LINE_999, LINE_101)]
+        self.lo = self._let_go_to(open_from, self.hi)
         self._set_offsets()
 
     def first_caller_arriving_from(self, line: int, time_s: float) -> int:
@@ -158,6 +158,11 @@ class DrawWindow:
         return bisect.bisect_left(self.arrivals[line], time_s)
 
     # ------------------------------------------------------------------ inside
+    def _let_go_to(self, open_from, hi: list[int]) -> list[int]:
+        """Per line, the first caller held once those before ``open_from`` go (never below the first
+        held now, never past ``hi``)."""
+        return [min(max(self.lo[line], open_from[line]), hi[line]) for line in (LINE_999, LINE_101)]
+
     def _block_end(self, line: int, callers: int) -> int:
         """The end of the block that holds the line's caller ``callers - 1``."""
         return min(self.n[line], -(-callers // self.block) * self.block)

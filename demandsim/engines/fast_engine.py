@@ -233,7 +233,8 @@ DW_999_ROWS, DW_FIRST_999, DW_FIRST_101, DW_AT_101 = range(4)
 W_INC_RT = 57
 RT_VICTIM_UPDATE, RT_PHONE_RESOLUTION, RT_BOOKING = range(3)
 #: the call events (their ``a`` is a call): a caller with one pending may still read its rows
-CALL_EVENTS = (3, 4, 5, 6, 7, 9, 10, 11)
+CALL_EVENTS = (EV_HANGUP_999, EV_HANGUP_SWITCHBOARD, EV_HANGUP_SECONDARY, EV_TRIAGE_ENDS, EV_QUESTION_SET_ENDS,
+               EV_REDIAL, EV_QUESTION_SET_ENDS_THEN_FINISH, EV_CALLBACK_DUE)
 
 # counters in W[W_K] (K_DISPATCH: incidents in all dispatch heaps together)
 K_CALLS, K_INCIDENTS, K_EVSEQ, K_EVENTS, K_DIVERTABLE, K_DISPATCH = range(6)
@@ -303,9 +304,9 @@ def _hour_of(t):
 
 @njit(cache=True, inline="always", error_model="numpy", _nrt=False)
 def _slot(W, row):
-    """Where draw ``row`` is in the draw columns (the window's resident rows: W_DW). A row outside
-    them is a bug in what the window lets go: noted in K_MISSED (the run then stops with an
-    error) and read as the first resident row instead of outside the arrays."""
+    """Where draw ``row`` is in the draw columns (W_DW: the window's room for the row's line). A row
+    before its line's room (let go and written over) is a bug in what the window lets go: noted
+    in K_MISSED (the run then stops with an error) and read as slot 0 instead of outside the arrays."""
     dw = W[W_DW]
     if row < dw[DW_999_ROWS]:
         at = row - dw[DW_FIRST_999]
@@ -832,7 +833,7 @@ def _unit_to_divert(W, area):
     """The incident whose unit of ``area`` is taken, or NONE (simpy_engine.unit_to_divert: prompt
     before priority, then the unit assigned last, then the lower incident id); entries that no
     longer qualify leave the list."""
-    K, listed, IF, II, CI = W[W_K], W[W_DIVERTABLE], W[W_INC_F], W[W_INC_I], W[W_CI]
+    K, listed, IF, II = W[W_K], W[W_DIVERTABLE], W[W_INC_F], W[W_INC_I]
     now, mode = W[W_NOW][0], W[W_PI][PI_DIVERT_FROM]
     best, best_grade, best_assigned = NONE, -1, 0.0
     k = 0
@@ -1497,7 +1498,7 @@ class FastEngine:
             # a new call's and a new incident's columns hold their defaults already
             "cf": _blank(CF_DEFAULTS, calls),
             "ci": _blank(CI_DEFAULTS, calls),
-            "inc_f": _blank(IF_DEFAULTS, incident_room),  # + IF_REVIEW_U, IF_ON_SCENE_LEFT
+            "inc_f": _blank(IF_DEFAULTS, incident_room),  # + IF_REVIEW_U, IF_ON_SCENE_LEFT, IF_TRAVEL
             "inc_i": _blank(II_DEFAULTS, incident_room),  # + II_DIVERTABLE_AT, II_WITHDRAWN, II_UNIT_NOW
             "route": None,  # the draw columns (route, travel, ...) are the window's: _hold_draws
             "gcum": np.ascontiguousarray(m.grading.cumulative, dtype=np.float64),
