@@ -95,7 +95,8 @@ def sweep_job(cfg, hydra_cfg) -> dict:
             return {"status": "failed", "bad_input": True, "message": sweep.CONFIG_CHANGED}
         # a job of one run has no planned configs: its run is the one composed here
         planned_configs = sweep.job_configs(sweep_dir, todo[0].batch)
-        outcomes = [_sweep_run(planned_configs.get(planned.run_id, config), planned, sweep_dir, scratch)
+        swept = list(sweep.read_manifest(sweep_dir)["swept_keys"])
+        outcomes = [_sweep_run(planned_configs.get(planned.run_id, config), planned, sweep_dir, scratch, swept)
                     for planned in todo]
         return {"status": "done", "runs": outcomes}
     except Exception as exc:  # noqa: BLE001 - returned to the sweeper, reported by main()
@@ -105,9 +106,13 @@ def sweep_job(cfg, hydra_cfg) -> dict:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _sweep_run(config, planned, sweep_dir: Path, scratch: Path) -> dict:
-    """One run of a sweep job: simulated and written, or skipped if already done; its outcome."""
+def _sweep_run(config, planned, sweep_dir: Path, scratch: Path, swept: list[str]) -> dict:
+    """One run of a sweep job: simulated and written, or skipped if already done; its outcome.
+
+    When a swept key is one shift's staff, the run's summary.json also holds the KPIs over that
+    shift's hours (:mod:`demandsim.sweep.shifts`), for the report."""
     from demandsim import sweep
+    from demandsim.sweep.shifts import swept_shift_block
     from demandsim.identity import run_id
     from demandsim.outputs import is_complete_run, write_run_folder
     from demandsim.runner import simulate
@@ -123,7 +128,7 @@ def _sweep_run(config, planned, sweep_dir: Path, scratch: Path) -> dict:
     try:
         # a worker runs one seed at several points in a row (sweep.batches): one table of draws for them
         result = simulate(config, progress=False, on_progress=progress, reuse_draws=True)
-        write_run_folder(result, final, extra={"overrides": overrides})
+        write_run_folder(result, final, extra={"overrides": overrides, **swept_shift_block(result, swept)})
     except Exception as exc:  # noqa: BLE001 - returned to the sweeper, reported by main()
         return {**_failure(exc, overrides), "run_id": rid}
     finally:

@@ -146,3 +146,54 @@ def _label(start: int, end: int, days: list[str] | None) -> str:
 def check_window(cfg) -> Window | None:
     """:func:`window_from_config` of a whole :class:`~demandsim.config.schema.Config` (before a run starts)."""
     return window_from_config(getattr(cfg, "window", None))
+
+
+#: a staffing key that is one shift's headcount: the group, shifts or extra, the shift's index
+_SHIFT_KEY = re.compile(r"^staffing\.([\w.]+?)\.(shifts|extra)\.(\d+)\.staff$")
+
+
+def _shift(config: dict | None, group: str, kind: str, index: int) -> dict | None:
+    node = config or {}
+    for part in ("staffing", *group.split("."), kind):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node[index] if isinstance(node, list) and index < len(node) and isinstance(node[index], dict) else None
+
+
+def shift_of(key: str, config: dict | None) -> tuple[str, str, int, dict | None] | None:
+    """For a key that is one shift's staff (``staffing.<group>.shifts|extra.<i>.staff``): the
+    group's key, ``shifts`` or ``extra``, the index and that shift of ``config`` (a run's config
+    as a dict; None if it has no such shift); None for any other key.
+
+    >>> shift_of("staffing.units.extra.0.staff", {"staffing": {"units": {"extra": [{"start_hour": 16}]}}})
+    ('units', 'extra', 0, {'start_hour': 16})
+    >>> shift_of("staffing.scale.units", {}) is None
+    True
+    """
+    found = _SHIFT_KEY.match(key or "")
+    if found is None:
+        return None
+    group, kind, index = found.group(1), found.group(2), int(found.group(3))
+    return group, kind, index, _shift(config, group, kind, index)
+
+
+def swept_shift_window(key: str, config: dict | None, label: str | None = None) -> Window | None:
+    """The hours of the shift whose staff ``key`` is, in ``config`` (a dict), as a :class:`Window`
+    (``label``: its name, default the shift's key); None when ``key`` is not one shift's staff or the
+    config has no such shift. A sweep of a shift's staff changes nothing else of it, so any run's
+    config gives the same hours.
+
+    >>> cfg = {"staffing": {"units": {"shifts": [{}, {"start_hour": 17, "hours": 10, "days": ["Fri"]}]}}}
+    >>> w = swept_shift_window("staffing.units.shifts.1.staff", cfg)
+    >>> w.label, w.block(), int(w.hours_of_week.sum())
+    ('staffing.units.shifts.1', {'hours': '17-03', 'days': ['Fri']}, 10)
+    >>> swept_shift_window("staffing.scale.units", cfg) is None
+    True
+    """
+    found = shift_of(key, config)
+    if found is None or found[3] is None:
+        return None
+    group, kind, index, shift = found
+    unset = Shift()  # a hand-written config may leave a key out: the schema's default, as a run would take
+    days = list(shift.get("days") or unset.days)
+    return shift_window(int(shift.get("start_hour", unset.start_hour)), int(shift.get("hours", unset.hours)), days,
+                        label or f"staffing.{group}.{kind}.{index}")

@@ -8,6 +8,7 @@ off: here by the clock and the weekday of each call's own offer time, not by the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -21,7 +22,7 @@ from demandsim.config.schema import WEEKDAYS, WindowConfig
 from demandsim.errors import ConfigError
 from demandsim.outputs import write_run
 from demandsim.runner import simulate
-from demandsim.window import window_from_config
+from demandsim.window import swept_shift_window, window_from_config
 from tests.helpers import _session_folder, cli
 
 #: 9 days from Thursday 1 April 2021: every weekday after a day of warm-up, Friday twice
@@ -178,7 +179,7 @@ def test_report_reads_the_standards_over_the_window_and_the_shifts_own_hours(win
                      "the hours of staffing.call_handlers.shifts.2 (17:00-03:00, every day)"}, overs
     # the shift's own hours, computed from the runs' tables, are the window KPIs of a 17-03 window
     window = swept_shift(data, "staffing.call_handlers.shifts.2.staff")
-    own = shift_summary(data, window, data.standards)
+    own = shift_summary(data, "staffing.call_handlers.shifts.2.staff", window, data.standards)
     first = data.runs[data.runs["point"] == 0]
     from demandsim.kpis import measured_kpis
     from demandsim.records import RunRecords
@@ -194,3 +195,47 @@ def test_report_reads_the_standards_over_the_window_and_the_shifts_own_hours(win
     page = build_report(window_sweep).read_text(encoding="utf-8")
     assert "the answer to use is the one over the hours of staffing.call_handlers.shifts.2" in page
     assert "Every standard is read over the runs&#x27; window" in page
+
+
+def test_the_workers_shift_kpis_are_the_tables_and_the_report_falls_back_to_them(window_sweep, tmp_path):
+    """The sweep's worker writes the KPIs over the swept shift's hours into summary.json
+    (demandsim.sweep.shifts); a sweep folder without them (written before they existed) gives
+    the report the same table, computed from the runs' tables."""
+    import shutil
+
+    from demandsim.report.data import load
+    from demandsim.report.standards import shift_summary, swept_shift
+
+    key = "staffing.call_handlers.shifts.2.staff"
+    first = json.loads((window_sweep / load(window_sweep).runs["run_dir"].iloc[0] / "summary.json").read_text())
+    assert first["swept_shifts"][key]["hours"] == "17-03" and first["swept_shifts"][key]["kpis"]["calls_999_offered"] > 0
+    old = tmp_path / "old-sweep"
+    shutil.copytree(window_sweep, old)
+    for path in old.glob("runs/*/summary.json"):
+        summary = json.loads(path.read_text())
+        del summary["swept_shifts"]
+        path.write_text(json.dumps(summary))
+    new_data, old_data = load(window_sweep), load(old)
+    stds = new_data.standards
+    stored = shift_summary(new_data, key, swept_shift(new_data, key), stds)
+    computed = shift_summary(old_data, key, swept_shift(old_data, key), stds)
+    pd.testing.assert_frame_equal(stored, computed)
+
+
+def test_swept_shift_kpis_equal_the_tables_with_reviews_and_areas(tmp_path):
+    """Every KPI the worker writes for a swept shift equals the one computed from the written
+    tables, on a run with THRIVE reviews, appointments and six areas (demand_2024)."""
+    from demandsim.report.standards import _kpis_from_tables
+    from demandsim.sweep.shifts import SWEPT_SHIFTS, swept_shift_block
+
+    result = simulate(load_config(["scenario=demand_2024", "run.days=4", "run.warmup_days=1"]), progress=False)
+    key = "staffing.units.shifts.1.staff"
+    block = swept_shift_block(result, ["run.seed", key])[SWEPT_SHIFTS]
+    assert list(block) == [key]
+    write_run(result, tmp_path / "run")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    window = swept_shift_window(key, dataclasses.asdict(result.config))
+    from_tables = _kpis_from_tables(tmp_path / "run", summary, window)
+    assert block[key]["kpis"]["thrive_reviews"] > 0
+    assert block[key]["kpis"] == pytest.approx(from_tables, nan_ok=True)
+    assert swept_shift_block(result, ["staffing.scale.units", "run.seed"]) == {}

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,10 @@ import pandas as pd
 
 from demandsim import kpis
 from demandsim import sweep as sw
-from demandsim.report.data import ReportData, RunData, Standard, _is_number, load_run
-from demandsim.report.words import clock_words, shift_of
+from demandsim.report.data import ReportData, RunData, Standard, _is_number
+from demandsim.report.words import clock_words
 from demandsim.stats import Interval
+from demandsim.window import shift_of, swept_shift_window
 
 
 def smallest_staffing(data: ReportData) -> list[dict]:
@@ -55,7 +57,7 @@ def smallest_staffing(data: ReportData) -> list[dict]:
             # the fixed goals (as set for this report), read by their whole-run KPI names over the shift's hours
             own = [dataclasses.replace(s, column=s.kpi, label=s.label.removesuffix(f", {data.window}"))
                    for s in data.standards if not s.of_baseline]
-            table = shift_summary(data, window, own)
+            table = shift_summary(data, key, window, own)
             rows += _least_values(data, own, lambda std: table[table["kpi"] == std.kpi], window.label, [key])
     return rows
 
@@ -152,40 +154,41 @@ def swept_shift(data: ReportData, key: str):
     >>> swept_shift(d, "staffing.scale.units") is None
     True
     """
-    from demandsim.config.schema import WEEKDAYS
-    from demandsim.window import shift_window
+    from demandsim.config.schema import WEEKDAYS, Shift
 
     if data.chosen is None:  # no run to read the shift from (a report built by hand)
         return None
-    found = shift_of(key, data.chosen.config)
-    if found is None or found[3] is None:
+    window = swept_shift_window(key, data.chosen.config)
+    if window is None:
         return None
-    group, kind, index, shift = found
-    start, hours, days = int(shift["start_hour"]), int(shift["hours"]), list(shift["days"])
-    on = "every day" if sorted(days, key=WEEKDAYS.index) == WEEKDAYS else ", ".join(days)
-    shift_key = f"staffing.{group}.{kind}.{index}"
-    when = clock_words(start, hours)
-    return shift_window(start, hours, days, f"the hours of {shift_key} ({when}, {on})")
+    shift, unset = shift_of(key, data.chosen.config)[3], Shift()
+    when = clock_words(int(shift.get("start_hour", unset.start_hour)), int(shift.get("hours", unset.hours)))
+    on = "every day" if sorted(window.days, key=WEEKDAYS.index) == WEEKDAYS else ", ".join(window.days)
+    return dataclasses.replace(window, label=f"the hours of {window.label} ({when}, {on})")
 
 
-def shift_summary(data: ReportData, window, stds: list[Standard]) -> pd.DataFrame:
-    """sweep_summary.parquet's rows for the standards' KPIs over ``window``'s hours, per point.
+def shift_summary(data: ReportData, key: str, window, stds: list[Standard]) -> pd.DataFrame:
+    """sweep_summary.parquet's rows for the standards' KPIs over ``window``'s hours (the hours of the
+    shift whose staff the swept ``key`` is), per point.
 
-    Each run's KPIs come from its own tables (calls, incidents, intervals) by the functions that
-    make the whole-run KPIs (:func:`demandsim.kpis.measured_kpis`), then a 95% t interval over
-    each point's replications, as :func:`demandsim.sweep.aggregate` does.
+    Each run's KPIs over those hours are the ones its worker wrote into its summary.json
+    (:mod:`demandsim.sweep.shifts`), or, for a run written without them, computed from its tables
+    by the same function (:func:`demandsim.kpis.measured_kpis`); then a 95% t interval over each
+    point's replications, as :func:`demandsim.sweep.aggregate` does.
     """
-    from demandsim.records import RunRecords
     from demandsim.stats import interval_for
+    from demandsim.sweep.shifts import stored_shift_kpis
 
     names = list(dict.fromkeys(s.kpi for s in stds))
     per_run = []
     for _, row in data.runs.iterrows():
-        run = load_run(data.folder / row["run_dir"])
-        values, _ = kpis.measured_kpis(RunRecords(run.calls, run.incidents, run.intervals), run.warmup_s,
-                                       float(run.summary["days"]) * 86400.0, window)
+        folder = data.folder / row["run_dir"]
+        summary = json.loads((folder / "summary.json").read_text())
+        values = stored_shift_kpis(summary, key, window)
+        if values is None:
+            values = _kpis_from_tables(folder, summary, window)
         per_run.append({"point": row["point"], **{k: row[k] for k in data.swept_keys},
-                        **{n: np.nan if values[n] is None else float(values[n]) for n in names}})
+                        **{n: np.nan if values.get(n) is None else float(values[n]) for n in names}})
     table = pd.DataFrame(per_run)
     out = []
     for point, group in table.groupby("point", sort=True):
@@ -194,6 +197,16 @@ def shift_summary(data: ReportData, window, stds: list[Standard]) -> pd.DataFram
             out.append({"point": point, **{k: group[k].iloc[0] for k in data.swept_keys}, "kpi": name, "n": est.n,
                         "mean": est.mean, "sd": est.sd, "ci_low": est.low, "ci_high": est.high})
     return pd.DataFrame(out, columns=["point", *data.swept_keys, "kpi", "n", "mean", "sd", "ci_low", "ci_high"])
+
+
+def _kpis_from_tables(folder: Path, summary: dict, window) -> dict:
+    """A run's KPIs over ``window``, from its three tables (:func:`demandsim.kpis.measured_kpis`)."""
+    from demandsim.records import RunRecords
+
+    calls, incidents, intervals = (pd.read_parquet(folder / f"{name}.parquet")
+                                   for name in ("calls", "incidents", "intervals"))
+    return kpis.measured_kpis(RunRecords(calls, incidents, intervals), float(summary["warmup_days"]) * 86400.0,
+                              float(summary["days"]) * 86400.0, window)[0]
 
 
 def which_answer(data: ReportData) -> str | None:

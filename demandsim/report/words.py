@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from demandsim.config.schema import DEPLOYED_GRADES, WEEKDAYS
+from demandsim.window import shift_of
 
 #: staff groups in words (config names under ``staffing``)
 GROUPS = {"units": "units", "call_handlers": "call handlers", "switchboard": "switchboard operators",
@@ -143,33 +144,7 @@ def hours_words(shift: dict) -> str:
     return when
 
 
-#: a staffing key that is one shift's headcount: the group, shifts or extra, the shift's index
-_SHIFT = re.compile(r"^staffing\.([\w.]+?)\.(shifts|extra)\.(\d+)\.staff$")
 _GROUP_KEY = re.compile(r"^staffing\.(add|scale)\.(\w+)$")
-
-
-def _shift(config: dict | None, group: str, kind: str, index: int) -> dict | None:
-    node = config or {}
-    for part in ("staffing", *group.split("."), kind):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node[index] if isinstance(node, list) and index < len(node) and isinstance(node[index], dict) else None
-
-
-def shift_of(key: str, config: dict | None) -> tuple[str, str, int, dict | None] | None:
-    """For a key that is one shift's staff (``staffing.<group>.shifts|extra.<i>.staff``): the
-    group's key, ``shifts`` or ``extra``, the index and that shift of ``config`` (None if the
-    config has no such shift); None for any other key.
-
-    >>> shift_of("staffing.units.extra.0.staff", {"staffing": {"units": {"extra": [{"start_hour": 16}]}}})
-    ('units', 'extra', 0, {'start_hour': 16})
-    >>> shift_of("staffing.scale.units", {}) is None
-    True
-    """
-    found = _SHIFT.match(key or "")
-    if found is None:
-        return None
-    group, kind, index = found.group(1), found.group(2), int(found.group(3))
-    return group, kind, index, _shift(config, group, kind, index)
 
 
 def key_words(key: str | None, config: dict | None = None) -> str:

@@ -12,6 +12,7 @@ means with 95% confidence intervals. One module per job:
 - :mod:`~demandsim.sweep.progress`: the progress bar and the workers' progress files;
 - :mod:`~demandsim.sweep.tables`: ``sweep.parquet``, ``sweep_summary.parquet`` and the digest;
 - :mod:`~demandsim.sweep.failures`: runs that failed, for one line at the end;
+- :mod:`~demandsim.sweep.shifts`: the KPIs over a swept shift's own hours, written by the worker for the report;
 - :mod:`~demandsim.sweep.run`: :func:`run_sweep`, what the Hydra sweeper
   (``hydra_plugins.demandsim_sweeper``) does with all of them.
 
