@@ -42,6 +42,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from demandsim.draw_window import DrawWindow
 from demandsim.model.calendar import DAY, HOUR
@@ -85,6 +86,19 @@ REVIEW_ENGINE_COLUMNS = {"review_u": (np.float64, np.nan), "victim_update_time":
 #: the SimPy engine lets callers' draws go once they arrived this long ago; a later contact of one
 #: whose rows were written over draws the caller's block again (demandsim.draw_window.DrawWindow.slot)
 KEEP_DRAWS_S = 2 * 86400.0
+
+
+class _Alarm(simpy.events.Event):
+    """A timeout that fires ``callback``: what ``env.timeout(delay).callbacks.append(callback)`` makes,
+    without the call through the environment's bound class and the append (2-5% of a run: the hub
+    books one per step of a call). Its fields are the ones SimPy's own Timeout sets; the caller
+    schedules it (:meth:`_Hub.after`)."""
+
+    def __init__(self, env: simpy.Environment, callback) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self._value = None
+        self._ok = True
 
 
 class Level:
@@ -274,8 +288,10 @@ class _Hub:
         ``then`` is the time the event fires at: SimPy files it under ``now + delay``,
         the same sum, so callbacks get the clock without asking the environment.
         """
+        if delay < 0:  # as env.timeout would: an event in the past would run the clock backwards
+            raise ValueError(f"negative delay {delay}")
         then = now + delay
-        self.env.timeout(delay).callbacks.append(lambda _event: action(arg, then))
+        self.env.schedule(_Alarm(self.env, lambda _event: action(arg, then)), NORMAL, delay)
 
     def arrivals(self, times: np.ndarray, action) -> None:
         """Feed pre-drawn arrival times, in order, to ``action(index, now)``; each arrival books the next."""
