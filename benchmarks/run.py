@@ -26,7 +26,8 @@ the peak before its first run (imports and inputs). Then each target of the proj
 issue 4 with its ratio and pass/miss, and the sanity checks (Erlang-A core against
 theory; baseline KPIs of the peer against the engines). A JSON record with the machine,
 the commit and every figure goes to ``benchmarks/results/<date>-<commit>.json``
-(``-quick`` / ``-partial`` suffix for --quick and for --only / --engines runs).
+(``-quick`` / ``-partial`` suffix for --quick and for --only / --engines runs; ``-2``, ``-3``, ...
+after it for a later run at the same commit, which never overwrites an earlier record).
 """
 
 from __future__ import annotations
@@ -682,6 +683,10 @@ def main(argv: list[str] | None = None) -> int:
                   "cases": results, "rounds": rounds if len(rounds) > 1 else None, "sweep": sweep,
                   "targets": targets}
         path = RESULTS_DIR / name
+        for n in range(2, 100):  # a second run at the same commit keeps the first's record
+            if not path.exists():
+                break
+            path = RESULTS_DIR / name.replace(".json", f"-{n}.json")
         path.write_text(json.dumps(record, indent=2, default=float) + "\n")
         print(f"JSON record: {path.relative_to(ROOT)}")
     return 0
