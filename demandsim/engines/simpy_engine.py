@@ -90,8 +90,8 @@ KEEP_DRAWS_S = 2 * 86400.0
 
 class _Alarm(simpy.events.Event):
     """A timeout that fires ``callback``: what ``env.timeout(delay).callbacks.append(callback)`` makes,
-    without the call through the environment's bound class and the append (2-5% of a run: the hub
-    books one per step of a call). Its fields are the ones SimPy's own Timeout sets; the caller
+    without the call through the environment's bound class and the append (about 3% of a run: the
+    hub books one per step of a call). Its fields are the ones SimPy's own Timeout sets; the caller
     schedules it (:meth:`_Hub.after`)."""
 
     def __init__(self, env: simpy.Environment, callback) -> None:
