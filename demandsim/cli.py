@@ -112,10 +112,10 @@ def _sweep_run(config, planned, sweep_dir: Path, scratch: Path, swept: list[str]
     When a swept key is one shift's staff, the run's summary.json also holds the KPIs over that
     shift's hours (:mod:`demandsim.sweep.shifts`), for the report."""
     from demandsim import sweep
-    from demandsim.sweep.shifts import swept_shift_block
     from demandsim.identity import run_id
     from demandsim.outputs import is_complete_run, write_run_folder
     from demandsim.runner import simulate
+    from demandsim.sweep.shifts import swept_shift_block
 
     rid = run_id(config)
     overrides = list(planned.overrides)

@@ -6,7 +6,7 @@ judges the standards over that shift's hours as well as over the whole week
 hours. Those KPIs come from the same function as a run's own (:func:`demandsim.kpis.measured_kpis`
 over the shift's :class:`~demandsim.window.Window`). Computed by the report they meant reading every
 run's three tables again (40 of a 44-s report on a 200-run sweep); the worker computes them instead,
-about 60 ms a run, and writes them into the run's ``summary.json``:
+about 0.1 s of a baseline year's run in the worker, and writes them into the run's ``summary.json``:
 
     "swept_shifts": {"<swept key>": {"hours": "15-01", "days": [...], "kpis": {<name>: value}}}
 
