@@ -55,6 +55,9 @@ SHARE_KPIS = ("sl_999_10s", "abandon_rate_999", "abandon_rate_101", "abandon_rat
 
 def share(flags, among: np.ndarray | None = None):
     """Share of True among the known values (of the rows ``among``), or None when there are none."""
+    if isinstance(flags, np.ndarray) and flags.dtype == bool:  # all known: two counts, no copy of the rows
+        n = len(flags) if among is None else np.count_nonzero(among)
+        return float(np.count_nonzero(flags if among is None else flags & among) / n) if n else None
     flags = _known(flags, among)
     return float(np.count_nonzero(flags) / len(flags)) if len(flags) else None
 
@@ -76,6 +79,18 @@ def _known(values, among: np.ndarray | None) -> np.ndarray:
     if among is not None:
         known = known & among
     return np.asarray(values[known])
+
+
+def _flags_and_known(column) -> tuple[np.ndarray, np.ndarray]:
+    """A column of True, False and missing as two numpy flags: True (missing as False), and known.
+    ``share(flags, among=known & rows)`` is ``share(column, among=rows)``.
+
+    >>> flags, known = _flags_and_known(pd.Series(pd.array([True, None, False], dtype="boolean")))
+    >>> flags.tolist(), known.tolist()
+    ([True, False, False], [True, False, True])
+    """
+    column = column if isinstance(column, pd.Series) else pd.Series(column)
+    return column.to_numpy(dtype=bool, na_value=False), column.notna().to_numpy()
 
 
 #: the columns the KPIs read; only these are copied when the warm-up is cut off (a year's
@@ -327,17 +342,19 @@ def attendance_kpis(incidents: pd.DataFrame, end_s: float) -> tuple[dict, dict]:
     then is censored at ``end_s`` minus its call's start (its ready time).
     """
     of_grade = {g: _is(incidents["grade"], g) for g in DEPLOYED_GRADES}  # each grade's rows, found once
-    within = incidents["within_target"]
+    # known and True, found once as numpy flags (indexing the pandas BooleanArray per grade was slow)
+    within, known = _flags_and_known(incidents["within_target"])
     start, ready = incidents["t_call_start"].to_numpy(), incidents["t_ready"].to_numpy()
     attendance, waits = incidents["attendance_s"].to_numpy(), incidents["dispatch_wait_s"].to_numpy()
     out, counted = {}, {}
     for g in DEPLOYED_GRADES:
         out[f"incidents_{g}"] = int(of_grade[g].sum())
     for g in DEPLOYED_GRADES:
-        out[f"attend_within_target_{g}"] = share(within, among=of_grade[g])
-    out["attend_within_target_all"] = share(within, among=deployed(incidents))
+        out[f"attend_within_target_{g}"] = share(within, among=known & of_grade[g])
+    out["attend_within_target_all"] = share(within, among=known & deployed(incidents))
+    rows_of = {g: np.flatnonzero(of_grade[g]) for g in DEPLOYED_GRADES}  # indexed once, read from several columns
     for g in DEPLOYED_GRADES:
-        rows = of_grade[g]
+        rows = rows_of[g]
         times, ended = censored_at_end(attendance[rows], start[rows], end_s)
         p90 = percentile_censored(times, ended, ATTEND_PERCENT)
         out[f"attend_p90_min_{g}"] = None if p90 is None else p90 / 60.0
@@ -348,7 +365,7 @@ def attendance_kpis(incidents: pd.DataFrame, end_s: float) -> tuple[dict, dict]:
     # its wait is censored there, not at the end of the run (it would never end)
     wait_end = np.where(resolved_by_phone(incidents), _column(incidents, "t_review_last"), end_s)
     for g in DEPLOYED_GRADES:
-        rows = of_grade[g]
+        rows = rows_of[g]
         times, ended = censored_at_end(waits[rows], ready[rows], wait_end[rows])
         mean = mean_censored(times, ended)
         out[f"dispatch_wait_mean_min_{g}"] = None if mean is None else mean / 60.0
