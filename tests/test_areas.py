@@ -410,9 +410,15 @@ BAD = {
     "own neighbour": ([districts(A.replace("[B]", "[B,A]"), B)],
                       "areas.districts[0].neighbours=A: a district is not its own neighbour"),
     "negative factor": ([districts(A.replace("travel_factor:1", "travel_factor:-0.5"), B)],
-                        "areas.districts[0].travel_factor=-0.5: must be a number >= 0"),
+                        "areas.districts[0].travel_factor=-0.5: must be a number from 0 to 100"),
     "negative neighbour factor": (["areas.neighbour_travel_factor=-1"],
-                                  "areas.neighbour_travel_factor=-1.0: must be a number >= 0"),
+                                  "areas.neighbour_travel_factor=-1.0: must be a number from 0 to 100"),
+    # near the largest float, factor x neighbour factor x travel was infinite (found by the slow
+    # every-key-every-value test: an overflow deep in the engine, no one-line error)
+    "huge factor": ([districts(A, B.replace("travel_factor:1", "travel_factor:1e308"))],
+                    "areas.districts[1].travel_factor=1e+308: must be a number from 0 to 100"),
+    "huge neighbour factor": (["areas.neighbour_travel_factor=1e308"],
+                              "areas.neighbour_travel_factor=1e+308: must be a number from 0 to 100"),
     "negative wait": (["dispatch.neighbour_after.prompt=-5"],
                       "dispatch.neighbour_after.prompt=-5.0: must be minutes >= 0 (0: at once)"),
     "no unit and no neighbour": (

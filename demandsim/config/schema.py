@@ -398,7 +398,7 @@ class District:
     demand_share: float = 0.0
     #: share of the available response units based here, every hour; the shares sum to 1
     units_share: float = 0.0
-    #: multiplier on every grade's travel time (dispatch.<grade>.travel) to an incident here; >= 0
+    #: multiplier on every grade's travel time (dispatch.<grade>.travel) to an incident here; 0 to 100
     travel_factor: float = 1.0
     #: names of the areas next to this one, whose units may be sent here (and this one's there):
     #: every pair listed both ways
@@ -414,7 +414,7 @@ class AreasConfig:
 
     #: the areas, in the order records number them; [] for one force-wide pool of units
     districts: List[District] = field(default_factory=list)
-    #: travel multiplier when a neighbouring area's unit attends (on top of the area's factor); >= 0
+    #: travel multiplier when a neighbouring area's unit attends (on top of the area's factor); 0 to 100
     neighbour_travel_factor: float = 1.0
 
 

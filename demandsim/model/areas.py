@@ -64,6 +64,9 @@ FORCE_WIDE = "force"
 NONE = -1
 #: shares are checked to sum to 1 within this (demandsim.model.shares.TOLERANCE)
 TOLERANCE = 1e-6
+#: the largest travel factor (a district's, a neighbour's): a journey 100 times the drawn one is
+#: already far past any target; a factor near the largest float made travel times infinite
+MAX_TRAVEL_FACTOR = 100.0
 
 
 @dataclass(frozen=True)
@@ -124,8 +127,8 @@ def areas_from_config(areas, neighbour_after) -> Areas:
             raise ConfigError(f"dispatch.neighbour_after.{grade}", minutes, "must be minutes >= 0 (0: at once)")
         after.append(float(minutes) * 60.0)
     nf = areas.neighbour_travel_factor
-    if not _number(nf) or nf < 0:
-        raise ConfigError("areas.neighbour_travel_factor", nf, "must be a number >= 0")
+    if not _number(nf) or not 0 <= nf <= MAX_TRAVEL_FACTOR:
+        raise ConfigError("areas.neighbour_travel_factor", nf, f"must be a number from 0 to {MAX_TRAVEL_FACTOR:g}")
     districts = list(areas.districts or [])
     if not districts:
         return Areas((FORCE_WIDE,), (1.0,), (1.0,), (1.0,), ((),), float(nf), tuple(after))
@@ -141,8 +144,8 @@ def areas_from_config(areas, neighbour_after) -> Areas:
             value = getattr(d, field)
             if not _number(value) or not 0 <= value <= 1:
                 raise ConfigError(f"{key}.{field}", value, "must be a share in [0, 1]")
-        if not _number(d.travel_factor) or d.travel_factor < 0:
-            raise ConfigError(f"{key}.travel_factor", d.travel_factor, "must be a number >= 0")
+        if not _number(d.travel_factor) or not 0 <= d.travel_factor <= MAX_TRAVEL_FACTOR:
+            raise ConfigError(f"{key}.travel_factor", d.travel_factor, f"must be a number from 0 to {MAX_TRAVEL_FACTOR:g}")
     for field in ("demand_share", "units_share"):
         total = math.fsum(getattr(d, field) for d in districts)
         if abs(total - 1.0) > TOLERANCE:
