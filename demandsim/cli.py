@@ -90,12 +90,13 @@ def sweep_job(cfg, hydra_cfg) -> dict:
     scratch = Path(hydra_cfg.runtime.output_dir)
     try:
         config = config_pkg.to_config(cfg)
-        todo = sweep.runs_of_job(sweep_dir, run_id(config))
+        manifest = sweep.read_manifest(sweep_dir)
+        todo = sweep.runs_of_job(sweep_dir, run_id(config), manifest)
         if not todo:  # this config is not the one planned
             return {"status": "failed", "bad_input": True, "message": sweep.CONFIG_CHANGED}
         # a job of one run has no planned configs: its run is the one composed here
         planned_configs = sweep.job_configs(sweep_dir, todo[0].batch)
-        swept = list(sweep.read_manifest(sweep_dir)["swept_keys"])
+        swept = list(manifest["swept_keys"])
         outcomes = [_sweep_run(planned_configs.get(planned.run_id, config), planned, sweep_dir, scratch, swept)
                     for planned in todo]
         return {"status": "done", "runs": outcomes}

@@ -176,24 +176,35 @@ def shift_of(key: str, config: dict | None) -> tuple[str, str, int, dict | None]
     return group, kind, index, _shift(config, group, kind, index)
 
 
-def swept_shift_window(key: str, config: dict | None, label: str | None = None) -> Window | None:
-    """The hours of the shift whose staff ``key`` is, in ``config`` (a dict), as a :class:`Window`
-    (``label``: its name, default the shift's key); None when ``key`` is not one shift's staff or the
-    config has no such shift. A sweep of a shift's staff changes nothing else of it, so any run's
-    config gives the same hours.
+def swept_shift_hours(key: str, config: dict | None) -> tuple[str, int, int, list[str]] | None:
+    """The shift whose staff ``key`` is, in ``config`` (a dict): its key (``staffing.<group>.shifts.<i>``),
+    start hour, hours and days, the schema's default for any left out (as a run would take it); None
+    when ``key`` is not one shift's staff or the config has no such shift. A sweep of a shift's staff
+    changes nothing else of it, so any run's config gives the same hours.
 
-    >>> cfg = {"staffing": {"units": {"shifts": [{}, {"start_hour": 17, "hours": 10, "days": ["Fri"]}]}}}
-    >>> w = swept_shift_window("staffing.units.shifts.1.staff", cfg)
-    >>> w.label, w.block(), int(w.hours_of_week.sum())
-    ('staffing.units.shifts.1', {'hours': '17-03', 'days': ['Fri']}, 10)
-    >>> swept_shift_window("staffing.scale.units", cfg) is None
+    >>> cfg = {"staffing": {"units": {"shifts": [{}, {"start_hour": 17, "days": ["Fri"]}]}}}
+    >>> swept_shift_hours("staffing.units.shifts.1.staff", cfg)
+    ('staffing.units.shifts.1', 17, 10, ['Fri'])
+    >>> swept_shift_hours("staffing.scale.units", cfg) is None
     True
     """
     found = shift_of(key, config)
     if found is None or found[3] is None:
         return None
     group, kind, index, shift = found
-    unset = Shift()  # a hand-written config may leave a key out: the schema's default, as a run would take
-    days = list(shift.get("days") or unset.days)
-    return shift_window(int(shift.get("start_hour", unset.start_hour)), int(shift.get("hours", unset.hours)), days,
-                        label or f"staffing.{group}.{kind}.{index}")
+    unset = Shift()
+    return (f"staffing.{group}.{kind}.{index}", int(shift.get("start_hour", unset.start_hour)),
+            int(shift.get("hours", unset.hours)), list(shift.get("days") or unset.days))
+
+
+def swept_shift_window(key: str, config: dict | None) -> Window | None:
+    """The hours of the shift whose staff ``key`` is (:func:`swept_shift_hours`) as a :class:`Window`
+    named by the shift's key; None when ``key`` is not one shift's staff.
+
+    >>> cfg = {"staffing": {"units": {"shifts": [{}, {"start_hour": 17, "hours": 10, "days": ["Fri"]}]}}}
+    >>> w = swept_shift_window("staffing.units.shifts.1.staff", cfg)
+    >>> w.label, w.block(), int(w.hours_of_week.sum())
+    ('staffing.units.shifts.1', {'hours': '17-03', 'days': ['Fri']}, 10)
+    """
+    found = swept_shift_hours(key, config)
+    return None if found is None else shift_window(found[1], found[2], found[3], found[0])

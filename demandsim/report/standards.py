@@ -27,7 +27,7 @@ from demandsim import sweep as sw
 from demandsim.report.data import ReportData, RunData, Standard, _is_number
 from demandsim.report.words import clock_words
 from demandsim.stats import Interval
-from demandsim.window import shift_of, swept_shift_window
+from demandsim.window import shift_window, swept_shift_hours
 
 
 def smallest_staffing(data: ReportData) -> list[dict]:
@@ -154,17 +154,16 @@ def swept_shift(data: ReportData, key: str):
     >>> swept_shift(d, "staffing.scale.units") is None
     True
     """
-    from demandsim.config.schema import WEEKDAYS, Shift
+    from demandsim.config.schema import WEEKDAYS
 
     if data.chosen is None:  # no run to read the shift from (a report built by hand)
         return None
-    window = swept_shift_window(key, data.chosen.config)
-    if window is None:
+    found = swept_shift_hours(key, data.chosen.config)
+    if found is None:
         return None
-    shift, unset = shift_of(key, data.chosen.config)[3], Shift()
-    when = clock_words(int(shift.get("start_hour", unset.start_hour)), int(shift.get("hours", unset.hours)))
-    on = "every day" if sorted(window.days, key=WEEKDAYS.index) == WEEKDAYS else ", ".join(window.days)
-    return dataclasses.replace(window, label=f"the hours of {window.label} ({when}, {on})")
+    name, start, hours, days = found
+    on = "every day" if sorted(days, key=WEEKDAYS.index) == WEEKDAYS else ", ".join(days)
+    return shift_window(start, hours, days, f"the hours of {name} ({clock_words(start, hours)}, {on})")
 
 
 def shift_summary(data: ReportData, key: str, window, stds: list[Standard]) -> pd.DataFrame:

@@ -39,9 +39,10 @@ def job_configs(sweep_dir: Path, batch: int) -> dict:
     return pickle.loads(path.read_bytes()) if path.is_file() else {}
 
 
-def runs_of_job(sweep_dir: Path, run_id: str) -> list[PlannedRun]:
-    """The runs a launcher job does: those of the batch of ``run_id`` in ``sweep.json``."""
-    runs = planned_runs(read_manifest(sweep_dir))
+def runs_of_job(sweep_dir: Path, run_id: str, manifest: dict | None = None) -> list[PlannedRun]:
+    """The runs a launcher job does: those of the batch of ``run_id`` in ``sweep.json`` (``manifest``:
+    its content when already read)."""
+    runs = planned_runs(manifest if manifest is not None else read_manifest(sweep_dir))
     batch = next((r.batch for r in runs if r.run_id == run_id and r.batch is not None), None)
     return [r for r in runs if r.batch is not None and r.batch == batch] if batch is not None else []
 
